@@ -273,11 +273,17 @@ def error_from_response(
         except ValueError:
             pass
     error = payload.get("error") if isinstance(payload, Mapping) else None
-    if not isinstance(error, Mapping):
-        if isinstance(error, str) and isinstance(payload, Mapping):  # {"error": "...", "error_description": ...}
+    if isinstance(payload, Mapping) and not isinstance(error, Mapping):
+        if isinstance(error, str):  # OAuth 2 style: {"error": "invalid_request", "error_description": "..."}
             error = {"message": payload.get("error_description") or error, "type": error}
-        else:
-            return _unexpected_body(status, payload, headers, method)
+        elif "error_message" in payload:  # api.instagram.com: {"error_type", "code", "error_message"}
+            error = {
+                "message": payload["error_message"],
+                "type": payload.get("error_type"),
+                "code": payload.get("code"),
+            }
+    if not isinstance(error, Mapping):
+        return _unexpected_body(status, payload, headers, method)
 
     code = _as_int(error.get("code"))
     subcode = _as_int(error.get("error_subcode"))
