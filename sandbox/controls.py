@@ -1,0 +1,176 @@
+"""Private controls under /__sandbox__/ (JSON in, JSON out). Not part of Meta's surface."""
+from __future__ import annotations
+
+import struct
+import zlib
+
+from werkzeug.wrappers import Response
+
+from . import auth, errors, seed
+from .app import CONTROL, route
+from .endpoints.facebook import remove_permission
+
+FAULT_KINDS = ("error", "http_500", "slow", "drop")
+
+
+def body(ctx) -> dict:
+    if isinstance(ctx.json, dict):
+        return ctx.json
+    return dict(ctx.params.items())
+
+
+@route(CONTROL, r"/health")
+def health(ctx):
+    return {"ok": True, "now": int(ctx.state.clock.now()), "seed": ctx.state.config.seed}
+
+
+@route(CONTROL, r"/reset", ("POST",))
+def reset(ctx):
+    ctx.state.reset()
+    return {"ok": True}
+
+
+@route(CONTROL, r"/state")
+def state_summary(ctx):
+    return ctx.state.summary()
+
+
+@route(CONTROL, r"/state/save", ("POST",))
+def state_save(ctx):
+    path = ctx.state.save(body(ctx).get("path"))
+    return {"ok": bool(path), "path": path}
+
+
+@route(CONTROL, r"/requests")
+def requests_log(ctx):
+    limit = int(ctx.get("limit", 50))
+    items = list(ctx.state.requests)[-limit:]
+    return {"data": items[::-1]}
+
+
+# ------------------------------------------------------------------ faults
+@route(CONTROL, r"/faults", ("GET", "POST", "DELETE"))
+def faults(ctx):
+    state = ctx.state
+    if ctx.method == "GET":
+        return {"data": state.faults}
+    if ctx.method == "DELETE":
+        state.faults.clear()
+        return {"ok": True}
+    b = body(ctx)
+    kind = b.get("kind", "error")
+    if kind not in FAULT_KINDS:
+        return 400, {"error": f"kind must be one of {FAULT_KINDS}"}
+    if kind == "error" and isinstance(b.get("error"), dict) and b["error"].get("preset"):
+        try:
+            errors.preset(b["error"]["preset"])
+        except KeyError:
+            return 400, {"error": f"unknown preset; known: {sorted(errors.PRESETS)}"}
+    state.fault_seq += 1
+    count = b.get("count", 1)
+    fault = {"id": state.fault_seq, "path": b.get("path"), "method": b.get("method"), "host": b.get("host"),
+             "kind": kind, "error": b.get("error"), "status": b.get("status"), "delay_ms": b.get("delay_ms"),
+             "after": b.get("after") or "before", "remaining": None if count is None else int(count), "hits": 0}
+    state.faults.append(fault)
+    return fault
+
+
+@route(CONTROL, r"/latency", ("POST", "GET"))
+def latency(ctx):
+    if ctx.method == "POST":
+        ctx.state.latency_ms = int(body(ctx).get("ms", 0))
+    return {"ms": ctx.state.latency_ms}
+
+
+@route(CONTROL, r"/clock", ("GET", "POST"))
+def clock(ctx):
+    b = body(ctx) if ctx.method == "POST" else {}
+    if "advance" in b:
+        ctx.state.clock.advance(float(b["advance"]))
+    if "set" in b:
+        ctx.state.clock.set(float(b["set"]))
+    return {"now": ctx.state.clock.now(), "offset": ctx.state.clock.offset}
+
+
+@route(CONTROL, r"/usage", ("GET", "POST"))
+def usage(ctx):
+    u = ctx.state.usage
+    if ctx.method == "POST":
+        b = body(ctx)
+        if "capacity" in b:
+            u.capacity = u.buc_capacity = int(b["capacity"])
+        if "app_capacity" in b:
+            u.capacity = int(b["app_capacity"])
+        if "buc_capacity" in b:
+            u.buc_capacity = int(b["buc_capacity"])
+        if "window_seconds" in b:
+            u.window = float(b["window_seconds"])
+        if b.get("clear"):
+            u.calls.clear()
+    now = ctx.state.clock.now()
+    return {"capacity": u.capacity, "buc_capacity": u.buc_capacity, "window_seconds": u.window,
+            "percent": {k: u.percent(k, now) for k in u.calls}}
+
+
+# ------------------------------------------------------------------ tokens & permissions
+@route(CONTROL, r"/tokens/revoke", ("POST",))
+def revoke(ctx):
+    b = body(ctx)
+    reason = {"password_changed": 460, "logged_out": 467, "deauthorized": 458}.get(b.get("reason"), 460)
+    n = auth.revoke(ctx.state, user_id=b.get("user_id"), token_prefix=b.get("token_prefix"),
+                    ig_user_id=b.get("ig_user_id"), reason=reason)
+    return {"revoked": n, "subcode": reason}
+
+
+@route(CONTROL, r"/permissions/remove", ("POST",))
+def permissions_remove(ctx):
+    b = body(ctx)
+    app_id = b.get("app_id") or ctx.state.config.app_id
+    ok = remove_permission(ctx.state, b.get("user_id"), app_id, b.get("permission"))
+    return {"removed": ok}
+
+
+# ------------------------------------------------------------------ activity
+@route(CONTROL, r"/activity", ("POST",))
+def activity(ctx):
+    import random
+    b = body(ctx)
+    d = ctx.state.data
+    rng = random.Random(f"{d['meta']['seed']}:activity:{ctx.state.new_id(6)}")
+    ids = seed.Ids(rng)
+    ids.seen = set(d["ig_comments"]) | set(d["fb_comments"])
+    now = int(ctx.state.clock.now())
+    made = []
+    media = sorted(d["ig_media"])
+    posts = sorted(d["posts"])
+    for i in range(int(b.get("comments", 0))):
+        if i % 2 == 0 and media:
+            made.append(seed.add_ig_comment(d, ids, rng, d["ig_media"][rng.choice(media)], now)["id"])
+        elif posts:
+            made.append(seed.add_fb_comment(d, ids, rng, d["posts"][rng.choice(posts)], now)["id"])
+    days = int(b.get("insights_days", 0))
+    for rows in d["insights"].values():
+        last = rows[-1]
+        for k in range(1, days + 1):
+            rows.append(seed.insight_row(rng, last["followers_total"], last["end_ts"] + k * 86400, 89 + k))
+    if days:
+        d["meta"]["anchor"] += days * 86400
+    return {"comments": made, "insights_days": days}
+
+
+# ------------------------------------------------------------------ images served by the sandbox
+def png(seed_value: str, size: int = 64) -> bytes:
+    h = zlib.crc32(seed_value.encode())
+    color = bytes(((h >> 16) & 0xFF, (h >> 8) & 0xFF, h & 0xFF))
+    raw = b"".join(b"\x00" + color * size for _ in range(size))
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+@route(CONTROL, r"/(?P<kind>avatar|media)/(?P<obj>[\w.-]+)\.png")
+def image(ctx, kind, obj):
+    return Response(png(kind + obj, 64 if kind == "avatar" else 320), content_type="image/png",
+                    headers={"Cache-Control": "public, max-age=86400"})

@@ -1,0 +1,70 @@
+"""Instagram professional accounts, both ways in:
+- graph.facebook.com/{ig-user-id} with Facebook Login tokens (user token granted instagram_basic with the
+  account chosen in the dialog, or the token of the Page it is linked to) — spec IGUser.json, seeds/001;
+- graph.instagram.com/{v}/me and /{id} with Instagram Login tokens (instagram_business_basic) — spec
+  IGUserForIGOnlyAPI.json ("id" app-scoped, "user_id" the professional account id), seeds/003.
+Media and comment nodes are readable the same two ways (specs IGMedia, IGMediaForIGOnlyAPI, IGComment).
+"""
+from __future__ import annotations
+
+from .. import auth, errors
+from .graph_nodes import (NODE_EDGES, check_fields, ig_comment_values, ig_values, media_values, node_edge,
+                          parse_fields, render)
+
+
+@node_edge("facebook", "IGUser", "#get")
+def ig_user_get(ctx, tok, ig_id):
+    if not auth.can_see_ig(ctx.state, tok, ig_id):
+        raise errors.unsupported_request("GET", ig_id)
+    auth.require(ctx.state, tok, "instagram_basic")
+    fields = parse_fields(ctx.get("fields"))
+    check_fields(fields, "IGUser")
+    ctx.touch(ig_id, "instagram")
+    return render(ig_values(ctx, ctx.state.data["ig_accounts"][ig_id]), fields)
+
+
+@node_edge("instagram", "IGUserForIGOnlyAPI", "#get")
+def ig_only_user_get(ctx, tok, ig_id):
+    if tok["ig_user_id"] != ig_id:
+        raise errors.unsupported_request("GET", ctx.path.strip("/").split("/")[0])
+    auth.require(ctx.state, tok, "instagram_business_basic")
+    fields = parse_fields(ctx.get("fields"))
+    check_fields(fields, "IGUserForIGOnlyAPI")
+    ctx.touch(ig_id, "instagram")
+    return render(ig_values(ctx, ctx.state.data["ig_accounts"][ig_id], ig_only=True), fields)
+
+
+def _media_get(ctx, tok, media_id, spec_name, perm):
+    m = ctx.state.data["ig_media"][media_id]
+    if not auth.can_see_ig(ctx.state, tok, m["owner"]):
+        raise errors.unsupported_request("GET", media_id)
+    auth.require(ctx.state, tok, perm)
+    fields = parse_fields(ctx.get("fields"))
+    check_fields(fields, spec_name)
+    ctx.touch(m["owner"], "instagram")
+    return render(media_values(ctx, m), fields)
+
+
+@node_edge("facebook", "IGMedia", "#get")
+def ig_media_get(ctx, tok, media_id):
+    return _media_get(ctx, tok, media_id, "IGMedia", "instagram_basic")
+
+
+@node_edge("instagram", "IGMediaForIGOnlyAPI", "#get")
+def ig_only_media_get(ctx, tok, media_id):
+    return _media_get(ctx, tok, media_id, "IGMediaForIGOnlyAPI", "instagram_business_basic")
+
+
+def _ig_comment_get(ctx, tok, cid):
+    c = ctx.state.data["ig_comments"][cid]
+    owner = ctx.state.data["ig_media"][c["media"]]["owner"]
+    if not auth.can_see_ig(ctx.state, tok, owner):
+        raise errors.unsupported_request("GET", cid)
+    fields = parse_fields(ctx.get("fields"))
+    check_fields(fields, "IGComment")
+    ctx.touch(owner, "instagram")
+    return render(ig_comment_values(ctx, c), fields, default=("id", "text", "timestamp"))
+
+
+NODE_EDGES[("facebook", "IGComment", "#get", "GET")] = _ig_comment_get
+NODE_EDGES[("instagram", "IGComment", "#get", "GET")] = _ig_comment_get

@@ -1,0 +1,198 @@
+"""In-memory store of the sandbox: seeded data, grants, codes, tokens; clock; ids; JSON save/load.
+
+Everything persistent lives in ``State.data`` (plain JSON-able dicts) so that save/load is a dump.
+Run-time knobs (faults, usage windows, latency, request log) live beside it and are not saved.
+One re-entrant lock guards all of it.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import threading
+import time
+from collections import deque
+
+DEFAULT_APP_ID = "1000000000000001"
+DEFAULT_APP_SECRET = "sandbox-app-secret"
+DEFAULT_IG_APP_ID = "1000000000000002"
+DEFAULT_IG_APP_SECRET = "sandbox-ig-app-secret"
+APP_NAME = "SocialHub"
+
+
+class Config:
+    def __init__(self, app_id=None, app_secret=None, ig_app_id=None, ig_app_secret=None,
+                 webhook_url=None, seed=1, state_file=None):
+        env = os.environ.get
+        self.app_id = app_id or env("SANDBOX_APP_ID") or DEFAULT_APP_ID
+        self.app_secret = app_secret or env("SANDBOX_APP_SECRET") or DEFAULT_APP_SECRET
+        self.ig_app_id = ig_app_id or env("SANDBOX_IG_APP_ID") or DEFAULT_IG_APP_ID
+        self.ig_app_secret = ig_app_secret or env("SANDBOX_IG_APP_SECRET") or DEFAULT_IG_APP_SECRET
+        self.webhook_url = webhook_url or env("SANDBOX_WEBHOOK_URL")
+        self.seed = int(seed if seed is not None else env("SANDBOX_SEED", 1))
+        self.state_file = state_file or env("SANDBOX_STATE")
+
+    def secret_for(self, app_id: str) -> str | None:
+        return {self.app_id: self.app_secret, self.ig_app_id: self.ig_app_secret}.get(app_id)
+
+
+class Clock:
+    """Sandbox time = real time + offset (moved by /__sandbox__/clock)."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float):
+        self.offset += float(seconds)
+
+    def set(self, unix: float):
+        self.offset = float(unix) - time.time()
+
+
+class Usage:
+    """Rolling-window call counters, keyed by app id or by object id (BUC), on the sandbox clock."""
+
+    def __init__(self, capacity=100000, window_seconds=3600, buc_capacity=None):
+        self.capacity = capacity
+        self.buc_capacity = buc_capacity or capacity
+        self.window = window_seconds
+        self.calls: dict[str, deque] = {}
+
+    def _trim(self, key, now):
+        q = self.calls.setdefault(key, deque())
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def cap(self, key):
+        return self.capacity if key.startswith("app:") else self.buc_capacity
+
+    def record(self, key, now):
+        self._trim(key, now).append(now)
+
+    def over(self, key, now) -> bool:
+        return len(self._trim(key, now)) >= self.cap(key)
+
+    def percent(self, key, now) -> int:
+        return int(len(self._trim(key, now)) * 100 / max(1, self.cap(key)))
+
+    def regain_minutes(self, key, now) -> int:
+        """Minutes until enough calls leave the window for the count to drop below capacity."""
+        q = self._trim(key, now)
+        excess = len(q) - self.cap(key)
+        if excess < 0:
+            return 0
+        leaves_at = q[excess] + self.window
+        return max(1, int((leaves_at - now + 59) // 60))
+
+
+class State:
+    def __init__(self, config: Config):
+        self.config = config
+        self.lock = threading.RLock()
+        self.clock = Clock()
+        self.data: dict = {}
+        self.faults: list[dict] = []
+        self.fault_seq = 0
+        self.latency_ms = 0
+        self.usage = Usage()
+        self.requests = deque(maxlen=1000)
+        self._seeded: dict | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def seed(self):
+        from . import seed as seed_mod
+        with self.lock:
+            if self._seeded is None:
+                self._seeded = seed_mod.build(self.config.seed)
+            self.data = copy.deepcopy(self._seeded)
+
+    def reset(self):
+        with self.lock:
+            self.seed()
+            self.faults.clear()
+            self.latency_ms = 0
+            self.usage = Usage()
+            self.clock = Clock()
+            self.requests.clear()
+
+    def save(self, path=None):
+        path = path or self.config.state_file
+        if not path:
+            return None
+        with self.lock:
+            blob = json.dumps({"clock_offset": self.clock.offset, "data": self.data}, sort_keys=True)
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as fh:
+            fh.write(blob)
+        os.replace(tmp, path)
+        return path
+
+    def load(self, path):
+        with open(path) as fh:
+            blob = json.load(fh)
+        with self.lock:
+            self.data = blob["data"]
+            self.clock.offset = float(blob.get("clock_offset", 0))
+
+    # ------------------------------------------------------------------ ids
+    def new_id(self, length: int, prefix: str = "") -> str:
+        """Deterministic run-time ids: a counter stored in the state feeds a seeded RNG."""
+        with self.lock:
+            meta = self.data["meta"]
+            meta["counter"] = meta.get("counter", 0) + 1
+            rng = random.Random(f"{meta['seed']}:{meta['counter']}")
+            body = "".join(rng.choice("0123456789") for _ in range(length - len(prefix)))
+            return prefix + body
+
+    # ------------------------------------------------------------------ lookups
+    def node_type(self, obj_id: str) -> str | None:
+        d = self.data
+        if obj_id in d["users"]:
+            return "User"
+        if obj_id in d["pages"]:
+            return "Page"
+        if obj_id in d["ig_accounts"]:
+            return "IGUser"
+        if obj_id in d["ig_media"]:
+            return "IGMedia"
+        if obj_id in d["ig_comments"]:
+            return "IGComment"
+        if obj_id in d["posts"]:
+            return "PagePost"
+        if obj_id in d["fb_comments"]:
+            return "Comment"
+        return None
+
+    def ig_by_scoped_id(self, scoped: str):
+        for acc in self.data["ig_accounts"].values():
+            if acc["scoped_id"] == scoped:
+                return acc
+        return None
+
+    def grant_key(self, user_id, app_id):
+        return f"{user_id}:{app_id}"
+
+    def grant(self, user_id, app_id) -> dict | None:
+        return self.data["grants"].get(self.grant_key(user_id, app_id))
+
+    def summary(self) -> dict:
+        d = self.data
+        return {
+            "seed": d["meta"]["seed"],
+            "anchor": d["meta"]["anchor"],
+            "now": int(self.clock.now()),
+            "users": [{"id": u["id"], "name": u["name"], "page_ids": u["page_ids"]} for u in d["users"].values()],
+            "pages": [{"id": p["id"], "name": p["name"], "instagram_business_account": p.get("ig_user_id")}
+                      for p in d["pages"].values()],
+            "ig_accounts": [{"id": a["id"], "username": a["username"], "page_id": a.get("page_id"),
+                             "scoped_id": a["scoped_id"], "login_only": a.get("login_only", False)}
+                            for a in d["ig_accounts"].values()],
+            "counts": {k: len(d[k]) for k in ("users", "pages", "ig_accounts", "ig_media", "ig_comments", "posts",
+                                              "fb_comments", "grants", "tokens", "codes")},
+            "insight_days": {k: len(v) for k, v in d["insights"].items()},
+        }
