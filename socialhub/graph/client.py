@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import IO, Any, Literal, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -297,6 +297,7 @@ class GraphClient:
         data: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        content: bytes | IO[bytes] | None = None,
         timeout: float | None = None,
         authenticate: bool = True,
     ) -> dict[str, Any]:
@@ -304,21 +305,29 @@ class GraphClient:
 
         `url_or_path` is a path under the versioned Graph host of this client or an absolute URL (OAuth token
         exchanges on other hosts, rupload). With `authenticate` the token and `appsecret_proof` go in the
-        query string for GET/DELETE and in the form body for writes. No retries here."""
+        query string for GET/DELETE and in the form body for writes; a raw `content` body (resumable upload)
+        and any call to the rupload host carry the token as `Authorization: OAuth <token>` instead, as
+        Meta's resumable upload expects. No retries here."""
+        if content is not None and (data is not None or files is not None):
+            raise ValueError("Pass either a raw content body or form data/files, not both.")
         method = method.upper()
         url = self.url_for(url_or_path)
         query = _encode_values(params or {})
         if fields is not None:
             query["fields"] = format_fields(fields)
         body = _encode_values(data or {}) if (data is not None or files is not None) else None
+        send_headers = dict(headers or {})
         auth = self.auth_params() if authenticate else {}
         if auth:
-            if method in ("GET", "DELETE", "HEAD"):
+            if content is not None or url.startswith(settings.META_RUPLOAD_URL.rstrip("/") + "/"):
+                send_headers["Authorization"] = f"OAuth {auth['access_token']}"
+            elif method in ("GET", "DELETE", "HEAD"):
                 query.update(auth)
             else:  # writes carry credentials in the form body, out of URLs
                 body = {**(body or {}), **auth}
         if timeout is None:
-            timeout = settings.GRAPH_TIMEOUT_UPLOAD if files else settings.GRAPH_TIMEOUT_READ
+            uploading = files is not None or content is not None
+            timeout = settings.GRAPH_TIMEOUT_UPLOAD if uploading else settings.GRAPH_TIMEOUT_READ
 
         recorded_path = _recorded_path(url, {k: v for k, v in query.items() if k not in AUTH_PARAMS})
         started = time.monotonic()
@@ -327,9 +336,9 @@ class GraphClient:
                 method,
                 url,
                 params=query or None,
-                data=body,
+                data=content if content is not None else body,
                 files=files,
-                headers=dict(headers) if headers else None,
+                headers=send_headers or None,
                 timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
             )
         except requests.RequestException as exc:

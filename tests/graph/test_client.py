@@ -115,6 +115,22 @@ def test_absolute_urls_and_no_token(mocked: responses.RequestsMock) -> None:
     assert GraphCall.objects.get().path == "/oauth/access_token"
 
 
+def test_resumable_upload_sends_raw_bytes_with_an_oauth_header(mocked: responses.RequestsMock, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.META_RUPLOAD_URL = "https://rupload.facebook.test"
+    url = "https://rupload.facebook.test/ig-api-upload/v25.0/17900000000000001"
+    mocked.post(url, json={"success": True, "message": "Upload successful."})
+    result = GraphClient(access_token=TOKEN).request(
+        "POST", url, content=b"\x00\x00\x00\x18ftypmp42", headers={"offset": "0", "file_size": "12"}
+    )
+    assert result["success"] is True
+    sent = mocked.calls[0].request
+    assert sent.headers["Authorization"] == f"OAuth {TOKEN}"
+    assert sent.headers["offset"] == "0" and sent.body == b"\x00\x00\x00\x18ftypmp42"
+    assert sent.url == url  # no token in the URL
+    assert sent.req_kwargs["timeout"][1] == settings.GRAPH_TIMEOUT_UPLOAD
+    assert GraphCall.objects.get().host == "rupload.facebook.test"
+
+
 def test_for_app_uses_the_app_token(mocked: responses.RequestsMock) -> None:
     mocked.get(f"{FB}/debug_token", json={"data": {"is_valid": True}})
     GraphClient.for_app().get("debug_token", params={"input_token": TOKEN})
