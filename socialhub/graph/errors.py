@@ -315,15 +315,13 @@ def error_from_response(
             f"{platform} no longer accepts this connection: {reason}. Reconnect the account.", **common
         )
     if code == 10 or (code is not None and 200 <= code <= 299):
-        error_obj = GraphPermissionError("", **common)
-        needed = error_obj.missing_permission
-        detail = f" ({needed})" if needed else ""
-        error_obj.message = (
+        needed = _PERMISSION_RE.search(common["meta_message"])
+        detail = f" ({needed.group(1)})" if needed else ""
+        return GraphPermissionError(
             f"SocialHub lacks a {platform} permission for this{detail}. Reconnect the account and grant every "
-            "permission it asks for, or check the person's role on the account."
+            "permission it asks for, or check the person's role on the account.",
+            **common,
         )
-        error_obj.args = (error_obj.message,)
-        return error_obj
     if common["is_transient"] or code in TRANSIENT_CODES or subcode in IG_SERVER_SUBCODES or status >= 500:
         message = IG_SUBCODE_MESSAGES.get(
             subcode or 0, f"{platform} is temporarily unavailable. SocialHub will try again."
