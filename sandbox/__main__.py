@@ -4,6 +4,7 @@
 Prints exactly one line ``SANDBOX_READY http://HOST:PORT`` once listening. Saves the state to --state
 on SIGTERM/SIGINT and on POST /__sandbox__/state/save; loads it at start if the file exists.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,15 @@ def main(argv=None):
     p.add_argument("--ig-app-secret", default=None)
     a = p.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    config = Config(a.app_id, a.app_secret, a.ig_app_id, a.ig_app_secret, a.webhook_url,
-                    a.seed if a.seed is not None else int(os.environ.get("SANDBOX_SEED", 1)), a.state)
+    config = Config(
+        a.app_id,
+        a.app_secret,
+        a.ig_app_id,
+        a.ig_app_secret,
+        a.webhook_url,
+        a.seed if a.seed is not None else int(os.environ.get("SANDBOX_SEED", 1)),
+        a.state,
+    )
     state = State(config)
     state.seed()
     if config.state_file and os.path.exists(config.state_file):

@@ -7,6 +7,7 @@ Hosts are told apart by the first path segment (all on one port):
   /api.instagram.com/...     api.instagram.com      /www.instagram.com/...    www.instagram.com
   /rupload.facebook.com/...  rupload.facebook.com   /__sandbox__/...          private controls
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,15 @@ HOST_PREFIXES = (WWW_FB, IG_GRAPH, IG_API, WWW_IG, RUPLOAD, CONTROL)
 GRAPH_HOSTS = (GRAPH, IG_GRAPH)
 API_VERSION = "v25.0"  # default version, seeds/003
 VERSION_RE = re.compile(r"^/(v\d+\.\d+)(?=/|$)")
-REDACT = ("access_token", "client_secret", "fb_exchange_token", "input_token", "appsecret_proof", "code",
-          "refresh_token")
+REDACT = (
+    "access_token",
+    "client_secret",
+    "fb_exchange_token",
+    "input_token",
+    "appsecret_proof",
+    "code",
+    "refresh_token",
+)
 
 # ------------------------------------------------------------------ routing registry
 ROUTES: dict[str, list] = {}
@@ -45,21 +53,23 @@ def route(host: str, pattern: str, methods=("GET",)):
     def deco(fn):
         ROUTES.setdefault(host, []).append((rx, tuple(m.upper() for m in methods), fn))
         return fn
+
     return deco
 
 
 class Ctx:
     """One call (a real HTTP request or one operation of a batch)."""
 
-    def __init__(self, state, method, host, path, params: MultiDict, base_url, files=None, headers=None,
-                 environ=None, body=b""):
+    def __init__(
+        self, state, method, host, path, params: MultiDict, base_url, files=None, headers=None, environ=None, body=b""
+    ):
         self.state = state
         self.method = method.upper()
         self.host = host
         self.full_path = path
         m = VERSION_RE.match(path) if host in (GRAPH, IG_GRAPH, WWW_FB) else None
         self.version = m.group(1) if m else None
-        self.path = path[m.end():] if m else path
+        self.path = path[m.end() :] if m else path
         if not self.path:
             self.path = "/"
         self.params = params
@@ -151,8 +161,15 @@ def usage_headers(ctx: Ctx) -> dict:
         for obj_id, kind in ctx.touched.items():
             key = f"buc:{obj_id}"
             p = usage.percent(key, now)
-            buc[obj_id] = [{"type": kind, "call_count": p, "total_cputime": p * 3 // 5, "total_time": p * 4 // 5,
-                            "estimated_time_to_regain_access": usage.regain_minutes(key, now)}]
+            buc[obj_id] = [
+                {
+                    "type": kind,
+                    "call_count": p,
+                    "total_cputime": p * 3 // 5,
+                    "total_time": p * 4 // 5,
+                    "estimated_time_to_regain_access": usage.regain_minutes(key, now),
+                }
+            ]
         out["X-Business-Use-Case-Usage"] = json.dumps(buc)
     return out
 
@@ -187,9 +204,11 @@ def _route(ctx: Ctx):
             return fn(ctx, **m.groupdict())
     if ctx.host in GRAPH_HOSTS:
         from .endpoints import graph_nodes
+
         return graph_nodes.node_dispatch(ctx)
-    return json_response(404, {"error": {"message": f"Unknown path {ctx.host}{ctx.full_path}",
-                                         "type": "SandboxException", "code": 404}})
+    return json_response(
+        404, {"error": {"message": f"Unknown path {ctx.host}{ctx.full_path}", "type": "SandboxException", "code": 404}}
+    )
 
 
 def run_internal(state, method, host, path, params: MultiDict, base_url) -> Response:
@@ -227,8 +246,16 @@ def fault_response(fault: dict) -> Response:
         err = errors.preset(spec["preset"])
         for k in ("message", "code", "error_subcode", "type", "is_transient", "error_user_title", "error_user_msg"):
             if k in spec:
-                setattr(err, {"error_subcode": "subcode", "type": "type", "error_user_title": "user_title",
-                              "error_user_msg": "user_msg"}.get(k, k), spec[k])
+                setattr(
+                    err,
+                    {
+                        "error_subcode": "subcode",
+                        "type": "type",
+                        "error_user_title": "user_title",
+                        "error_user_msg": "user_msg",
+                    }.get(k, k),
+                    spec[k],
+                )
     else:
         err = errors.from_object(spec or {"message": "An unknown error occurred", "code": 1})
     status = int(fault.get("status") or err.status)
@@ -262,8 +289,18 @@ class SandboxApp:
         host, path = split_host(req.path)
         base = req.host_url.rstrip("/")
         params, files = parse_params(req)
-        ctx = Ctx(self.state, req.method, host, path, params, base, files, dict(req.headers), environ,
-                  req.get_data(cache=True) if host == RUPLOAD else b"")
+        ctx = Ctx(
+            self.state,
+            req.method,
+            host,
+            path,
+            params,
+            base,
+            files,
+            dict(req.headers),
+            environ,
+            req.get_data(cache=True) if host == RUPLOAD else b"",
+        )
         if req.mimetype == "application/json":
             ctx.json = req.get_json(silent=True)
         if host == CONTROL:
@@ -309,11 +346,18 @@ class SandboxApp:
         for k, v in ctx.params.items(multi=False):
             params[k] = "<redacted>" if k in REDACT else (v if len(str(v)) < 500 else str(v)[:500] + "…")
         with self.state.lock:
-            self.state.requests.append({
-                "time": round(self.state.clock.now(), 3), "method": ctx.method, "host": ctx.host,
-                "path": ctx.full_path, "params": params, "status": status,
-                "duration_ms": int((time.time() - started) * 1000),
-                "fault": fault and {"id": fault.get("id"), "kind": fault["kind"]}})
+            self.state.requests.append(
+                {
+                    "time": round(self.state.clock.now(), 3),
+                    "method": ctx.method,
+                    "host": ctx.host,
+                    "path": ctx.full_path,
+                    "params": params,
+                    "status": status,
+                    "duration_ms": int((time.time() - started) * 1000),
+                    "fault": fault and {"id": fault.get("id"), "kind": fault["kind"]},
+                }
+            )
 
 
 def next_url(ctx: Ctx, **replace) -> str:

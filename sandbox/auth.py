@@ -10,6 +10,7 @@ Rules and their sources:
   developers.facebook.com/docs/graph-api/securing-requests ; README "Hosts and versions".
 - Expiry is judged on the sandbox clock.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,10 +20,10 @@ import string
 
 from . import errors
 
-SHORT_LIVED = 3600          # "about an hour or two"; Instagram: one hour (seeds/003)
-LONG_LIVED = 60 * 86400     # 5184000 s (seeds/003 expires_in ~ 5183944)
-DATA_ACCESS = 90 * 86400    # data_access_expires_at
-CODE_TTL = 600              # authorization codes: 10 minutes, single use (brief; RFC 6749 §4.1.2)
+SHORT_LIVED = 3600  # "about an hour or two"; Instagram: one hour (seeds/003)
+LONG_LIVED = 60 * 86400  # 5184000 s (seeds/003 expires_in ~ 5183944)
+DATA_ACCESS = 90 * 86400  # data_access_expires_at
+CODE_TTL = 600  # authorization codes: 10 minutes, single use (brief; RFC 6749 §4.1.2)
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -38,8 +39,19 @@ def proof(token: str, secret: str) -> str:
     return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-def issue(state, kind: str, app_id: str, *, platform="facebook", user_id=None, page_id=None, ig_user_id=None,
-          lifetime: int | None = SHORT_LIVED, long_lived=False, parent=None) -> dict:
+def issue(
+    state,
+    kind: str,
+    app_id: str,
+    *,
+    platform="facebook",
+    user_id=None,
+    page_id=None,
+    ig_user_id=None,
+    lifetime: int | None = SHORT_LIVED,
+    long_lived=False,
+    parent=None,
+) -> dict:
     now = int(state.clock.now())
     if kind == "APP":
         value = f"{app_id}|{_rand(27)}"
@@ -47,11 +59,21 @@ def issue(state, kind: str, app_id: str, *, platform="facebook", user_id=None, p
         value = "IGAA" + _rand(140)
     else:
         value = "EAA" + _rand(150)
-    tok = {"token": value, "kind": kind, "app_id": app_id, "platform": platform, "user_id": user_id,
-           "page_id": page_id, "ig_user_id": ig_user_id, "issued_at": now,
-           "expires_at": 0 if lifetime is None else now + int(lifetime),
-           "data_access_expires_at": 0 if kind == "APP" else now + DATA_ACCESS,
-           "long_lived": long_lived, "parent": parent, "invalid": None}
+    tok = {
+        "token": value,
+        "kind": kind,
+        "app_id": app_id,
+        "platform": platform,
+        "user_id": user_id,
+        "page_id": page_id,
+        "ig_user_id": ig_user_id,
+        "issued_at": now,
+        "expires_at": 0 if lifetime is None else now + int(lifetime),
+        "data_access_expires_at": 0 if kind == "APP" else now + DATA_ACCESS,
+        "long_lived": long_lived,
+        "parent": parent,
+        "invalid": None,
+    }
     state.data["tokens"][value] = tok
     return tok
 
@@ -159,8 +181,12 @@ def can_see_ig(state, tok: dict, ig_id: str) -> bool:
         return state.data["pages"][tok["page_id"]].get("ig_user_id") == ig_id
     if tok["kind"] == "USER":
         g = grant_for(state, tok)
-        return bool(g) and ig_id in g["ig_ids"] and acc.get("page_id") is not None and \
-            can_see_page(state, tok, acc["page_id"])
+        return (
+            bool(g)
+            and ig_id in g["ig_ids"]
+            and acc.get("page_id") is not None
+            and can_see_page(state, tok, acc["page_id"])
+        )
     return False
 
 
@@ -171,8 +197,16 @@ def page_token_for(state, user_tok: dict, page_id: str) -> dict:
     if existing and existing in state.data["tokens"]:
         return state.data["tokens"][existing]
     lifetime = None if user_tok["long_lived"] else max(0, user_tok["expires_at"] - int(state.clock.now()))
-    tok = issue(state, "PAGE", user_tok["app_id"], user_id=user_tok["user_id"], page_id=page_id,
-                lifetime=lifetime, long_lived=user_tok["long_lived"], parent=user_tok["token"])
+    tok = issue(
+        state,
+        "PAGE",
+        user_tok["app_id"],
+        user_id=user_tok["user_id"],
+        page_id=page_id,
+        lifetime=lifetime,
+        long_lived=user_tok["long_lived"],
+        parent=user_tok["token"],
+    )
     if lifetime is not None:
         tok["expires_at"] = user_tok["expires_at"]
     state.data["page_tokens"][key] = tok["token"]
@@ -182,9 +216,11 @@ def page_token_for(state, user_tok: dict, page_id: str) -> dict:
 def revoke(state, *, user_id=None, token_prefix=None, ig_user_id=None, reason=460) -> int:
     n = 0
     for tok in state.data["tokens"].values():
-        hit = (user_id and tok.get("user_id") == user_id and tok["platform"] == "facebook") or \
-              (token_prefix and tok["token"].startswith(token_prefix)) or \
-              (ig_user_id and tok.get("ig_user_id") == ig_user_id and tok["platform"] == "instagram")
+        hit = (
+            (user_id and tok.get("user_id") == user_id and tok["platform"] == "facebook")
+            or (token_prefix and tok["token"].startswith(token_prefix))
+            or (ig_user_id and tok.get("ig_user_id") == ig_user_id and tok["platform"] == "instagram")
+        )
         if hit and tok["kind"] != "APP":
             tok["invalid"] = reason
             n += 1

@@ -1,4 +1,5 @@
 """Private controls under /__sandbox__/ (JSON in, JSON out). Not part of Meta's surface."""
+
 from __future__ import annotations
 
 import struct
@@ -68,9 +69,19 @@ def faults(ctx):
             return 400, {"error": f"unknown preset; known: {sorted(errors.PRESETS)}"}
     state.fault_seq += 1
     count = b.get("count", 1)
-    fault = {"id": state.fault_seq, "path": b.get("path"), "method": b.get("method"), "host": b.get("host"),
-             "kind": kind, "error": b.get("error"), "status": b.get("status"), "delay_ms": b.get("delay_ms"),
-             "after": b.get("after") or "before", "remaining": None if count is None else int(count), "hits": 0}
+    fault = {
+        "id": state.fault_seq,
+        "path": b.get("path"),
+        "method": b.get("method"),
+        "host": b.get("host"),
+        "kind": kind,
+        "error": b.get("error"),
+        "status": b.get("status"),
+        "delay_ms": b.get("delay_ms"),
+        "after": b.get("after") or "before",
+        "remaining": None if count is None else int(count),
+        "hits": 0,
+    }
     state.faults.append(fault)
     return fault
 
@@ -108,8 +119,12 @@ def usage(ctx):
         if b.get("clear"):
             u.calls.clear()
     now = ctx.state.clock.now()
-    return {"capacity": u.capacity, "buc_capacity": u.buc_capacity, "window_seconds": u.window,
-            "percent": {k: u.percent(k, now) for k in u.calls}}
+    return {
+        "capacity": u.capacity,
+        "buc_capacity": u.buc_capacity,
+        "window_seconds": u.window,
+        "percent": {k: u.percent(k, now) for k in u.calls},
+    }
 
 
 # ------------------------------------------------------------------ tokens & permissions
@@ -117,8 +132,13 @@ def usage(ctx):
 def revoke(ctx):
     b = body(ctx)
     reason = {"password_changed": 460, "logged_out": 467, "deauthorized": 458}.get(b.get("reason"), 460)
-    n = auth.revoke(ctx.state, user_id=b.get("user_id"), token_prefix=b.get("token_prefix"),
-                    ig_user_id=b.get("ig_user_id"), reason=reason)
+    n = auth.revoke(
+        ctx.state,
+        user_id=b.get("user_id"),
+        token_prefix=b.get("token_prefix"),
+        ig_user_id=b.get("ig_user_id"),
+        reason=reason,
+    )
     return {"revoked": n, "subcode": reason}
 
 
@@ -134,6 +154,7 @@ def permissions_remove(ctx):
 @route(CONTROL, r"/activity", ("POST",))
 def activity(ctx):
     import random
+
     b = body(ctx)
     d = ctx.state.data
     rng = random.Random(f"{d['meta']['seed']}:activity:{ctx.state.new_id(6)}")
@@ -166,11 +187,19 @@ def png(seed_value: str, size: int = 64) -> bytes:
 
     def chunk(tag, data):
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 @route(CONTROL, r"/(?P<kind>avatar|media)/(?P<obj>[\w.-]+)\.png")
 def image(ctx, kind, obj):
-    return Response(png(kind + obj, 64 if kind == "avatar" else 320), content_type="image/png",
-                    headers={"Cache-Control": "public, max-age=86400"})
+    return Response(
+        png(kind + obj, 64 if kind == "avatar" else 320),
+        content_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

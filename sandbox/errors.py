@@ -16,6 +16,7 @@ Exact message texts not printed in those pages were taken from answers Meta sent
 public bug reports (GitHub issues of facebook-php-graph-sdk, facepy, python-business-sdk, ...);
 the README lists them. Texts marked (verify) are the sandbox's best reconstruction.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -33,10 +34,19 @@ def fbtrace_id() -> str:
 class MetaError(Exception):
     """An error answer. ``shape`` is "graph" ({"error": {...}}) or "instagram_oauth" (flat)."""
 
-    def __init__(self, status: int, message: str, type_: str = "OAuthException", code: int = 100,
-                 subcode: int | None = None, is_transient: bool | None = None,
-                 user_title: str | None = None, user_msg: str | None = None,
-                 shape: str = "graph", headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type_: str = "OAuthException",
+        code: int = 100,
+        subcode: int | None = None,
+        is_transient: bool | None = None,
+        user_title: str | None = None,
+        user_msg: str | None = None,
+        shape: str = "graph",
+        headers: dict | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -76,17 +86,26 @@ class MetaError(Exception):
 
 def from_object(obj: dict, status: int = 400) -> MetaError:
     """Build from a caller-supplied Meta error object (fault injection)."""
-    return MetaError(status, obj.get("message", "An unknown error occurred"), obj.get("type", "OAuthException"),
-                     int(obj.get("code", 1)), obj.get("error_subcode"), obj.get("is_transient"),
-                     obj.get("error_user_title"), obj.get("error_user_msg"))
+    return MetaError(
+        status,
+        obj.get("message", "An unknown error occurred"),
+        obj.get("type", "OAuthException"),
+        int(obj.get("code", 1)),
+        obj.get("error_subcode"),
+        obj.get("is_transient"),
+        obj.get("error_user_title"),
+        obj.get("error_user_msg"),
+    )
 
 
 # ---------------------------------------------------------------- tokens ([EH] code 190 + subcodes)
 
+
 def token_missing_me() -> MetaError:
     # Quoted answers: github.com/jgorset/facepy/issues/135, fbsamples/messenger-platform-samples/issues/125
-    return MetaError(400, "An active access token must be used to query information about the current user.",
-                     "OAuthException", 2500)
+    return MetaError(
+        400, "An active access token must be used to query information about the current user.", "OAuthException", 2500
+    )
 
 
 def token_missing() -> MetaError:
@@ -96,54 +115,79 @@ def token_missing() -> MetaError:
 
 def token_malformed() -> MetaError:
     # [EH] 190 without subcode: token invalid
-    return MetaError(400, "Invalid OAuth access token - Cannot parse access token", "OAuthException", 190,
-                     headers={"WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token" '
-                                                  '"Invalid OAuth access token - Cannot parse access token"'})
+    return MetaError(
+        400,
+        "Invalid OAuth access token - Cannot parse access token",
+        "OAuthException",
+        190,
+        headers={
+            "WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token" '
+            '"Invalid OAuth access token - Cannot parse access token"'
+        },
+    )
 
 
 def meta_time(ts: float) -> str:
     """Meta prints times as 'Sunday, 09-Aug-20 01:30:58 PDT' (github.com/idno/Facebook/issues/38)."""
     try:
         from zoneinfo import ZoneInfo
+
         d = _dt.datetime.fromtimestamp(ts, ZoneInfo("America/Los_Angeles"))
     except Exception:  # no tz database on the machine
-        d = _dt.datetime.fromtimestamp(ts, _dt.timezone.utc)
+        d = _dt.datetime.fromtimestamp(ts, _dt.UTC)
     return d.strftime("%A, %d-%b-%y %H:%M:%S ") + (d.tzname() or "UTC")
 
 
 def token_expired(expired_at: float, now: float) -> MetaError:
     # [EH] subcode 463 "Expired"; text as answered by Meta (github.com/snarfed/bridgy/issues/59,
     # github.com/blynkkk/blynk-server/issues/435)
-    msg = f"Error validating access token: Session has expired on {meta_time(expired_at)}. " \
-          f"The current time is {meta_time(now)}."
+    msg = (
+        f"Error validating access token: Session has expired on {meta_time(expired_at)}. "
+        f"The current time is {meta_time(now)}."
+    )
     return MetaError(400, msg, "OAuthException", 190, 463)
 
 
 def token_password_changed() -> MetaError:
     # [EH] subcode 460 "Password Changed"; text: github.com/roughike/flutter_facebook_login/issues/151
-    return MetaError(400, "Error validating access token: The session has been invalidated because the user "
-                          "changed their password or Facebook has changed the session for security reasons.",
-                     "OAuthException", 190, 460)
+    return MetaError(
+        400,
+        "Error validating access token: The session has been invalidated because the user "
+        "changed their password or Facebook has changed the session for security reasons.",
+        "OAuthException",
+        190,
+        460,
+    )
 
 
 def token_logged_out() -> MetaError:
     # [EH] subcode 467 "Invalid access token" (user logged out) (verify text)
-    return MetaError(400, "Error validating access token: The session is invalid because the user logged out.",
-                     "OAuthException", 190, 467)
+    return MetaError(
+        400,
+        "Error validating access token: The session is invalid because the user logged out.",
+        "OAuthException",
+        190,
+        467,
+    )
 
 
 def token_app_not_authorized(app_id: str) -> MetaError:
     # [EH] subcode 458 "App Not Installed" (verify text)
-    return MetaError(400, f"Error validating access token: The user has not authorized application {app_id}.",
-                     "OAuthException", 190, 458)
+    return MetaError(
+        400,
+        f"Error validating access token: The user has not authorized application {app_id}.",
+        "OAuthException",
+        190,
+        458,
+    )
 
 
 # ---------------------------------------------------------------- appsecret_proof ([SP])
 
+
 def appsecret_proof_missing() -> MetaError:
     # Quoted answers: github.com/sromku/android-simple-facebook/issues/160 (HTTP 400, code 100, GraphMethodException)
-    return MetaError(400, "API calls from the server require an appsecret_proof argument",
-                     "GraphMethodException", 100)
+    return MetaError(400, "API calls from the server require an appsecret_proof argument", "GraphMethodException", 100)
 
 
 def appsecret_proof_invalid() -> MetaError:
@@ -153,12 +197,19 @@ def appsecret_proof_invalid() -> MetaError:
 
 # ---------------------------------------------------------------- objects, fields, methods
 
+
 def unsupported_request(method: str, object_id: str) -> MetaError:
-    # 100/33: github.com/roughike/flutter_facebook_login/issues/44 (GET), DiegoRBaquero/node-fb-messenger/issues/37 (POST)
-    return MetaError(400, f"Unsupported {method.lower()} request. Object with ID '{object_id}' does not exist, "
-                          "cannot be loaded due to missing permissions, or does not support this operation. "
-                          "Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
-                     "GraphMethodException", 100, 33)
+    # 100/33: github.com/roughike/flutter_facebook_login/issues/44 (GET),
+    # github.com/DiegoRBaquero/node-fb-messenger/issues/37 (POST)
+    return MetaError(
+        400,
+        f"Unsupported {method.lower()} request. Object with ID '{object_id}' does not exist, "
+        "cannot be loaded due to missing permissions, or does not support this operation. "
+        "Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+        "GraphMethodException",
+        100,
+        33,
+    )
 
 
 def unknown_path(components: str) -> MetaError:
@@ -168,8 +219,9 @@ def unknown_path(components: str) -> MetaError:
 
 def nonexisting_field(field: str, node_type: str) -> MetaError:
     # [EH] code 100; text as answered by Meta, node types named as in specs/*.json
-    return MetaError(400, f"(#100) Tried accessing nonexisting field ({field}) on node type ({node_type})",
-                     "OAuthException", 100)
+    return MetaError(
+        400, f"(#100) Tried accessing nonexisting field ({field}) on node type ({node_type})", "OAuthException", 100
+    )
 
 
 def invalid_parameter(message: str, subcode: int | None = None) -> MetaError:
@@ -188,8 +240,12 @@ def permission_missing(permission: str, code: int = 10) -> MetaError:
 
 def debug_token_needs_app_token() -> MetaError:
     # [DT] "The tokens must be from the same app." (verify text)
-    return MetaError(400, "(#100) You must provide an app access token, or a user access token that is an owner "
-                          "or developer of the app", "OAuthException", 100)
+    return MetaError(
+        400,
+        "(#100) You must provide an app access token, or a user access token that is an owner or developer of the app",
+        "OAuthException",
+        100,
+    )
 
 
 def missing_parameter(name: str) -> MetaError:
@@ -197,6 +253,7 @@ def missing_parameter(name: str) -> MetaError:
 
 
 # ---------------------------------------------------------------- OAuth code exchange (graph.facebook.com)
+
 
 def client_id_invalid() -> MetaError:
     # quoted Graph answer "Error validating application. Invalid application ID." code 101 (verify)
@@ -210,8 +267,14 @@ def client_secret_invalid() -> MetaError:
 
 def code_redirect_mismatch() -> MetaError:
     # github.com/freizl/hoauth2/issues/19, scribejava/scribejava/issues/605: code 100, OAuthException
-    return MetaError(400, "Error validating verification code. Please make sure your redirect_uri is identical "
-                          "to the one you used in the OAuth dialog request", "OAuthException", 100, 36008)
+    return MetaError(
+        400,
+        "Error validating verification code. Please make sure your redirect_uri is identical "
+        "to the one you used in the OAuth dialog request",
+        "OAuthException",
+        100,
+        36008,
+    )
 
 
 def code_expired() -> MetaError:
@@ -234,6 +297,7 @@ def grant_type_unsupported(value: str) -> MetaError:
 
 # ---------------------------------------------------------------- Instagram Login
 
+
 def ig_oauth(message: str) -> MetaError:
     # api.instagram.com/oauth/access_token: {"error_type": "OAuthException", "code": 400, "error_message": ...}
     return MetaError(400, message, "OAuthException", 400, shape="instagram_oauth")
@@ -242,8 +306,9 @@ def ig_oauth(message: str) -> MetaError:
 def ig_refresh_too_early() -> MetaError:
     # docs .../instagram-platform/reference/refresh_access_token: refresh "a long-lived access token that is
     # at least 24 hours old but has not expired" (message text: verify)
-    return MetaError(400, "(#100) The access token can be refreshed only once it is at least 24 hours old",
-                     "OAuthException", 100)
+    return MetaError(
+        400, "(#100) The access token can be refreshed only once it is at least 24 hours old", "OAuthException", 100
+    )
 
 
 def ig_refresh_short_lived() -> MetaError:
@@ -251,6 +316,7 @@ def ig_refresh_short_lived() -> MetaError:
 
 
 # ---------------------------------------------------------------- throttling ([RL])
+
 
 def rate_limit_app() -> MetaError:
     # [RL] application-level throttling code 4; [EH] 4 "API Too Many Calls"
@@ -264,19 +330,30 @@ def rate_limit_page_legacy() -> MetaError:
 
 def rate_limit_buc_page() -> MetaError:
     # [RL] BUC error code 80001 = Pages
-    return MetaError(400, "(#80001) There have been too many calls to this Page account. Wait a bit and try again. "
-                          "For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
-                     "OAuthException", 80001, is_transient=True)
+    return MetaError(
+        400,
+        "(#80001) There have been too many calls to this Page account. Wait a bit and try again. "
+        "For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+        "OAuthException",
+        80001,
+        is_transient=True,
+    )
 
 
 def rate_limit_buc_instagram() -> MetaError:
     # [RL] BUC error code 80002 = Instagram
-    return MetaError(400, "(#80002) There have been too many calls to this Instagram account. Wait a bit and try "
-                          "again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
-                     "OAuthException", 80002, is_transient=True)
+    return MetaError(
+        400,
+        "(#80002) There have been too many calls to this Instagram account. Wait a bit and try "
+        "again. For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+        "OAuthException",
+        80002,
+        is_transient=True,
+    )
 
 
 # ---------------------------------------------------------------- server side
+
 
 def unknown_error() -> MetaError:
     # [EH] code 1 "API Unknown": possibly a temporary issue due to downtime; retry
@@ -285,8 +362,13 @@ def unknown_error() -> MetaError:
 
 def transient() -> MetaError:
     # [EH] code 2 "API Service": temporary issue due to downtime; retry
-    return MetaError(500, "An unexpected error has occurred. Please retry your request later.", "OAuthException", 2,
-                     is_transient=True)
+    return MetaError(
+        500,
+        "An unexpected error has occurred. Please retry your request later.",
+        "OAuthException",
+        2,
+        is_transient=True,
+    )
 
 
 def batch_too_large() -> MetaError:
@@ -309,9 +391,16 @@ PRESETS = {
     "transient": transient,
     "unknown": unknown_error,
     "permission": lambda: permission_missing("pages_manage_posts", 200),
-    "media_type_not_supported": lambda: MetaError(400, "Fatal", "OAuthException", -1, 2207073, False,
-                                                  "Media Type Not Supported",
-                                                  "The media type is not supported for this endpoint"),  # seeds/003
+    "media_type_not_supported": lambda: MetaError(
+        400,
+        "Fatal",
+        "OAuthException",
+        -1,
+        2207073,
+        False,
+        "Media Type Not Supported",
+        "The media type is not supported for this endpoint",
+    ),  # seeds/003
 }
 
 

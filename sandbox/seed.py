@@ -6,6 +6,7 @@ Id lengths follow Meta's examples: Page ids ~15-16 digits (debug_token doc examp
 "10215241773831025"), IG user ids 17841… (seeds/003 "17841405822304914"), IG media / comment ids
 17… with 17 digits (seeds/003 "17918195224117851", "17870913679156914").
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,27 +24,42 @@ BUSINESSES = [
 LOGIN_ONLY = [("Maple & Thread", "maplethread.studio"), ("Sol Ceramics", "solceramics")]
 PEOPLE = [("Alex", "Morgan"), ("Sam", "Rivera"), ("Jordan", "Lee"), ("Priya", "Shah")]
 CAPTIONS = [
-    "Fresh out of the oven this morning ☀️", "Weekend hours: 8am–4pm. See you there!",
-    "Meet the team behind the counter 👋", "New season, new favourites #local #smallbusiness",
-    "Thank you for 1k followers! 🎉", "Behind the scenes of today's workshop",
-    "Our top pick for this week", "Rainy day special — 10% off until Sunday",
-    "Customer spotlight 💛", "Sneak peek at what's coming next month",
+    "Fresh out of the oven this morning ☀️",
+    "Weekend hours: 8am–4pm. See you there!",
+    "Meet the team behind the counter 👋",
+    "New season, new favourites #local #smallbusiness",
+    "Thank you for 1k followers! 🎉",
+    "Behind the scenes of today's workshop",
+    "Our top pick for this week",
+    "Rainy day special — 10% off until Sunday",
+    "Customer spotlight 💛",
+    "Sneak peek at what's coming next month",
 ]
-COMMENTS = ["Love this!", "What time do you open on Sunday?", "😍😍", "Can't wait to visit", "Is this still available?",
-            "Great service as always", "Do you ship?", "👏👏👏", "So pretty!", "Tagging @friend — we should go"]
+COMMENTS = [
+    "Love this!",
+    "What time do you open on Sunday?",
+    "😍😍",
+    "Can't wait to visit",
+    "Is this still available?",
+    "Great service as always",
+    "Do you ship?",
+    "👏👏👏",
+    "So pretty!",
+    "Tagging @friend — we should go",
+]
 COMMENTERS = ["maria.k", "tom_h", "jenny.bakes", "localfoodie", "cyclist_dan", "plantmom22", "rafa.m", "lisa_w"]
 
 
 def anchor_time() -> int:
     if os.environ.get("SANDBOX_ANCHOR"):
         return int(os.environ["SANDBOX_ANCHOR"])
-    today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return int(today.timestamp())
 
 
 def iso(ts: float) -> str:
     # Meta's timestamp format: "2017-08-31T19:16:02+0000" (seeds/003)
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
 class Ids:
@@ -86,8 +102,11 @@ def insight_rows(rng, followers, anchor, days, start_index=0):
 
 
 def insight_row(rng, followers, end, day_index):
-    row = {"end_time": iso(end), "end_ts": end,
-           "date": dt.datetime.fromtimestamp(end - 86400, dt.timezone.utc).date().isoformat()}
+    row = {
+        "end_time": iso(end),
+        "end_ts": end,
+        "date": dt.datetime.fromtimestamp(end - 86400, dt.UTC).date().isoformat(),
+    }
     row.update(_insight_day(rng, followers, day_index))
     return row
 
@@ -96,31 +115,60 @@ def build(seed: int) -> dict:
     rng = random.Random(seed)
     ids = Ids(rng)
     anchor = anchor_time()
-    data = {"meta": {"seed": seed, "anchor": anchor, "counter": 0},
-            "users": {}, "pages": {}, "ig_accounts": {}, "ig_media": {}, "ig_comments": {}, "posts": {},
-            "fb_comments": {}, "insights": {}, "grants": {}, "tokens": {}, "codes": {}, "page_tokens": {}}
+    data = {
+        "meta": {"seed": seed, "anchor": anchor, "counter": 0},
+        "users": {},
+        "pages": {},
+        "ig_accounts": {},
+        "ig_media": {},
+        "ig_comments": {},
+        "posts": {},
+        "fb_comments": {},
+        "insights": {},
+        "grants": {},
+        "tokens": {},
+        "codes": {},
+        "page_tokens": {},
+    }
 
     businesses = rng.sample(BUSINESSES, 4)
     people = rng.sample(PEOPLE, 2)
     users = []
     for first, last in people:
         uid = ids.make(17, "10")
-        u = {"id": uid, "name": f"{first} {last}", "first_name": first, "last_name": last,
-             "short_name": first, "email": f"{first.lower()}.{last.lower()}@example.com", "page_ids": []}
+        u = {
+            "id": uid,
+            "name": f"{first} {last}",
+            "first_name": first,
+            "last_name": last,
+            "short_name": first,
+            "email": f"{first.lower()}.{last.lower()}@example.com",
+            "page_ids": [],
+        }
         data["users"][uid] = u
         users.append(u)
 
     pages = []
-    for idx, (name, category, handle) in enumerate(businesses):
+    for name, category, handle in businesses:
         pid = ids.make(15, "1")
         followers = rng.randint(300, 12000)
-        page = {"id": pid, "name": name, "category": category, "category_list": [{"id": ids.make(15), "name": category}],
-                "about": f"{name} — a small local business.", "fan_count": int(followers * 0.9),
-                "followers_count": followers, "link": f"https://www.facebook.com/{handle.replace('.', '')}",
-                "username": handle.replace(".", ""), "picture_path": f"/__sandbox__/avatar/{pid}.png",
-                "is_published": True, "verification_status": "not_verified", "ig_user_id": None,
-                "tasks": ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"],
-                "website": f"https://{handle.replace('.', '')}.example.com"}
+        page = {
+            "id": pid,
+            "name": name,
+            "category": category,
+            "category_list": [{"id": ids.make(15), "name": category}],
+            "about": f"{name} — a small local business.",
+            "fan_count": int(followers * 0.9),
+            "followers_count": followers,
+            "link": f"https://www.facebook.com/{handle.replace('.', '')}",
+            "username": handle.replace(".", ""),
+            "picture_path": f"/__sandbox__/avatar/{pid}.png",
+            "is_published": True,
+            "verification_status": "not_verified",
+            "ig_user_id": None,
+            "tasks": ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"],
+            "website": f"https://{handle.replace('.', '')}.example.com",
+        }
         data["pages"][pid] = page
         pages.append(page)
     # first user admins the first three Pages, second user the last two (one shared Page)
@@ -132,28 +180,49 @@ def build(seed: int) -> dict:
     def make_ig(name, username, page_id=None, login_only=False):
         igid = ids.make(17, "17841")
         followers = rng.randint(200, 25000)
-        acc = {"id": igid, "ig_id": int(ids.make(10)), "scoped_id": ids.make(17, "2"),
-               "username": username, "name": name, "biography": f"{name} · local favourite",
-               "website": f"https://{username.replace('.', '')}.example.com", "followers_count": followers,
-               "follows_count": rng.randint(50, 900), "profile_picture_path": f"/__sandbox__/avatar/{igid}.png",
-               "account_type": "BUSINESS" if not login_only else "MEDIA_CREATOR", "page_id": page_id,
-               "login_only": login_only, "has_profile_pic": True}
+        acc = {
+            "id": igid,
+            "ig_id": int(ids.make(10)),
+            "scoped_id": ids.make(17, "2"),
+            "username": username,
+            "name": name,
+            "biography": f"{name} · local favourite",
+            "website": f"https://{username.replace('.', '')}.example.com",
+            "followers_count": followers,
+            "follows_count": rng.randint(50, 900),
+            "profile_picture_path": f"/__sandbox__/avatar/{igid}.png",
+            "account_type": "BUSINESS" if not login_only else "MEDIA_CREATOR",
+            "page_id": page_id,
+            "login_only": login_only,
+            "has_profile_pic": True,
+        }
         data["ig_accounts"][igid] = acc
         data["insights"][f"ig:{igid}"] = insight_rows(rng, followers, anchor, 90)
         # media
         n = rng.randint(8, 12)
-        for i in range(n):
+        for _ in range(n):
             mid = ids.make(17, "17")
             ts = anchor - rng.randint(1, 120) * 86400 + rng.randint(0, 86399)
             mtype = rng.choice(["IMAGE", "IMAGE", "CAROUSEL_ALBUM", "VIDEO"])
-            shortcode = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-                                for _ in range(11))
-            media = {"id": mid, "owner": igid, "username": username, "caption": rng.choice(CAPTIONS),
-                     "timestamp": iso(ts), "ts": ts, "media_type": mtype,
-                     "media_product_type": "REELS" if mtype == "VIDEO" else "FEED",
-                     "permalink": f"https://www.instagram.com/p/{shortcode}/", "shortcode": shortcode,
-                     "like_count": rng.randint(3, 400), "comments_count": 0, "is_comment_enabled": True,
-                     "media_path": f"/__sandbox__/media/{mid}.png"}
+            shortcode = "".join(
+                rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") for _ in range(11)
+            )
+            media = {
+                "id": mid,
+                "owner": igid,
+                "username": username,
+                "caption": rng.choice(CAPTIONS),
+                "timestamp": iso(ts),
+                "ts": ts,
+                "media_type": mtype,
+                "media_product_type": "REELS" if mtype == "VIDEO" else "FEED",
+                "permalink": f"https://www.instagram.com/p/{shortcode}/",
+                "shortcode": shortcode,
+                "like_count": rng.randint(3, 400),
+                "comments_count": 0,
+                "is_comment_enabled": True,
+                "media_path": f"/__sandbox__/media/{mid}.png",
+            }
             data["ig_media"][mid] = media
             for _ in range(rng.randint(0, 4)):
                 add_ig_comment(data, ids, rng, media, ts + rng.randint(60, 86400))
@@ -168,15 +237,25 @@ def build(seed: int) -> dict:
 
     for page in pages:
         data["insights"][f"page:{page['id']}"] = insight_rows(rng, page["followers_count"], anchor, 90)
-        for i in range(rng.randint(8, 12)):
+        for _ in range(rng.randint(8, 12)):
             post_num = ids.make(16)
             post_id = f"{page['id']}_{post_num}"
             ts = anchor - rng.randint(1, 120) * 86400 + rng.randint(0, 86399)
-            post = {"id": post_id, "page_id": page["id"], "message": rng.choice(CAPTIONS), "created_time": iso(ts),
-                    "ts": ts, "updated_time": iso(ts), "is_published": True, "is_hidden": False,
-                    "permalink_url": f"https://www.facebook.com/{page['id']}/posts/{post_num}",
-                    "status_type": "mobile_status_update", "likes": rng.randint(0, 300), "comment_count": 0,
-                    "shares": rng.randint(0, 20)}
+            post = {
+                "id": post_id,
+                "page_id": page["id"],
+                "message": rng.choice(CAPTIONS),
+                "created_time": iso(ts),
+                "ts": ts,
+                "updated_time": iso(ts),
+                "is_published": True,
+                "is_hidden": False,
+                "permalink_url": f"https://www.facebook.com/{page['id']}/posts/{post_num}",
+                "status_type": "mobile_status_update",
+                "likes": rng.randint(0, 300),
+                "comment_count": 0,
+                "shares": rng.randint(0, 20),
+            }
             data["posts"][post_id] = post
             for _ in range(rng.randint(0, 4)):
                 add_fb_comment(data, ids, rng, post, ts + rng.randint(60, 86400))
@@ -186,9 +265,18 @@ def build(seed: int) -> dict:
 def add_ig_comment(data, ids, rng, media, ts):
     cid = ids.make(17, "17")
     who = rng.choice(COMMENTERS)
-    c = {"id": cid, "media": media["id"], "text": rng.choice(COMMENTS), "timestamp": iso(ts), "ts": ts,
-         "username": who, "from": {"id": ids.make(17, "17841"), "username": who}, "like_count": rng.randint(0, 12),
-         "hidden": False, "parent_id": None}
+    c = {
+        "id": cid,
+        "media": media["id"],
+        "text": rng.choice(COMMENTS),
+        "timestamp": iso(ts),
+        "ts": ts,
+        "username": who,
+        "from": {"id": ids.make(17, "17841"), "username": who},
+        "like_count": rng.randint(0, 12),
+        "hidden": False,
+        "parent_id": None,
+    }
     data["ig_comments"][cid] = c
     media["comments_count"] = media.get("comments_count", 0) + 1
     return c
@@ -198,9 +286,17 @@ def add_fb_comment(data, ids, rng, post, ts):
     num = ids.make(16)
     cid = f"{post['id'].split('_')[1]}_{num}"
     first, last = rng.choice(PEOPLE)
-    c = {"id": cid, "post_id": post["id"], "message": rng.choice(COMMENTS), "created_time": iso(ts), "ts": ts,
-         "from": {"id": ids.make(17, "10"), "name": f"{first} {last}"}, "like_count": rng.randint(0, 12),
-         "is_hidden": False, "parent": None}
+    c = {
+        "id": cid,
+        "post_id": post["id"],
+        "message": rng.choice(COMMENTS),
+        "created_time": iso(ts),
+        "ts": ts,
+        "from": {"id": ids.make(17, "10"), "name": f"{first} {last}"},
+        "like_count": rng.randint(0, 12),
+        "is_hidden": False,
+        "parent": None,
+    }
     data["fb_comments"][cid] = c
     post["comment_count"] = post.get("comment_count", 0) + 1
     return c

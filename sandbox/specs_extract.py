@@ -6,12 +6,23 @@
 specs.json keeps, per node type, its field names and its edges with their HTTP methods
 ("#get", "#update", "#delete" are the node's own methods).
 """
+
 import json
 import os
 import sys
 
-NODES = ["Page", "User", "IGUser", "IGUserForIGOnlyAPI", "IGMedia", "IGMediaForIGOnlyAPI", "IGComment",
-         "PagePost", "Comment", "Photo"]
+NODES = [
+    "Page",
+    "User",
+    "IGUser",
+    "IGUserForIGOnlyAPI",
+    "IGMedia",
+    "IGMediaForIGOnlyAPI",
+    "IGComment",
+    "PagePost",
+    "Comment",
+    "Photo",
+]
 
 
 def main(src: str):
@@ -23,8 +34,10 @@ def main(src: str):
         for api in spec.get("apis", []):
             edge = api.get("endpoint") or api.get("name")
             edges.setdefault(edge, []).append(api["method"])
-        out[name] = {"fields": sorted(f["name"] for f in spec.get("fields", [])),
-                     "edges": {k: sorted(set(v)) for k, v in sorted(edges.items())}}
+        out[name] = {
+            "fields": sorted(f["name"] for f in spec.get("fields", [])),
+            "edges": {k: sorted(set(v)) for k, v in sorted(edges.items())},
+        }
     dest = os.path.join(os.path.dirname(__file__), "specs.json")
     with open(dest, "w") as fh:
         json.dump(out, fh, indent=1, sort_keys=True)

@@ -4,6 +4,7 @@ Everything persistent lives in ``State.data`` (plain JSON-able dicts) so that sa
 Run-time knobs (faults, usage windows, latency, request log) live beside it and are not saved.
 One re-entrant lock guards all of it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,8 +23,16 @@ APP_NAME = "SocialHub"
 
 
 class Config:
-    def __init__(self, app_id=None, app_secret=None, ig_app_id=None, ig_app_secret=None,
-                 webhook_url=None, seed=1, state_file=None):
+    def __init__(
+        self,
+        app_id=None,
+        app_secret=None,
+        ig_app_id=None,
+        ig_app_secret=None,
+        webhook_url=None,
+        seed=1,
+        state_file=None,
+    ):
         env = os.environ.get
         self.app_id = app_id or env("SANDBOX_APP_ID") or DEFAULT_APP_ID
         self.app_secret = app_secret or env("SANDBOX_APP_SECRET") or DEFAULT_APP_SECRET
@@ -106,6 +115,7 @@ class State:
     # ------------------------------------------------------------------ lifecycle
     def seed(self):
         from . import seed as seed_mod
+
         with self.lock:
             if self._seeded is None:
                 self._seeded = seed_mod.build(self.config.seed)
@@ -187,12 +197,34 @@ class State:
             "anchor": d["meta"]["anchor"],
             "now": int(self.clock.now()),
             "users": [{"id": u["id"], "name": u["name"], "page_ids": u["page_ids"]} for u in d["users"].values()],
-            "pages": [{"id": p["id"], "name": p["name"], "instagram_business_account": p.get("ig_user_id")}
-                      for p in d["pages"].values()],
-            "ig_accounts": [{"id": a["id"], "username": a["username"], "page_id": a.get("page_id"),
-                             "scoped_id": a["scoped_id"], "login_only": a.get("login_only", False)}
-                            for a in d["ig_accounts"].values()],
-            "counts": {k: len(d[k]) for k in ("users", "pages", "ig_accounts", "ig_media", "ig_comments", "posts",
-                                              "fb_comments", "grants", "tokens", "codes")},
+            "pages": [
+                {"id": p["id"], "name": p["name"], "instagram_business_account": p.get("ig_user_id")}
+                for p in d["pages"].values()
+            ],
+            "ig_accounts": [
+                {
+                    "id": a["id"],
+                    "username": a["username"],
+                    "page_id": a.get("page_id"),
+                    "scoped_id": a["scoped_id"],
+                    "login_only": a.get("login_only", False),
+                }
+                for a in d["ig_accounts"].values()
+            ],
+            "counts": {
+                k: len(d[k])
+                for k in (
+                    "users",
+                    "pages",
+                    "ig_accounts",
+                    "ig_media",
+                    "ig_comments",
+                    "posts",
+                    "fb_comments",
+                    "grants",
+                    "tokens",
+                    "codes",
+                )
+            },
             "insight_days": {k: len(v) for k, v in d["insights"].items()},
         }

@@ -6,6 +6,7 @@ getting-started (object, entry[id,time,changes[field,value]]); Instagram "commen
 media{id,media_product_type}, id, parent_id?, text}; Page "feed" value {item: comment, verb: add, post_id,
 comment_id, from{id,name}, message, created_time, parent_id}.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,10 +42,16 @@ def comment_event(state, spec: dict) -> dict:
         if spec.get("username"):
             c["username"] = c["from"]["username"] = spec["username"]
         state.new_id(3)  # move the counter so the next event differs
-        value = {"from": c["from"], "media": {"id": media_id, "media_product_type": media["media_product_type"]},
-                 "id": c["id"], "text": c["text"]}
-        return {"object": "instagram", "entry": [{"id": media["owner"], "time": now,
-                                                  "changes": [{"field": "comments", "value": value}]}]}
+        value = {
+            "from": c["from"],
+            "media": {"id": media_id, "media_product_type": media["media_product_type"]},
+            "id": c["id"],
+            "text": c["text"],
+        }
+        return {
+            "object": "instagram",
+            "entry": [{"id": media["owner"], "time": now, "changes": [{"field": "comments", "value": value}]}],
+        }
     post_id = spec.get("post_id") or sorted(d["posts"], key=lambda p: -d["posts"][p]["ts"])[0]
     post = d["posts"].get(post_id)
     if post is None:
@@ -53,11 +60,21 @@ def comment_event(state, spec: dict) -> dict:
     if spec.get("text"):
         c["message"] = spec["text"]
     state.new_id(3)
-    value = {"from": c["from"], "post": {"id": post_id, "status_type": post["status_type"], "is_published": True},
-             "message": c["message"], "post_id": post_id, "comment_id": c["id"], "created_time": now,
-             "item": "comment", "parent_id": post_id, "verb": "add"}
-    return {"object": "page", "entry": [{"id": post["page_id"], "time": now,
-                                         "changes": [{"field": "feed", "value": value}]}]}
+    value = {
+        "from": c["from"],
+        "post": {"id": post_id, "status_type": post["status_type"], "is_published": True},
+        "message": c["message"],
+        "post_id": post_id,
+        "comment_id": c["id"],
+        "created_time": now,
+        "item": "comment",
+        "parent_id": post_id,
+        "verb": "add",
+    }
+    return {
+        "object": "page",
+        "entry": [{"id": post["page_id"], "time": now, "changes": [{"field": "feed", "value": value}]}],
+    }
 
 
 @route(CONTROL, r"/webhooks/send", ("POST",))
@@ -66,15 +83,18 @@ def send(ctx):
     spec = dict(ctx.json) if isinstance(ctx.json, dict) else dict(ctx.params.items())
     url = spec.pop("url", None) or state.config.webhook_url
     if not url:
-        return 400, {"error": "no webhook url: start with --webhook-url or pass \"url\""}
+        return 400, {"error": 'no webhook url: start with --webhook-url or pass "url"'}
     if spec.get("kind") == "comment":
         payload = comment_event(state, spec)
     else:
         payload = {"object": spec.get("object", "instagram"), "entry": spec.get("entry", [])}
     secret = state.config.ig_app_secret if spec.get("secret") == "instagram" else state.config.app_secret
     body = json.dumps(payload, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, secret),
-               "User-Agent": "facebookexternalua"}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Hub-Signature-256": sign(body, secret),
+        "User-Agent": "facebookexternalua",
+    }
     state.lock.release()  # do not hold the state while the receiver answers (it may call back)
     try:
         r = requests.post(url, data=body, headers=headers, timeout=15)

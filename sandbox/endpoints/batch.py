@@ -5,6 +5,7 @@ developers.facebook.com/docs/graph-api/batch-requests: at most 50 operations; ea
 access_token (in relative_url or body), otherwise the top-level one is used; each one is checked like a
 normal call (and counts against rate limits like one).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,13 +27,14 @@ def batch(ctx):
     try:
         ops = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
-        raise errors.batch_invalid()
+        raise errors.batch_invalid() from None
     if not isinstance(ops, list) or not all(isinstance(o, dict) for o in ops):
         raise errors.batch_invalid()
     if len(ops) > MAX_BATCH:
         raise errors.batch_too_large()
     top_token, top_proof = ctx.get("access_token"), ctx.get("appsecret_proof")
-    if not top_token and not all(("access_token=" in (o.get("relative_url", "") + str(o.get("body", "")))) for o in ops):
+    own = ("access_token=" in (o.get("relative_url", "") + str(o.get("body", ""))) for o in ops)
+    if not top_token and not all(own):
         raise errors.token_missing()
     include_headers = str(ctx.get("include_headers", "true")).lower() != "false"
     out = []
@@ -55,7 +57,8 @@ def batch(ctx):
         resp = run_internal(ctx.state, method, GRAPH, parts.path or "/", params, ctx.base_url)
         item = {"code": resp.status_code, "body": resp.get_data(as_text=True)}
         if include_headers:
-            item["headers"] = [{"name": k, "value": v} for k, v in resp.headers.items()
-                               if k.lower() not in ("content-length",)]
+            item["headers"] = [
+                {"name": k, "value": v} for k, v in resp.headers.items() if k.lower() not in ("content-length",)
+            ]
         out.append(item)
     return out

@@ -11,6 +11,7 @@ Sources:
   access-tokens/debugging (issued_at "for long-lived access tokens"; we send it always);
   profile_id for Page tokens — developers.facebook.com/docs/graph-api/reference/debug_token
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,8 +19,18 @@ import base64
 from .. import auth, errors
 from ..app import GRAPH, next_url, route
 from ..state import APP_NAME
-from .graph_nodes import (call_token, check_fields, fb_comment_values, node_edge, parse_fields, picture, post_values,
-                          render, render_page, token_value)
+from .graph_nodes import (
+    call_token,
+    check_fields,
+    fb_comment_values,
+    node_edge,
+    parse_fields,
+    picture,
+    post_values,
+    render,
+    render_page,
+    token_value,
+)
 
 
 def cursor(value: str) -> str:
@@ -39,7 +50,7 @@ def paginate(ctx, items: list, key=lambda x: x["id"], default_limit=25, max_limi
     try:
         limit = int(ctx.get("limit", default_limit))
     except ValueError:
-        raise errors.invalid_parameter("(#100) Param limit must be a number")
+        raise errors.invalid_parameter("(#100) Param limit must be a number") from None
     limit = max(1, min(limit, max_limit))
     start = 0
     if ctx.get("after"):
@@ -54,7 +65,7 @@ def paginate(ctx, items: list, key=lambda x: x["id"], default_limit=25, max_limi
         if ref not in ids:
             raise errors.invalid_parameter("(#100) Invalid cursor")
         start = max(0, ids.index(ref) - limit)
-    window = items[start:start + limit]
+    window = items[start : start + limit]
     paging = {}
     if window:
         paging["cursors"] = {"before": cursor(key(window[0])), "after": cursor(key(window[-1]))}
@@ -71,8 +82,9 @@ def user_view(ctx, user, tok, fields):
     values = {k: user[k] for k in ("id", "name", "first_name", "last_name", "short_name")}
     if "email" in auth.scopes(ctx.state, tok):
         values["email"] = user["email"]  # email needs the email permission, else it is left out
-    return render(values, fields, ("name", "id"),
-                  {"picture": lambda f: picture(ctx, f"/__sandbox__/avatar/{user['id']}.png")})
+    return render(
+        values, fields, ("name", "id"), {"picture": lambda f: picture(ctx, f"/__sandbox__/avatar/{user['id']}.png")}
+    )
 
 
 @node_edge("facebook", "User", "#get")
@@ -95,9 +107,17 @@ def user_accounts(ctx, tok, user_id):
         user = state.data["users"][user_id]
         pages = [state.data["pages"][p] for p in user["page_ids"] if p in grant["page_ids"]]
     window, paging = paginate(ctx, pages)
-    data = [render_page(ctx, p, fields, tok, accounts=True,
-                        default=("access_token", "category", "category_list", "name", "id", "tasks"))
-            for p in window]
+    data = [
+        render_page(
+            ctx,
+            p,
+            fields,
+            tok,
+            accounts=True,
+            default=("access_token", "category", "category_list", "name", "id", "tasks"),
+        )
+        for p in window
+    ]
     out = {"data": data}
     if paging:
         out["paging"] = paging

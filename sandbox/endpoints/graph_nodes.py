@@ -9,6 +9,7 @@ Rules:
 - A method the edge does not take → 100/33 "Unsupported post/delete request …".
 - Calls with user/Page tokens need appsecret_proof (securing-requests doc).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,6 +29,7 @@ def node_edge(platform: str, node_type: str, edge: str, method: str = "GET"):
     def deco(fn):
         NODE_EDGES[(platform, node_type, edge, method)] = fn
         return fn
+
     return deco
 
 
@@ -65,7 +67,7 @@ def parse_fields(s: str | None) -> list[Field] | None:
         sub = None
         if part.endswith("}") and "{" in part:
             i = part.index("{")
-            sub = parse_fields(part[i + 1:-1]) or []
+            sub = parse_fields(part[i + 1 : -1]) or []
             part = part[:i]
         name, *mods = part.split(".")
         modmap = {}
@@ -99,7 +101,7 @@ def token_value(ctx) -> str | None:
         authz = ctx.headers.get("Authorization", "")
         for scheme in ("Bearer ", "OAuth "):
             if authz.startswith(scheme):
-                value = authz[len(scheme):].strip()
+                value = authz[len(scheme) :].strip()
     return value or None
 
 
@@ -121,8 +123,23 @@ def picture(ctx, path):
 
 
 def page_values(ctx, page, tok, accounts=False):
-    v = {k: page[k] for k in ("id", "name", "category", "category_list", "about", "fan_count", "followers_count",
-                               "link", "username", "is_published", "verification_status", "website")}
+    v = {
+        k: page[k]
+        for k in (
+            "id",
+            "name",
+            "category",
+            "category_list",
+            "about",
+            "fan_count",
+            "followers_count",
+            "link",
+            "username",
+            "is_published",
+            "verification_status",
+            "website",
+        )
+    }
     if tok and tok["kind"] == "USER":
         v["access_token"] = auth.page_token_for(ctx.state, tok, page["id"])["token"]
     elif tok and tok["kind"] == "PAGE":
@@ -133,8 +150,21 @@ def page_values(ctx, page, tok, accounts=False):
 
 
 def ig_values(ctx, acc, ig_only=False):
-    v = {k: acc[k] for k in ("id", "ig_id", "username", "name", "biography", "website", "followers_count",
-                              "follows_count", "media_count", "has_profile_pic")}
+    v = {
+        k: acc[k]
+        for k in (
+            "id",
+            "ig_id",
+            "username",
+            "name",
+            "biography",
+            "website",
+            "followers_count",
+            "follows_count",
+            "media_count",
+            "has_profile_pic",
+        )
+    }
     v["profile_picture_url"] = ctx.url(acc["profile_picture_path"])
     if ig_only:
         # Instagram Login: "id" is app-scoped, "user_id" is the professional account id (IGUserForIGOnlyAPI spec)
@@ -144,8 +174,22 @@ def ig_values(ctx, acc, ig_only=False):
 
 
 def media_values(ctx, m):
-    v = {k: m[k] for k in ("id", "caption", "media_type", "media_product_type", "permalink", "shortcode",
-                            "timestamp", "like_count", "comments_count", "username", "is_comment_enabled")}
+    v = {
+        k: m[k]
+        for k in (
+            "id",
+            "caption",
+            "media_type",
+            "media_product_type",
+            "permalink",
+            "shortcode",
+            "timestamp",
+            "like_count",
+            "comments_count",
+            "username",
+            "is_comment_enabled",
+        )
+    }
     v["media_url"] = ctx.url(m["media_path"])
     v["owner"] = {"id": m["owner"]}
     return v
@@ -161,8 +205,19 @@ def ig_comment_values(ctx, c):
 
 def post_values(ctx, p):
     page = ctx.state.data["pages"][p["page_id"]]
-    v = {k: p[k] for k in ("id", "message", "created_time", "updated_time", "permalink_url", "is_published",
-                            "is_hidden", "status_type")}
+    v = {
+        k: p[k]
+        for k in (
+            "id",
+            "message",
+            "created_time",
+            "updated_time",
+            "permalink_url",
+            "is_published",
+            "is_hidden",
+            "status_type",
+        )
+    }
     v["from"] = {"name": page["name"], "id": page["id"]}
     v["shares"] = {"count": p["shares"]}
     return v
@@ -200,9 +255,17 @@ def render_page(ctx, page, fields, tok, accounts=False, default=("name", "id")):
         check_fields(f.sub, "IGUser")
         ctx.touch(acc["id"], "instagram")
         return render(ig_values(ctx, acc), f.sub or None)
-    return render(page_values(ctx, page, tok, accounts), fields, default,
-                  {"instagram_business_account": ig, "connected_instagram_account": ig,
-                   "picture": lambda f: picture(ctx, page["picture_path"])})
+
+    return render(
+        page_values(ctx, page, tok, accounts),
+        fields,
+        default,
+        {
+            "instagram_business_account": ig,
+            "connected_instagram_account": ig,
+            "picture": lambda f: picture(ctx, page["picture_path"]),
+        },
+    )
 
 
 # ------------------------------------------------------------------ dispatch
@@ -216,8 +279,11 @@ def resolve(ctx, node_id: str, tok: dict) -> tuple[str, str] | None:
         if acc:
             return "IGUserForIGOnlyAPI", acc["id"]
         t = state.node_type(node_id)
-        return {"IGUser": ("IGUserForIGOnlyAPI", node_id), "IGMedia": ("IGMediaForIGOnlyAPI", node_id),
-                "IGComment": ("IGComment", node_id)}.get(t)
+        return {
+            "IGUser": ("IGUserForIGOnlyAPI", node_id),
+            "IGMedia": ("IGMediaForIGOnlyAPI", node_id),
+            "IGComment": ("IGComment", node_id),
+        }.get(t)
     if node_id == "me":
         if tok["kind"] == "PAGE":
             return "Page", tok["page_id"]  # /me with a Page token is the Page

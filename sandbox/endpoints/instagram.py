@@ -5,11 +5,20 @@
   IGUserForIGOnlyAPI.json ("id" app-scoped, "user_id" the professional account id), seeds/003.
 Media and comment nodes are readable the same two ways (specs IGMedia, IGMediaForIGOnlyAPI, IGComment).
 """
+
 from __future__ import annotations
 
 from .. import auth, errors
-from .graph_nodes import (NODE_EDGES, check_fields, ig_comment_values, ig_values, media_values, node_edge,
-                          parse_fields, render)
+from .graph_nodes import (
+    NODE_EDGES,
+    check_fields,
+    ig_comment_values,
+    ig_values,
+    media_values,
+    node_edge,
+    parse_fields,
+    render,
+)
 
 
 @node_edge("facebook", "IGUser", "#get")

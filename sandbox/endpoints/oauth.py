@@ -15,6 +15,7 @@ Sources:
   graph.instagram.com/access_token?grant_type=ig_exchange_token → expires_in 5184000, refresh_access_token
   ?grant_type=ig_refresh_token when ≥ 24 h old and unexpired (seeds/003; reference/refresh_access_token).
 """
+
 from __future__ import annotations
 
 import html
@@ -28,20 +29,48 @@ from ..app import GRAPH, IG_API, IG_GRAPH, WWW_FB, WWW_IG, route
 from ..state import APP_NAME
 
 FB_PERMISSIONS = {
-    "public_profile", "email", "pages_show_list", "pages_read_engagement", "pages_manage_posts",
-    "pages_manage_metadata", "pages_read_user_content", "pages_manage_engagement", "pages_messaging",
-    "read_insights", "business_management", "instagram_basic", "instagram_content_publish",
-    "instagram_manage_comments", "instagram_manage_insights", "instagram_manage_messages",
+    "public_profile",
+    "email",
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_posts",
+    "pages_manage_metadata",
+    "pages_read_user_content",
+    "pages_manage_engagement",
+    "pages_messaging",
+    "read_insights",
+    "business_management",
+    "instagram_basic",
+    "instagram_content_publish",
+    "instagram_manage_comments",
+    "instagram_manage_insights",
+    "instagram_manage_messages",
 }
 # Facebook Login for Business: a configuration (config_id) carries the permission set
-CONFIG_SCOPES = ["pages_show_list", "pages_read_engagement", "pages_manage_posts", "pages_manage_metadata",
-                 "pages_read_user_content", "pages_manage_engagement", "read_insights", "business_management",
-                 "instagram_basic", "instagram_content_publish", "instagram_manage_comments",
-                 "instagram_manage_insights"]
-IG_PERMISSIONS = {"instagram_business_basic", "instagram_business_content_publish",
-                  "instagram_business_manage_comments", "instagram_business_manage_messages",
-                  "instagram_business_manage_insights"}
+CONFIG_SCOPES = [
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_posts",
+    "pages_manage_metadata",
+    "pages_read_user_content",
+    "pages_manage_engagement",
+    "read_insights",
+    "business_management",
+    "instagram_basic",
+    "instagram_content_publish",
+    "instagram_manage_comments",
+    "instagram_manage_insights",
+]
+IG_PERMISSIONS = {
+    "instagram_business_basic",
+    "instagram_business_content_publish",
+    "instagram_business_manage_comments",
+    "instagram_business_manage_messages",
+    "instagram_business_manage_insights",
+}
 
+FB_HIDDEN = ["client_id", "redirect_uri", "state", "scope", "response_type", "config_id", "auth_type"]
+IG_HIDDEN = ["client_id", "redirect_uri", "state", "scope", "response_type"]
 STYLE = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;color:#1c1e21}
 fieldset{border:1px solid #ccd0d5;border-radius:6px;margin:1rem 0}label{display:block;margin:.3rem 0}
 .error{border:1px solid #fa3e3e;padding:1rem;border-radius:6px}.notice{background:#fff5cc;padding:.5rem}
@@ -49,14 +78,19 @@ button{padding:.5rem 1.2rem;margin-right:.5rem}"""
 
 
 def page_html(title: str, body: str, status=200) -> Response:
-    doc = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>" \
-          f"<style>{STYLE}</style></head><body>{body}</body></html>"
+    doc = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body>{body}</body></html>"
+    )
     return Response(doc, status=status, content_type="text/html; charset=utf-8")
 
 
 def error_page(title: str, message: str, status=400) -> Response:
-    return page_html(title, f"<div class='error' id='dialog-error'><h1>{html.escape(title)}</h1>"
-                            f"<p>{html.escape(message)}</p></div>", status)
+    return page_html(
+        title,
+        f"<div class='error' id='dialog-error'><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></div>",
+        status,
+    )
 
 
 def with_query(uri: str, params: dict, fragment: str = "") -> str:
@@ -127,8 +161,10 @@ def fb_dialog(ctx):
     if ctx.get("client_id") != cfg.app_id:
         return error_page("Invalid App ID", "The provided app ID does not look like a valid app ID.")
     if not ctx.get("redirect_uri"):
-        return error_page("URL blocked", "This redirect failed because the redirect URI is not whitelisted in "
-                                         "the app's Client OAuth Settings.")
+        return error_page(
+            "URL blocked",
+            "This redirect failed because the redirect URI is not whitelisted in the app's Client OAuth Settings.",
+        )
     if (ctx.get("response_type") or "code") != "code":
         return error_page("Unsupported response_type", "The sandbox serves the code flow only (response_type=code).")
     scopes, invalid = fb_requested(ctx)
@@ -138,31 +174,50 @@ def fb_dialog(ctx):
     pages = [state.data["pages"][p] for p in user["page_ids"]]
     notice = ""
     if invalid:
-        notice = (f"<p class='notice' id='invalid-scopes'>Invalid Scopes: {html.escape(', '.join(invalid))}. This "
-                  "message is only shown to developers. Users of your app will ignore these permissions if present. "
-                  "Please read the documentation for valid permissions at: "
-                  "https://developers.facebook.com/docs/facebook-login/permissions</p>")
-    users_opts = "".join(f"<option value='{u['id']}'{' selected' if u is user else ''}>{html.escape(u['name'])}</option>"
-                         for u in state.data["users"].values())
-    switch = (f"<form method='get' id='switch-user'>{hidden(ctx, ['client_id', 'redirect_uri', 'state', 'scope', 'response_type', 'config_id', 'auth_type'])}"
-              f"<label for='sandbox_user'>Logged in as</label><select name='sandbox_user' id='sandbox_user'>{users_opts}</select>"
-              f" <button type='submit' id='switch'>Switch user</button></form>")
-    perms = "".join(f"<label><input type='checkbox' name='perm' value='{p}' id='perm-{p}' checked"
-                    f"{' disabled' if p == 'public_profile' else ''}> {p}</label>" for p in scopes)
-    page_boxes = "".join(f"<label><input type='checkbox' name='page' value='{p['id']}' id='page-{p['id']}' checked> "
-                         f"{html.escape(p['name'])}</label>" for p in pages)
+        notice = (
+            f"<p class='notice' id='invalid-scopes'>Invalid Scopes: {html.escape(', '.join(invalid))}. This "
+            "message is only shown to developers. Users of your app will ignore these permissions if present. "
+            "Please read the documentation for valid permissions at: "
+            "https://developers.facebook.com/docs/facebook-login/permissions</p>"
+        )
+    users_opts = "".join(
+        f"<option value='{u['id']}'{' selected' if u is user else ''}>{html.escape(u['name'])}</option>"
+        for u in state.data["users"].values()
+    )
+    switch = (
+        f"<form method='get' id='switch-user'>{hidden(ctx, FB_HIDDEN)}"
+        f"<label for='sandbox_user'>Logged in as</label>"
+        f"<select name='sandbox_user' id='sandbox_user'>{users_opts}</select>"
+        f" <button type='submit' id='switch'>Switch user</button></form>"
+    )
+    perms = "".join(
+        f"<label><input type='checkbox' name='perm' value='{p}' id='perm-{p}' checked"
+        f"{' disabled' if p == 'public_profile' else ''}> {p}</label>"
+        for p in scopes
+    )
+    page_boxes = "".join(
+        f"<label><input type='checkbox' name='page' value='{p['id']}' id='page-{p['id']}' checked> "
+        f"{html.escape(p['name'])}</label>"
+        for p in pages
+    )
     ig_boxes = "".join(
         f"<label><input type='checkbox' name='instagram' value='{a['id']}' id='ig-{a['id']}' checked> "
         f"@{html.escape(a['username'])} (linked to {html.escape(p['name'])})</label>"
-        for p in pages for a in [state.data["ig_accounts"].get(p.get("ig_user_id") or "")] if a)
-    body = (f"<h1 id='dialog-title'>{html.escape(APP_NAME)} is requesting access</h1>{notice}{switch}"
-            f"<form method='post' id='consent'>{hidden(ctx, ['client_id', 'redirect_uri', 'state', 'scope', 'response_type', 'config_id', 'auth_type'])}"
-            f"<input type='hidden' name='sandbox_user' value='{user['id']}'>"
-            f"<fieldset id='permissions'><legend>Permissions</legend>{perms}</fieldset>"
-            f"<fieldset id='pages'><legend>Pages</legend>{page_boxes or '<p>No Pages</p>'}</fieldset>"
-            f"<fieldset id='instagram-accounts'><legend>Instagram accounts</legend>{ig_boxes or '<p>None</p>'}</fieldset>"
-            f"<button type='submit' name='action' value='continue' id='continue'>Continue</button>"
-            f"<button type='submit' name='action' value='cancel' id='cancel'>Cancel</button></form>")
+        for p in pages
+        for a in [state.data["ig_accounts"].get(p.get("ig_user_id") or "")]
+        if a
+    )
+    body = (
+        f"<h1 id='dialog-title'>{html.escape(APP_NAME)} is requesting access</h1>{notice}{switch}"
+        f"<form method='post' id='consent'>{hidden(ctx, FB_HIDDEN)}"
+        f"<input type='hidden' name='sandbox_user' value='{user['id']}'>"
+        f"<fieldset id='permissions'><legend>Permissions</legend>{perms}</fieldset>"
+        f"<fieldset id='pages'><legend>Pages</legend>{page_boxes or '<p>No Pages</p>'}</fieldset>"
+        f"<fieldset id='instagram-accounts'><legend>Instagram accounts</legend>"
+        f"{ig_boxes or '<p>None</p>'}</fieldset>"
+        f"<button type='submit' name='action' value='continue' id='continue'>Continue</button>"
+        f"<button type='submit' name='action' value='cancel' id='cancel'>Cancel</button></form>"
+    )
     return page_html(f"Log in with Facebook | {APP_NAME}", body)
 
 
@@ -170,13 +225,29 @@ def fb_dialog_submit(ctx, user, scopes):
     state, cfg = ctx.state, ctx.state.config
     redirect_uri, st = ctx.get("redirect_uri"), ctx.get("state")
     if ctx.get("action") == "cancel":
-        return redirect(with_query(redirect_uri, {"error": "access_denied", "error_code": "200",
-                                                  "error_description": "Permissions error",
-                                                  "error_reason": "user_denied", "state": st}))
+        return redirect(
+            with_query(
+                redirect_uri,
+                {
+                    "error": "access_denied",
+                    "error_code": "200",
+                    "error_description": "Permissions error",
+                    "error_reason": "user_denied",
+                    "state": st,
+                },
+            )
+        )
     ticked = set(ctx.params.getlist("perm")) | {"public_profile"}
     key = state.grant_key(user["id"], cfg.app_id)
-    grant = state.data["grants"].get(key) or {"user_id": user["id"], "app_id": cfg.app_id, "granted": [],
-                                              "declined": [], "page_ids": [], "ig_ids": [], "platform": "facebook"}
+    grant = state.data["grants"].get(key) or {
+        "user_id": user["id"],
+        "app_id": cfg.app_id,
+        "granted": [],
+        "declined": [],
+        "page_ids": [],
+        "ig_ids": [],
+        "platform": "facebook",
+    }
     for p in scopes:
         if p in ticked:
             grant["granted"] = [x for x in grant["granted"] if x != p] + [p]
@@ -194,8 +265,12 @@ def fb_dialog_submit(ctx, user, scopes):
 
 
 def fb_code_error(kind):
-    return {"invalid": errors.code_invalid, "used": errors.code_used, "expired": errors.code_expired,
-            "redirect": errors.code_redirect_mismatch}[kind]()
+    return {
+        "invalid": errors.code_invalid,
+        "used": errors.code_used,
+        "expired": errors.code_expired,
+        "redirect": errors.code_redirect_mismatch,
+    }[kind]()
 
 
 @route(GRAPH, r"/oauth/access_token", ("GET", "POST"))
@@ -241,17 +316,25 @@ def ig_authorize(ctx):
     if ctx.method == "POST":
         return ig_authorize_submit(ctx, scopes, accounts)
     chosen = ctx.get("sandbox_account") or accounts[0]["id"]
-    radios = "".join(f"<label><input type='radio' name='account' value='{a['id']}' id='account-{a['id']}'"
-                     f"{' checked' if a['id'] == chosen or a['username'] == chosen else ''}> @{html.escape(a['username'])}"
-                     f" — {html.escape(a['name'])}</label>" for a in accounts)
-    perms = "".join(f"<label><input type='checkbox' name='perm' value='{p}' id='perm-{p}' checked"
-                    f"{' disabled' if p == 'instagram_business_basic' else ''}> {p}</label>" for p in scopes)
-    body = (f"<h1 id='dialog-title'>Allow {html.escape(APP_NAME)} to access your Instagram account?</h1>"
-            f"<form method='post' id='consent'>{hidden(ctx, ['client_id', 'redirect_uri', 'state', 'scope', 'response_type'])}"
-            f"<fieldset id='accounts'><legend>Log in as</legend>{radios}</fieldset>"
-            f"<fieldset id='permissions'><legend>Permissions</legend>{perms}</fieldset>"
-            f"<button type='submit' name='action' value='continue' id='continue'>Allow</button>"
-            f"<button type='submit' name='action' value='cancel' id='cancel'>Cancel</button></form>")
+    radios = "".join(
+        f"<label><input type='radio' name='account' value='{a['id']}' id='account-{a['id']}'"
+        f"{' checked' if chosen in (a['id'], a['username']) else ''}>"
+        f" @{html.escape(a['username'])} — {html.escape(a['name'])}</label>"
+        for a in accounts
+    )
+    perms = "".join(
+        f"<label><input type='checkbox' name='perm' value='{p}' id='perm-{p}' checked"
+        f"{' disabled' if p == 'instagram_business_basic' else ''}> {p}</label>"
+        for p in scopes
+    )
+    body = (
+        f"<h1 id='dialog-title'>Allow {html.escape(APP_NAME)} to access your Instagram account?</h1>"
+        f"<form method='post' id='consent'>{hidden(ctx, IG_HIDDEN)}"
+        f"<fieldset id='accounts'><legend>Log in as</legend>{radios}</fieldset>"
+        f"<fieldset id='permissions'><legend>Permissions</legend>{perms}</fieldset>"
+        f"<button type='submit' name='action' value='continue' id='continue'>Allow</button>"
+        f"<button type='submit' name='action' value='cancel' id='cancel'>Cancel</button></form>"
+    )
     return page_html(f"Instagram | {APP_NAME}", body)
 
 
@@ -259,26 +342,46 @@ def ig_authorize_submit(ctx, scopes, accounts):
     state, cfg = ctx.state, ctx.state.config
     redirect_uri, st = ctx.get("redirect_uri"), ctx.get("state")
     if ctx.get("action") == "cancel":
-        return redirect(with_query(redirect_uri, {"error": "access_denied", "error_reason": "user_denied",
-                                                  "error_description": "The user denied your request.", "state": st}))
+        return redirect(
+            with_query(
+                redirect_uri,
+                {
+                    "error": "access_denied",
+                    "error_reason": "user_denied",
+                    "error_description": "The user denied your request.",
+                    "state": st,
+                },
+            )
+        )
     acc_id = ctx.get("account") or accounts[0]["id"]
     if acc_id not in state.data["ig_accounts"]:
         return error_page("Invalid Request", "Unknown account")
     ticked = set(ctx.params.getlist("perm")) | {"instagram_business_basic"}
     key = state.grant_key(acc_id, cfg.ig_app_id)
-    state.data["grants"][key] = {"user_id": acc_id, "app_id": cfg.ig_app_id, "platform": "instagram",
-                                 "granted": [p for p in scopes if p in ticked],
-                                 "declined": [p for p in scopes if p not in ticked], "page_ids": [], "ig_ids": [acc_id]}
+    state.data["grants"][key] = {
+        "user_id": acc_id,
+        "app_id": cfg.ig_app_id,
+        "platform": "instagram",
+        "granted": [p for p in scopes if p in ticked],
+        "declined": [p for p in scopes if p not in ticked],
+        "page_ids": [],
+        "ig_ids": [acc_id],
+    }
     code = new_code(state, platform="instagram", user_id=acc_id, app_id=cfg.ig_app_id, redirect_uri=redirect_uri)
     # state goes before the "#_" fragment Meta appends, so it is not lost
     return redirect(with_query(redirect_uri, {"code": code, "state": st}, "#_"))
 
 
 def ig_code_error(kind):
-    return errors.ig_oauth({"invalid": "Invalid authorization code", "used": "This authorization code has been used",
-                            "expired": "This authorization code has expired",
-                            "redirect": "Error validating verification code. Please make sure your redirect_uri is "
-                                        "identical to the one you used in the OAuth dialog request"}[kind])
+    return errors.ig_oauth(
+        {
+            "invalid": "Invalid authorization code",
+            "used": "This authorization code has been used",
+            "expired": "This authorization code has expired",
+            "redirect": "Error validating verification code. Please make sure your redirect_uri is "
+            "identical to the one you used in the OAuth dialog request",
+        }[kind]
+    )
 
 
 @route(IG_API, r"/oauth/access_token/?", ("POST", "GET"))
@@ -293,11 +396,19 @@ def ig_code_exchange(ctx):
     if ctx.get("grant_type") != "authorization_code":
         raise errors.ig_oauth("Invalid grant_type")
     rec = check_code(state, ctx.get("code"), ctx.get("client_id"), ctx.get("redirect_uri"), "instagram", ig_code_error)
-    tok = auth.issue(state, "USER", cfg.ig_app_id, platform="instagram", ig_user_id=rec["user_id"],
-                     lifetime=auth.SHORT_LIVED)
+    tok = auth.issue(
+        state, "USER", cfg.ig_app_id, platform="instagram", ig_user_id=rec["user_id"], lifetime=auth.SHORT_LIVED
+    )
     acc = state.data["ig_accounts"][rec["user_id"]]
-    return {"data": [{"access_token": tok["token"], "user_id": acc["scoped_id"],
-                      "permissions": ",".join(auth.scopes(state, tok))}]}
+    return {
+        "data": [
+            {
+                "access_token": tok["token"],
+                "user_id": acc["scoped_id"],
+                "permissions": ",".join(auth.scopes(state, tok)),
+            }
+        ]
+    }
 
 
 @route(IG_GRAPH, r"/access_token")
@@ -308,8 +419,15 @@ def ig_exchange(ctx):
     if ctx.get("client_secret") != cfg.ig_app_secret:
         raise errors.client_secret_invalid()
     old = auth.lookup(state, ctx.get("access_token"), "instagram")
-    tok = auth.issue(state, "USER", cfg.ig_app_id, platform="instagram", ig_user_id=old["ig_user_id"],
-                     lifetime=auth.LONG_LIVED, long_lived=True)
+    tok = auth.issue(
+        state,
+        "USER",
+        cfg.ig_app_id,
+        platform="instagram",
+        ig_user_id=old["ig_user_id"],
+        lifetime=auth.LONG_LIVED,
+        long_lived=True,
+    )
     return {"access_token": tok["token"], "token_type": "bearer", "expires_in": auth.LONG_LIVED}
 
 
@@ -323,6 +441,13 @@ def ig_refresh(ctx):
         raise errors.ig_refresh_short_lived()
     if state.clock.now() - old["issued_at"] < 86400:
         raise errors.ig_refresh_too_early()
-    tok = auth.issue(state, "USER", cfg.ig_app_id, platform="instagram", ig_user_id=old["ig_user_id"],
-                     lifetime=auth.LONG_LIVED, long_lived=True)
+    tok = auth.issue(
+        state,
+        "USER",
+        cfg.ig_app_id,
+        platform="instagram",
+        ig_user_id=old["ig_user_id"],
+        lifetime=auth.LONG_LIVED,
+        long_lived=True,
+    )
     return {"access_token": tok["token"], "token_type": "bearer", "expires_in": auth.LONG_LIVED}
