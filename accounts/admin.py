@@ -1,0 +1,118 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .models import Agency, AgencyMembership, Invitation, User, Workspace, WorkspaceMembership
+
+
+class AgencyMembershipInline(admin.TabularInline):
+    model = AgencyMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class WorkspaceInline(admin.TabularInline):
+    model = Workspace
+    extra = 0
+    fields = ["name", "timezone", "public_id", "created_at", "open_link"]
+    readonly_fields = ["public_id", "created_at", "open_link"]
+    show_change_link = True
+
+    @admin.display(description="Members")
+    def open_link(self, obj: Workspace) -> str:
+        url = reverse("admin:accounts_workspacemembership_changelist") + f"?workspace__id__exact={obj.pk}"
+        return format_html('<a href="{}">people</a>', url)
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace_count", "member_count", "created_at"]
+    search_fields = ["name", "public_id", "memberships__user__email"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["public_id", "created_at"]
+    inlines = [WorkspaceInline, AgencyMembershipInline]
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                workspace_total=Count("workspaces", distinct=True), member_total=Count("memberships", distinct=True)
+            )
+        )
+
+    @admin.display(description="Workspaces", ordering="workspace_total")
+    def workspace_count(self, obj: Agency) -> int:
+        return obj.workspace_total  # type: ignore[attr-defined]
+
+    @admin.display(description="People", ordering="member_total")
+    def member_count(self, obj: Agency) -> int:
+        return obj.member_total  # type: ignore[attr-defined]
+
+
+class WorkspaceMembershipInline(admin.TabularInline):
+    model = WorkspaceMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ["name", "agency", "timezone", "created_at"]
+    list_filter = ["timezone"]
+    list_select_related = ["agency"]
+    search_fields = ["name", "public_id", "agency__name"]
+    autocomplete_fields = ["agency"]
+    readonly_fields = ["public_id", "created_at"]
+    inlines = [WorkspaceMembershipInline]
+
+
+@admin.register(AgencyMembership)
+class AgencyMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "agency", "role", "created_at"]
+    list_filter = ["role"]
+    list_select_related = ["user", "agency"]
+    search_fields = ["user__email", "agency__name"]
+    autocomplete_fields = ["user", "agency"]
+
+
+@admin.register(WorkspaceMembership)
+class WorkspaceMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "workspace", "agency", "role", "created_at"]
+    list_filter = ["role"]
+    list_select_related = ["user", "workspace__agency"]
+    search_fields = ["user__email", "workspace__name", "workspace__agency__name"]
+    autocomplete_fields = ["user", "workspace"]
+
+    @admin.display(ordering="workspace__agency__name")
+    def agency(self, obj: WorkspaceMembership) -> Agency:
+        return obj.workspace.agency
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "agency", "agency_role", "workspace", "workspace_role", "status", "expires_at"]
+    list_filter = ["agency_role", "workspace_role"]
+    list_select_related = ["agency", "workspace"]
+    search_fields = ["email", "agency__name"]
+    readonly_fields = ["token_hash", "created_at", "accepted_at", "accepted_by", "invited_by"]
+    autocomplete_fields = ["agency", "workspace"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_staff", "is_active", "date_joined", "last_login"]
+    list_filter = ["is_staff", "is_superuser", "is_active"]
+    search_fields = ["email", "full_name"]
+    readonly_fields = ["date_joined", "last_login"]
+    inlines = [AgencyMembershipInline]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("full_name",)}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)

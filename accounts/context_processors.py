@@ -1,0 +1,36 @@
+"""Layout data: the workspace switcher and the navigation of the current workspace."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from .access import workspaces_for_user
+from .roles import Capability
+
+# (label, url name, capability). Only sections that exist are listed; each app adds its own here.
+WORKSPACE_SECTIONS: list[tuple[str, str, Capability]] = [
+    ("Dashboard", "accounts:workspace_dashboard", Capability.VIEW),
+    ("Team", "accounts:workspace_team", Capability.WORKSPACE_MANAGE),
+    ("Settings", "accounts:workspace_settings", Capability.WORKSPACE_MANAGE),
+]
+
+
+def navigation(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    access = getattr(request, "workspace_access", None)
+    sections = []
+    if access is not None:
+        for label, url_name, capability in WORKSPACE_SECTIONS:
+            if access.can(capability):
+                url = reverse(url_name, kwargs={"workspace_id": access.workspace.public_id})
+                sections.append({"label": label, "url": url, "active": request.path == url})
+    agency_admin_of = [m.agency for m in user.agency_memberships.select_related("agency") if m.sees_all_workspaces]
+    return {
+        "nav_workspaces": workspaces_for_user(user),
+        "nav_access": access,
+        "nav_sections": sections,
+        "nav_agencies": agency_admin_of,
+    }

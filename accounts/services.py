@@ -1,0 +1,191 @@
+"""Writes for agencies, workspaces, memberships and invitations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import (
+    Agency,
+    AgencyMembership,
+    AgencyRole,
+    Invitation,
+    Workspace,
+    WorkspaceMembership,
+    validate_timezone,
+)
+from .roles import GRANTABLE_AGENCY_ROLES
+
+if TYPE_CHECKING:
+    from .access import AgencyAccess
+    from .models import User
+
+
+@transaction.atomic
+def agency_create(*, owner: User, name: str, first_workspace_name: str, timezone_name: str) -> Workspace:
+    """Onboarding: a new agency owned by `owner`, with its first client workspace."""
+    validate_timezone(timezone_name)
+    agency = Agency.objects.create(name=name)
+    AgencyMembership.objects.create(agency=agency, user=owner, role=AgencyRole.OWNER)
+    return Workspace.objects.create(agency=agency, name=first_workspace_name, timezone=timezone_name)
+
+
+def workspace_create(*, access: AgencyAccess, name: str, timezone_name: str) -> Workspace:
+    access.require("workspaces.create")
+    validate_timezone(timezone_name)
+    if Workspace.objects.filter(agency=access.agency, name=name).exists():
+        raise ValidationError({"name": "This agency already has a workspace with that name."})
+    return Workspace.objects.create(agency=access.agency, name=name, timezone=timezone_name)
+
+
+def workspace_update(*, workspace: Workspace, name: str, timezone_name: str) -> Workspace:
+    validate_timezone(timezone_name)
+    if Workspace.objects.filter(agency_id=workspace.agency_id, name=name).exclude(pk=workspace.pk).exists():
+        raise ValidationError({"name": "This agency already has a workspace with that name."})
+    workspace.name = name
+    workspace.timezone = timezone_name
+    workspace.save(update_fields=["name", "timezone"])
+    return workspace
+
+
+def _check_grantable(access: AgencyAccess, role: str) -> None:
+    if role not in GRANTABLE_AGENCY_ROLES.get(access.role, frozenset()):
+        raise PermissionDenied(f"Your role cannot make someone {AgencyRole(role).label.lower()}.")
+
+
+def _is_last_owner(membership: AgencyMembership) -> bool:
+    return (
+        membership.role == AgencyRole.OWNER
+        and not AgencyMembership.objects.filter(agency_id=membership.agency_id, role=AgencyRole.OWNER)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    access: AgencyAccess,
+    invited_by: User,
+    email: str,
+    agency_role: str,
+    workspace: Workspace | None = None,
+    workspace_role: str = "",
+) -> Invitation:
+    """Invite someone by email and send the accept link. Re-inviting the same address replaces the old link."""
+    access.require("team.manage")
+    _check_grantable(access, agency_role)
+    email = email.strip().lower()
+    if workspace is not None and workspace.agency_id != access.agency.pk:
+        raise PermissionDenied
+    if workspace is not None and not workspace_role:
+        raise ValidationError({"workspace_role": "Choose the role this person gets in the workspace."})
+    if AgencyMembership.objects.filter(agency=access.agency, user__email__iexact=email).exists():
+        raise ValidationError({"email": "This person is already in your agency."})
+    now = timezone.now()
+    Invitation.objects.pending().filter(agency=access.agency, email=email).update(revoked_at=now)
+    token, token_hash = Invitation.new_token()
+    invitation = Invitation.objects.create(
+        agency=access.agency,
+        email=email,
+        agency_role=agency_role,
+        workspace=workspace,
+        workspace_role=workspace_role if workspace else "",
+        token_hash=token_hash,
+        invited_by=invited_by,
+        expires_at=now + settings.INVITATION_LIFETIME,
+    )
+    accept_url = f"{settings.PUBLIC_BASE_URL}/invitations/{token}/"
+    context = {"invitation": invitation, "accept_url": accept_url, "inviter": invited_by}
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"{invited_by.get_full_name()} invited you to {access.agency.name} on SocialHub",
+            message=render_to_string("accounts/email/invitation.txt", context),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return invitation
+
+
+def invitation_revoke(*, access: AgencyAccess, invitation: Invitation) -> None:
+    access.require("team.manage")
+    if invitation.agency_id != access.agency.pk:
+        raise PermissionDenied
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> AgencyMembership:
+    if invitation.status != "pending":
+        raise ValidationError(f"This invitation is {invitation.status}. Ask for a new one.")
+    if user.email.lower() != invitation.email.lower():
+        raise ValidationError(
+            f"This invitation was sent to {invitation.email}. Sign in with that address to accept it."
+        )
+    membership, _created = AgencyMembership.objects.get_or_create(
+        agency=invitation.agency, user=user, defaults={"role": invitation.agency_role}
+    )
+    if invitation.workspace_id:
+        WorkspaceMembership.objects.update_or_create(
+            workspace_id=invitation.workspace_id, user=user, defaults={"role": invitation.workspace_role}
+        )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+@transaction.atomic
+def agency_member_set_role(*, access: AgencyAccess, membership: AgencyMembership, role: str) -> AgencyMembership:
+    access.require("team.manage")
+    membership = AgencyMembership.objects.select_for_update().get(pk=membership.pk, agency=access.agency)
+    _check_grantable(access, role)
+    _check_grantable(access, membership.role)  # an admin cannot demote an owner
+    if role != AgencyRole.OWNER and _is_last_owner(membership):
+        raise ValidationError("An agency needs at least one owner. Make someone else owner first.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def agency_member_remove(*, access: AgencyAccess, membership: AgencyMembership) -> None:
+    """Remove someone from the agency and every workspace in it. The last owner stays."""
+    access.require("team.manage")
+    membership = AgencyMembership.objects.select_for_update().get(pk=membership.pk, agency=access.agency)
+    _check_grantable(access, membership.role)
+    if _is_last_owner(membership):
+        raise ValidationError("An agency needs at least one owner. Make someone else owner first.")
+    WorkspaceMembership.objects.filter(workspace__agency=access.agency, user_id=membership.user_id).delete()
+    membership.delete()
+
+
+def workspace_member_set(*, workspace: Workspace, user: User, role: str) -> WorkspaceMembership:
+    """Give an agency member a role in a workspace (or change it)."""
+    if not AgencyMembership.objects.filter(agency_id=workspace.agency_id, user=user).exists():
+        raise ValidationError("Only people in the agency can join its workspaces. Invite them first.")
+    membership, _created = WorkspaceMembership.objects.update_or_create(
+        workspace=workspace, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def workspace_member_remove(*, workspace: Workspace, membership: WorkspaceMembership) -> None:
+    if membership.workspace_id != workspace.pk:
+        raise PermissionDenied
+    membership.delete()
+
+
+def invitations_prune(*, older_than_days: int = 30) -> int:
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _ = Invitation.objects.filter(expires_at__lt=cutoff, accepted_at__isnull=True).delete()
+    return deleted

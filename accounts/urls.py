@@ -1,0 +1,41 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("onboarding/", views.onboarding, name="onboarding"),
+    path("w/<uuid:workspace_id>/", views.workspace_dashboard, name="workspace_dashboard"),
+    path("w/<uuid:workspace_id>/settings/", views.workspace_settings, name="workspace_settings"),
+    path("w/<uuid:workspace_id>/team/", views.workspace_team, name="workspace_team"),
+    path(
+        "w/<uuid:workspace_id>/team/<int:membership_id>/role/",
+        views.workspace_member_role,
+        name="workspace_member_role",
+    ),
+    path(
+        "w/<uuid:workspace_id>/team/<int:membership_id>/remove/",
+        views.workspace_member_remove,
+        name="workspace_member_remove",
+    ),
+    path("agency/<uuid:agency_id>/workspaces/new/", views.workspace_create, name="workspace_create"),
+    path("agency/<uuid:agency_id>/team/", views.agency_team, name="agency_team"),
+    path("agency/<uuid:agency_id>/team/<int:membership_id>/role/", views.agency_member_role, name="agency_member_role"),
+    path(
+        "agency/<uuid:agency_id>/team/<int:membership_id>/remove/",
+        views.agency_member_remove,
+        name="agency_member_remove",
+    ),
+    path(
+        "agency/<uuid:agency_id>/invitations/<int:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path(
+        "invitations/pending/<int:invitation_id>/accept/",
+        views.invitation_accept_pending,
+        name="invitation_accept_pending",
+    ),
+]

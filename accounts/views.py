@@ -1,0 +1,281 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import services
+from .access import AgencyAccess, WorkspaceAccess, agency_view, workspace_view, workspaces_for_user
+from .forms import (
+    InvitationForm,
+    OnboardingForm,
+    RoleForm,
+    WorkspaceForm,
+    WorkspaceMemberForm,
+    WorkspaceRoleForm,
+)
+from .models import AgencyMembership, AgencyRole, Invitation, WorkspaceMembership, WorkspaceRole
+from .roles import GRANTABLE_AGENCY_ROLES, AgencyCapability, Capability, capability_table
+
+LAST_WORKSPACE_SESSION_KEY = "last_workspace"
+
+
+def _validation_messages(exc: ValidationError) -> list[str]:
+    return [str(m) for m in exc.messages]
+
+
+def _pending_invitations(request: HttpRequest) -> list[Invitation]:
+    return list(Invitation.objects.pending().filter(email__iexact=request.user.email).select_related("agency"))
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send people to the workspace they used last, or to onboarding when they have none."""
+    workspaces = list(workspaces_for_user(request.user))
+    invitations = _pending_invitations(request)
+    if not workspaces and not invitations and not request.user.agency_memberships.exists():
+        return redirect("accounts:onboarding")
+    last = request.session.get(LAST_WORKSPACE_SESSION_KEY)
+    chosen = next((w for w in workspaces if str(w.public_id) == last), None) or (workspaces[0] if workspaces else None)
+    if chosen and not invitations:
+        return redirect("accounts:workspace_dashboard", workspace_id=chosen.public_id)
+    return render(request, "accounts/home.html", {"workspaces": workspaces, "invitations": invitations})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def onboarding(request: HttpRequest) -> HttpResponse:
+    if request.user.agency_memberships.exists():
+        return redirect("home")
+    form = OnboardingForm(request.POST or None, initial={"timezone": "UTC"})
+    if request.method == "POST" and form.is_valid():
+        workspace = services.agency_create(
+            owner=request.user,
+            name=form.cleaned_data["agency_name"],
+            first_workspace_name=form.cleaned_data["workspace_name"],
+            timezone_name=form.cleaned_data["timezone"],
+        )
+        messages.success(request, f"Welcome! {workspace.name} is ready. Connect its accounts next.")
+        return redirect("accounts:workspace_dashboard", workspace_id=workspace.public_id)
+    return render(request, "accounts/onboarding.html", {"form": form, "invitations": _pending_invitations(request)})
+
+
+@workspace_view()
+def workspace_dashboard(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    request.session[LAST_WORKSPACE_SESSION_KEY] = str(access.workspace.public_id)
+    members = WorkspaceMembership.objects.filter(workspace=access.workspace).select_related("user")
+    return render(
+        request,
+        "accounts/workspace_dashboard.html",
+        {"access": access, "workspace": access.workspace, "members": members},
+    )
+
+
+@workspace_view(Capability.WORKSPACE_MANAGE)
+@require_http_methods(["GET", "POST"])
+def workspace_settings(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    workspace = access.workspace
+    form = WorkspaceForm(request.POST or None, initial={"name": workspace.name, "timezone": workspace.timezone})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.workspace_update(
+                workspace=workspace, name=form.cleaned_data["name"], timezone_name=form.cleaned_data["timezone"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Workspace settings saved.")
+            return redirect("accounts:workspace_settings", workspace_id=workspace.public_id)
+    return render(request, "accounts/workspace_settings.html", {"access": access, "workspace": workspace, "form": form})
+
+
+@workspace_view(Capability.WORKSPACE_MANAGE)
+@require_http_methods(["GET", "POST"])
+def workspace_team(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    workspace = access.workspace
+    form = WorkspaceMemberForm(request.POST or None, workspace=workspace)
+    if request.method == "POST" and form.is_valid():
+        member = form.cleaned_data["member"]
+        services.workspace_member_set(workspace=workspace, user=member.user, role=form.cleaned_data["role"])
+        messages.success(request, f"{member.user.get_full_name()} joined {workspace.name}.")
+        return redirect("accounts:workspace_team", workspace_id=workspace.public_id)
+    memberships = WorkspaceMembership.objects.filter(workspace=workspace).select_related("user")
+    agency_admins = AgencyMembership.objects.filter(
+        agency_id=workspace.agency_id, role__in=[AgencyRole.OWNER, AgencyRole.ADMIN]
+    ).select_related("user")
+    return render(
+        request,
+        "accounts/workspace_team.html",
+        {
+            "access": access,
+            "workspace": workspace,
+            "form": form,
+            "memberships": memberships,
+            "agency_admins": agency_admins,
+            "role_choices": WorkspaceRole.choices,
+            "capability_table": capability_table(),
+            "workspace_roles": WorkspaceRole.choices,
+        },
+    )
+
+
+@workspace_view(Capability.WORKSPACE_MANAGE)
+@require_POST
+def workspace_member_role(request: HttpRequest, access: WorkspaceAccess, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(WorkspaceMembership, pk=membership_id, workspace=access.workspace)
+    form = WorkspaceRoleForm(request.POST)
+    if form.is_valid():
+        membership = services.workspace_member_set(
+            workspace=access.workspace, user=membership.user, role=form.cleaned_data["role"]
+        )
+    if request.htmx:
+        return render(
+            request,
+            "accounts/workspace_team.html#member-row",
+            {"m": membership, "workspace": access.workspace, "role_choices": WorkspaceRole.choices, "saved": True},
+        )
+    return redirect("accounts:workspace_team", workspace_id=access.workspace.public_id)
+
+
+@workspace_view(Capability.WORKSPACE_MANAGE)
+@require_POST
+def workspace_member_remove(request: HttpRequest, access: WorkspaceAccess, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(WorkspaceMembership, pk=membership_id, workspace=access.workspace)
+    services.workspace_member_remove(workspace=access.workspace, membership=membership)
+    messages.success(request, f"{membership.user.get_full_name()} no longer has access to {access.workspace.name}.")
+    if request.htmx:
+        return HttpResponse("")
+    return redirect("accounts:workspace_team", workspace_id=access.workspace.public_id)
+
+
+@agency_view(AgencyCapability.WORKSPACES_CREATE)
+@require_http_methods(["GET", "POST"])
+def workspace_create(request: HttpRequest, access: AgencyAccess) -> HttpResponse:
+    form = WorkspaceForm(request.POST or None, initial={"timezone": "UTC"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            workspace = services.workspace_create(
+                access=access, name=form.cleaned_data["name"], timezone_name=form.cleaned_data["timezone"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{workspace.name} is ready.")
+            return redirect("accounts:workspace_dashboard", workspace_id=workspace.public_id)
+    return render(request, "accounts/workspace_create.html", {"agency": access.agency, "form": form})
+
+
+def _agency_team_context(access: AgencyAccess, invite_form: InvitationForm) -> dict:
+    return {
+        "agency": access.agency,
+        "agency_access": access,
+        "members": AgencyMembership.objects.filter(agency=access.agency).select_related("user"),
+        "invitations": Invitation.objects.pending().filter(agency=access.agency).select_related("workspace"),
+        "workspaces": access.agency.workspaces.all(),
+        "invite_form": invite_form,
+        "grantable_roles": [c for c in AgencyRole.choices if c[0] in GRANTABLE_AGENCY_ROLES[access.role]],
+        "capability_table": capability_table(),
+        "workspace_roles": WorkspaceRole.choices,
+    }
+
+
+@agency_view(AgencyCapability.TEAM_MANAGE)
+@require_http_methods(["GET", "POST"])
+def agency_team(request: HttpRequest, access: AgencyAccess) -> HttpResponse:
+    """The agency's people and pending invitations; POST sends an invitation."""
+    form = InvitationForm(
+        request.POST or None, agency_id=access.agency.pk, grantable=GRANTABLE_AGENCY_ROLES[access.role]
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invitation_create(
+                access=access,
+                invited_by=request.user,
+                email=form.cleaned_data["email"],
+                agency_role=form.cleaned_data["agency_role"],
+                workspace=form.cleaned_data["workspace"],
+                workspace_role=form.cleaned_data["workspace_role"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]:
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect("accounts:agency_team", agency_id=access.agency.public_id)
+    return render(request, "accounts/agency_team.html", _agency_team_context(access, form))
+
+
+@agency_view(AgencyCapability.TEAM_MANAGE)
+@require_POST
+def agency_member_role(request: HttpRequest, access: AgencyAccess, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(AgencyMembership, pk=membership_id, agency=access.agency)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.agency_member_set_role(access=access, membership=membership, role=form.cleaned_data["role"])
+        except ValidationError as exc:
+            for message in _validation_messages(exc):
+                messages.error(request, message)
+        else:
+            messages.success(request, f"{membership.user.get_full_name()} is now {form.cleaned_data['role']}.")
+    return redirect("accounts:agency_team", agency_id=access.agency.public_id)
+
+
+@agency_view(AgencyCapability.TEAM_MANAGE)
+@require_POST
+def agency_member_remove(request: HttpRequest, access: AgencyAccess, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(AgencyMembership, pk=membership_id, agency=access.agency)
+    try:
+        services.agency_member_remove(access=access, membership=membership)
+    except ValidationError as exc:
+        for message in _validation_messages(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, f"{membership.user.get_full_name()} was removed from {access.agency.name}.")
+    return redirect("accounts:agency_team", agency_id=access.agency.public_id)
+
+
+@agency_view(AgencyCapability.TEAM_MANAGE)
+@require_POST
+def invitation_revoke(request: HttpRequest, access: AgencyAccess, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, pk=invitation_id, agency=access.agency)
+    services.invitation_revoke(access=access, invitation=invitation)
+    messages.success(request, f"The invitation for {invitation.email} was withdrawn.")
+    return redirect("accounts:agency_team", agency_id=access.agency.public_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link. Only the invited address may accept; an unknown token is a 404."""
+    invitation = Invitation.find_by_token(token)
+    if invitation is None or invitation.email.lower() != request.user.email.lower():
+        raise Http404
+    return _invitation_respond(request, invitation)
+
+
+@login_required
+@require_POST
+def invitation_accept_pending(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    """Accept from the home page, where signed-in people see invitations sent to their address."""
+    invitation = get_object_or_404(Invitation, pk=invitation_id, email__iexact=request.user.email)
+    return _invitation_respond(request, invitation)
+
+
+def _invitation_respond(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            services.invitation_accept(invitation=invitation, user=request.user)
+        except ValidationError as exc:
+            for message in _validation_messages(exc):
+                messages.error(request, message)
+            return redirect("home")
+        messages.success(request, f"You joined {invitation.agency.name}.")
+        if invitation.workspace_id:
+            return redirect("accounts:workspace_dashboard", workspace_id=invitation.workspace.public_id)
+        return redirect("home")
+    return render(request, "accounts/invitation.html", {"invitation": invitation})

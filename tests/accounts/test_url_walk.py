@@ -1,0 +1,157 @@
+"""Walk every URL pattern of the project as a stranger (another agency's owner) and as an anonymous visitor.
+
+New URLs are covered automatically: a pattern whose parameter this walk cannot fill fails the test until a value
+is added to `param_values` below. Pages that belong to the visitor themself (their own email addresses, MFA,
+login) take no tenant id and are listed in SELF_SERVICE.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.models import Invitation, WorkspaceMembership
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# Pages about the signed-in visitor or public by nature (sign in, sign up, password reset, health).
+SELF_SERVICE = re.compile(r"^(account_|mfa_|socialaccount_|healthz$|openid|facebook_|instagram_)")
+TENANT_PARAMS = {"workspace_id", "agency_id", "membership_id", "invitation_id", "token", "object_id", "id"}
+
+
+def iter_patterns(resolver: URLResolver, prefix: str = "", namespace: str = ""):
+    for p in resolver.url_patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from iter_patterns(p, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern), f"{namespace}{p.name}" if p.name else None
+
+
+def build_url(route: str, values: dict[str, str]) -> tuple[str, set[str]]:
+    """Turn a route (path() syntax or a regex) into a concrete URL, returning the parameter names used."""
+    used: set[str] = set()
+
+    def fill(match: re.Match) -> str:
+        name = match.group("name")
+        if name not in values:
+            raise AssertionError(f"The URL walk has no value for parameter {name!r} in {route!r}: add one.")
+        used.add(name)
+        return str(values[name])
+
+    url = re.sub(r"<(?:\w+:)?(?P<name>\w+)>", fill, route)
+    url = re.sub(r"\(\?P<(?P<name>\w+)>[^)]*\)", fill, url)
+    url = url.lstrip("^").rstrip("$").replace("\\", "")
+    url = re.sub(r"\(\?:[^)]*\)\??", "", url)
+    return "/" + url, used
+
+
+@pytest.fixture
+def param_values(workspace, agency, alice, bob):
+    token, token_hash = Invitation.new_token()
+    invitation = Invitation.objects.create(
+        agency=agency,
+        email="new@northwind.example",
+        token_hash=token_hash,
+        invited_by=alice,
+        expires_at="2099-01-01T00:00:00Z",
+    )
+    return {
+        "workspace_id": workspace.public_id,
+        "agency_id": agency.public_id,
+        "membership_id": WorkspaceMembership.objects.get(user=bob).pk,
+        "invitation_id": invitation.pk,
+        "token": token,
+        "object_id": alice.pk,
+        "id": alice.pk,
+        "app_label": "accounts",
+        "key": "not-a-real-key",
+        "uidb36": "1",
+        "url": "x",
+        "content_type_id": "1",
+        "type": "totp",
+        "provider": "facebook",
+        "pk": "1",
+        "path": "x",
+    }
+
+
+def succeeded(response) -> bool:
+    """A POST that was not refused: 2xx, or a redirect anywhere but a login page."""
+    if 300 <= response.status_code < 400:
+        return "/login/" not in response.get("Location", "")
+    return response.status_code < 300
+
+
+def all_urls(values):
+    for route, name in iter_patterns(get_resolver()):
+        url, used = build_url(route, values)
+        yield url, name, used
+
+
+def test_every_url_is_closed_to_another_agency(client, charlie, param_values):
+    client.force_login(charlie)
+    leaks = []
+    for url, name, used in all_urls(param_values):
+        if not used & TENANT_PARAMS and name and SELF_SERVICE.match(name.split(":")[-1]):
+            continue
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            if response.status_code == 200 or (used & TENANT_PARAMS and method == "post" and succeeded(response)):
+                leaks.append(f"{method.upper()} {url} ({name}) → {response.status_code}")
+    assert not leaks, "Pages open to another agency:\n" + "\n".join(leaks)
+
+
+def test_every_url_is_closed_to_anonymous_visitors(client, param_values):
+    leaks = []
+    for url, name, used in all_urls(param_values):
+        if not used & TENANT_PARAMS and name and SELF_SERVICE.match(name.split(":")[-1]):
+            continue
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            if response.status_code == 200:
+                leaks.append(f"{method.upper()} {url} ({name}) → {response.status_code}")
+    assert not leaks, "Pages open to anonymous visitors:\n" + "\n".join(leaks)
+
+
+def test_a_workspace_member_of_the_same_agency_is_not_let_into_other_workspaces(client, agency, bob, workspace):
+    from tests.factories import WorkspaceFactory
+
+    other = WorkspaceFactory(agency=agency, name="Second Client")
+    client.force_login(bob)
+    assert client.get(f"/w/{other.public_id}/").status_code == 404
+    assert client.get(f"/w/{workspace.public_id}/").status_code == 200
+
+
+def test_the_walk_notices_a_leak(client, charlie, workspace, monkeypatch):
+    """The walk itself must fail when a page ignores tenancy."""
+    from accounts import access
+
+    def leaky(user, workspace_id):
+        from accounts.models import Workspace
+        from accounts.roles import Capability
+
+        return access.WorkspaceAccess(
+            Workspace.objects.get(public_id=workspace_id), "owner", None, frozenset(Capability)
+        )
+
+    monkeypatch.setattr(access, "get_workspace_for_user", leaky)
+    client.force_login(charlie)
+    assert client.get(f"/w/{workspace.public_id}/").status_code == 200
+
+
+def test_invitation_link_for_someone_else_is_a_404(client, agency, alice):
+    stranger = UserFactory(email="stranger@example.com")
+    token, token_hash = Invitation.new_token()
+    Invitation.objects.create(
+        agency=agency,
+        email="invitee@example.com",
+        token_hash=token_hash,
+        invited_by=alice,
+        expires_at="2099-01-01T00:00:00Z",
+    )
+    client.force_login(stranger)
+    assert client.get(f"/invitations/{token}/").status_code == 404
