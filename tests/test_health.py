@@ -13,14 +13,8 @@ def test_healthz_ok(client):
 
 
 def test_healthz_names_an_unreachable_broker(client, settings):
-    from socialhub.celery import app
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    try:
-        response = client.get("/healthz")
-    finally:
-        app.conf.broker_url = original
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["failing"] == ["broker"]
 
