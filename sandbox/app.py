@@ -282,7 +282,7 @@ class SandboxApp:
     def __init__(self, state):
         self.state = state
         from . import controls, webhooks  # noqa: F401  (register routes)
-        from .endpoints import batch, facebook, graph_nodes, instagram, oauth  # noqa: F401
+        from .endpoints import batch, facebook, graph_nodes, instagram, oauth, rupload  # noqa: F401
 
     def __call__(self, environ, start_response):
         req = Request(environ)
