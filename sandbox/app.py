@@ -262,15 +262,18 @@ def fault_response(fault: dict) -> Response:
     return json_response(status, err.body(), err.headers)
 
 
-def drop_connection(environ):
+def drop_connection(environ, start_response):
+    """Shut the socket down (RST), then let werkzeug's first write fail as a dropped connection."""
     sock = environ.get("werkzeug.socket")
+    start_response("500 Connection Dropped", [("Content-Length", "0")])
     if sock is None:
-        return
+        return [b""]
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+    return [b""]
 
 
 class DroppedResponse(Response):
@@ -321,8 +324,7 @@ class SandboxApp:
         if fault and fault.get("after", "before") != "after":
             if fault["kind"] == "drop":
                 self._log(ctx, 0, started, fault)
-                drop_connection(environ)
-                return []
+                return drop_connection(environ, start_response)
             resp = fault_response(fault)
         if resp is None:
             with self.state.lock:
@@ -330,8 +332,7 @@ class SandboxApp:
             if fault and fault.get("after") == "after":
                 if fault["kind"] == "drop":
                     self._log(ctx, 0, started, fault)
-                    drop_connection(environ)
-                    return []
+                    return drop_connection(environ, start_response)
                 if fault["kind"] != "slow":
                     resp = fault_response(fault)
         if fault and host in GRAPH_HOSTS and "X-App-Usage" not in resp.headers:

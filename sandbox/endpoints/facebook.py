@@ -125,13 +125,6 @@ def user_accounts(ctx, tok, user_id):
 
 
 # ------------------------------------------------------------------ permissions
-def permissions_list(state, tok):
-    g = auth.grant_for(state, tok)
-    rows = [{"permission": p, "status": "granted"} for p in g["granted"]]
-    rows += [{"permission": p, "status": "declined"} for p in g["declined"]]
-    return rows
-
-
 def _perm_user(ctx, tok, user_id):
     if tok["kind"] == "USER" and tok["user_id"] == user_id:
         return tok
