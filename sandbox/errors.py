@@ -127,6 +127,11 @@ def token_malformed() -> MetaError:
     )
 
 
+def token_bad_signature() -> MetaError:
+    # APPID|APPSECRET with the wrong secret: 190 "Invalid OAuth access token signature." (verify)
+    return MetaError(400, "Invalid OAuth access token signature.", "OAuthException", 190)
+
+
 def meta_time(ts: float) -> str:
     """Meta prints times as 'Sunday, 09-Aug-20 01:30:58 PDT' (github.com/idno/Facebook/issues/38)."""
     try:

@@ -178,6 +178,11 @@ def permission_one(ctx, node, perm):
 # ------------------------------------------------------------------ debug_token
 def debug_data(state, value: str, platform="facebook") -> dict:
     tok = state.data["tokens"].get(value or "")
+    if tok is None and "|" in (value or ""):
+        try:
+            tok = auth.app_secret_token(state, value, platform)
+        except errors.MetaError:
+            tok = None
     if tok is None or tok["platform"] != platform:
         # malformed token: only the error, is_valid false, empty scopes (access-tokens/debugging)
         return {"error": {"code": 190, "message": "Invalid OAuth access token."}, "is_valid": False, "scopes": []}

@@ -144,3 +144,21 @@ def test_every_graph_answer_has_usage_and_trace(sandbox, sandbox_control):
     r = get(sandbox.url, "/v25.0/me")
     assert set(json.loads(r.headers["X-App-Usage"])) == {"call_count", "total_cputime", "total_time"}
     assert r.json()["error"]["fbtrace_id"] != get(sandbox.url, "/v25.0/me").json()["error"]["fbtrace_id"]
+
+
+def test_app_id_pipe_secret_is_an_app_token(sandbox, sandbox_control):
+    from .helpers import APP_ID, IG_APP_ID, IG_APP_SECRET
+
+    base = sandbox.url
+    user = fb_login(base)["long"]
+    r = get(base, "/v25.0/debug_token", f"{APP_ID}|{APP_SECRET}", proof=False, input_token=user)
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert data["is_valid"] is True and data["type"] == "USER" and data["app_id"] == APP_ID
+    r = get(base, "/v25.0/debug_token", f"{APP_ID}|{APP_SECRET}", proof=False, input_token=f"{APP_ID}|{APP_SECRET}")
+    assert r.json()["data"]["type"] == "APP" and r.json()["data"]["is_valid"] is True
+    err = error_of(get(base, "/v25.0/debug_token", f"{APP_ID}|wrong-secret", proof=False, input_token=user))
+    assert err["code"] == 190 and err["message"] == "Invalid OAuth access token signature."
+    # the Instagram app's pair is not a Facebook app token
+    err = error_of(get(base, "/v25.0/debug_token", f"{IG_APP_ID}|{IG_APP_SECRET}", proof=False, input_token=user))
+    assert err["code"] == 190
