@@ -4,7 +4,16 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import Agency, AgencyMembership, Invitation, User, Workspace, WorkspaceMembership
+from .models import (
+    Agency,
+    AgencyMembership,
+    Channel,
+    ChannelStatus,
+    Invitation,
+    User,
+    Workspace,
+    WorkspaceMembership,
+)
 
 
 class AgencyMembershipInline(admin.TabularInline):
@@ -116,3 +125,77 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    """Operators see a channel's health, never its token."""
+
+    list_display = [
+        "__str__",
+        "workspace",
+        "agency",
+        "status",
+        "connected_via",
+        "token_expires_at",
+        "last_checked_at",
+        "short_error",
+    ]
+    list_filter = ["status", "platform", "connected_via"]
+    list_select_related = ["workspace__agency"]
+    search_fields = ["name", "username", "external_id", "workspace__name", "workspace__agency__name"]
+    exclude = ["access_token"]
+    readonly_fields = [
+        "public_id",
+        "workspace",
+        "platform",
+        "connected_via",
+        "external_id",
+        "page_id",
+        "name",
+        "username",
+        "avatar_url",
+        "token_issued_at",
+        "token_expires_at",
+        "granted_scopes",
+        "last_error",
+        "last_error_at",
+        "last_checked_at",
+        "last_synced_at",
+        "connected_by",
+        "connected_at",
+        "disconnected_at",
+    ]
+    actions = ["run_token_check", "mark_for_reconnect"]
+
+    @admin.display(ordering="workspace__agency__name")
+    def agency(self, obj: Channel) -> Agency:
+        return obj.workspace.agency
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: Channel) -> str:
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False  # channels come from the OAuth flows only
+
+    @admin.action(description="Check the token with Meta now")
+    def run_token_check(self, request, queryset) -> None:  # type: ignore[no-untyped-def]
+        from .tasks import check_channel_token
+
+        ids = list(queryset.exclude(status=ChannelStatus.DISCONNECTED).values_list("pk", flat=True))
+        for channel_id in ids:
+            check_channel_token.delay(channel_id)
+        self.message_user(request, f"Queued a token check for {len(ids)} channel(s).")
+
+    @admin.action(description="Mark for reconnect")
+    def mark_for_reconnect(self, request, queryset) -> None:  # type: ignore[no-untyped-def]
+        from .services.channels import channel_mark_needs_reconnect
+
+        count = 0
+        for channel in queryset.exclude(status=ChannelStatus.DISCONNECTED):
+            channel_mark_needs_reconnect(
+                channel=channel, reason="An operator asked for this account to be reconnected."
+            )
+            count += 1
+        self.message_user(request, f"{count} channel(s) now ask their workspace to reconnect.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -11,6 +12,7 @@ from .roles import Capability
 # (label, url name, capability). Only sections that exist are listed; each app adds its own here.
 WORKSPACE_SECTIONS: list[tuple[str, str, Capability]] = [
     ("Dashboard", "accounts:workspace_dashboard", Capability.VIEW),
+    ("Channels", "accounts:channels", Capability.VIEW),
     ("Team", "accounts:workspace_team", Capability.WORKSPACE_MANAGE),
     ("Settings", "accounts:workspace_settings", Capability.WORKSPACE_MANAGE),
 ]
@@ -19,7 +21,7 @@ WORKSPACE_SECTIONS: list[tuple[str, str, Capability]] = [
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {}
+        return {"facebook_sign_in": bool(settings.META_APP_ID)}
     access = getattr(request, "workspace_access", None)
     sections = []
     if access is not None:

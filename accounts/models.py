@@ -20,6 +20,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .crypto import EncryptedTextField
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -216,3 +218,91 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
+
+
+class Platform(models.TextChoices):
+    FACEBOOK_PAGE = "facebook_page", _("Facebook Page")
+    INSTAGRAM = "instagram", _("Instagram")
+
+
+class ConnectedVia(models.TextChoices):
+    FACEBOOK_LOGIN = "facebook_login", _("Facebook Login")
+    INSTAGRAM_LOGIN = "instagram_login", _("Instagram Login")
+
+
+class ChannelStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnect")
+    DISCONNECTED = "disconnected", _("Disconnected")
+
+
+class Channel(models.Model):
+    """One Facebook Page or Instagram professional account connected to one workspace.
+
+    The access token is encrypted at rest (`accounts.crypto`) and never rendered, logged or shown in the
+    admin. An Instagram account connected through Facebook Login is reached with its Page's token
+    (`page_id` names that Page); one connected with Instagram Login has a 60-day token of its own."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="channels")
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    connected_via = models.CharField(max_length=20, choices=ConnectedVia.choices)
+    external_id = models.CharField(max_length=64, help_text="The Page id or Instagram user id at Meta.")
+    page_id = models.CharField(max_length=64, blank=True, help_text="For Instagram via Facebook Login: its Page.")
+    name = models.CharField(max_length=200)
+    username = models.CharField(max_length=200, blank=True)
+    avatar_url = models.URLField(max_length=1000, blank=True)
+    access_token = EncryptedTextField(blank=True)
+    token_issued_at = models.DateTimeField(null=True, blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: the token does not expire.")
+    granted_scopes = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.ACTIVE)
+    status_reason = models.TextField(blank=True, help_text="Why the channel needs attention, in plain words.")
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    connected_at = models.DateTimeField(default=timezone.now)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["workspace", "platform", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "platform", "external_id"], name="unique_channel_per_workspace"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "token_expires_at"], name="channel_status_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()}: {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        return f"@{self.username}" if self.platform == Platform.INSTAGRAM and self.username else self.name
+
+    @property
+    def graph_host(self) -> str:
+        return "instagram" if self.connected_via == ConnectedVia.INSTAGRAM_LOGIN else "facebook"
+
+
+class PendingConnection(models.Model):
+    """What an OAuth consent returned, held for a few minutes while the user picks which accounts join the
+    workspace. The user token is encrypted; page tokens are fetched again when the choice is confirmed."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    connected_via = models.CharField(max_length=20, choices=ConnectedVia.choices)
+    user_token = EncryptedTextField()
+    user_token_expires_at = models.DateTimeField(null=True, blank=True)
+    candidates = models.JSONField(default=list)
+    granted_scopes = models.JSONField(default=list)
+    declined_scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_connected_via_display()} for {self.workspace}"

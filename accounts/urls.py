@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import channel_views, views
 
 app_name = "accounts"
 
@@ -18,6 +18,20 @@ urlpatterns = [
         "w/<uuid:workspace_id>/team/<int:membership_id>/remove/",
         views.workspace_member_remove,
         name="workspace_member_remove",
+    ),
+    path("w/<uuid:workspace_id>/channels/", channel_views.channel_list, name="channels"),
+    path("w/<uuid:workspace_id>/channels/connect/<str:via>/", channel_views.channel_connect, name="channel_connect"),
+    path("w/<uuid:workspace_id>/channels/pick/<uuid:pending_id>/", channel_views.channel_pick, name="channel_pick"),
+    path(
+        "w/<uuid:workspace_id>/channels/<uuid:channel_id>/reconnect/",
+        channel_views.channel_reconnect,
+        name="channel_reconnect",
+    ),
+    path("w/<uuid:workspace_id>/channels/<uuid:channel_id>/check/", channel_views.channel_check, name="channel_check"),
+    path(
+        "w/<uuid:workspace_id>/channels/<uuid:channel_id>/disconnect/",
+        channel_views.channel_disconnect,
+        name="channel_disconnect",
     ),
     path("agency/<uuid:agency_id>/workspaces/new/", views.workspace_create, name="workspace_create"),
     path("agency/<uuid:agency_id>/team/", views.agency_team, name="agency_team"),

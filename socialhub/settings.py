@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.mfa",
+    "allauth.socialaccount.providers.facebook",
+    "allauth.socialaccount.providers.instagram",
     "django_htmx",
     "template_partials",
     "socialhub.graph",
@@ -143,7 +145,28 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SocialHub"
 SOCIALACCOUNT_STORE_TOKENS = False  # client tokens live encrypted on Channel rows, never in allauth's tables
-SOCIALACCOUNT_PROVIDERS: dict = {}
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # a Facebook email never takes over an existing SocialHub login
+SOCIALACCOUNT_PROVIDERS: dict = {
+    # Sign-in asks only for the person's profile; connecting a client's channels asks for the Page and
+    # Instagram permissions (accounts/scopes.py) on top, through the same provider.
+    "facebook": {
+        "provider_class": "accounts.providers.facebook.provider.MetaFacebookProvider",
+        "METHOD": "oauth2",
+        "SCOPE": ["email", "public_profile"],
+        "VERSION": env.str("META_GRAPH_VERSION", default="v25.0"),
+        "APPS": [{"client_id": env.str("META_APP_ID", default=""), "secret": env.str("META_APP_SECRET", default="")}],
+    },
+    "instagram": {
+        "provider_class": "accounts.providers.instagram_login.provider.InstagramLoginProvider",
+        "APPS": [
+            {
+                "client_id": env.str("INSTAGRAM_APP_ID", default=""),
+                "secret": env.str("INSTAGRAM_APP_SECRET", default=""),
+            }
+        ],
+    },
+}
 
 # --- Email --------------------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -180,6 +203,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "prune-graph-calls": {"task": "graph.prune_graph_calls", "schedule": crontab(minute=17, hour=3)},
+    "refresh-instagram-tokens": {"task": "accounts.refresh_instagram_tokens", "schedule": crontab(minute=41)},
+    "check-channel-tokens": {"task": "accounts.check_channel_tokens", "schedule": crontab(minute=5, hour=4)},
     "prune-expired-invitations": {
         "task": "accounts.prune_expired_invitations",
         "schedule": crontab(minute=23, hour=3),

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import (
+from ..models import (
     Agency,
     AgencyMembership,
     AgencyRole,
@@ -21,11 +21,11 @@ from .models import (
     WorkspaceMembership,
     validate_timezone,
 )
-from .roles import GRANTABLE_AGENCY_ROLES
+from ..roles import GRANTABLE_AGENCY_ROLES
 
 if TYPE_CHECKING:
-    from .access import AgencyAccess
-    from .models import User
+    from ..access import AgencyAccess
+    from ..models import User
 
 
 @transaction.atomic

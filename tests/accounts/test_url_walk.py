@@ -12,14 +12,24 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts.models import Invitation, WorkspaceMembership
+from accounts.models import Channel, Invitation, PendingConnection, WorkspaceMembership
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 # Pages about the signed-in visitor or public by nature (sign in, sign up, password reset, health).
 SELF_SERVICE = re.compile(r"^(account_|mfa_|socialaccount_|healthz$|openid|facebook_|instagram_)")
-TENANT_PARAMS = {"workspace_id", "agency_id", "membership_id", "invitation_id", "token", "object_id", "id"}
+TENANT_PARAMS = {
+    "workspace_id",
+    "agency_id",
+    "membership_id",
+    "invitation_id",
+    "token",
+    "object_id",
+    "id",
+    "channel_id",
+    "pending_id",
+}
 
 
 def iter_patterns(resolver: URLResolver, prefix: str = "", namespace: str = ""):
@@ -59,8 +69,22 @@ def param_values(workspace, agency, alice, bob):
         invited_by=alice,
         expires_at="2099-01-01T00:00:00Z",
     )
+    channel = Channel.objects.create(
+        workspace=workspace,
+        platform="facebook_page",
+        connected_via="facebook_login",
+        external_id="1",
+        name="Page",
+        access_token="secret-page-token",
+    )
+    pending = PendingConnection.objects.create(
+        workspace=workspace, user=alice, connected_via="facebook_login", user_token="secret-user-token"
+    )
     return {
         "workspace_id": workspace.public_id,
+        "channel_id": channel.public_id,
+        "pending_id": pending.public_id,
+        "via": "facebook_login",
         "agency_id": agency.public_id,
         "membership_id": WorkspaceMembership.objects.get(user=bob).pk,
         "invitation_id": invitation.pk,
