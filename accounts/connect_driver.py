@@ -50,7 +50,14 @@ def finish_connect(client: Client, callback_url: str, *, pick: list[str] | None 
 
 
 def connect_with_facebook(
-    client: Client, workspace: Workspace, *, pages=None, instagram=None, decline=(), pick=None, user=None,
+    client: Client,
+    workspace: Workspace,
+    *,
+    pages=None,
+    instagram=None,
+    decline=(),
+    pick=None,
+    user=None,
     channel: Channel | None = None,
 ) -> list[str]:
     dialog = start_connect(client, workspace, "facebook_login", channel=channel)

@@ -34,6 +34,8 @@ PENDING_CONNECTION_LIFETIME = timedelta(minutes=30)
 # Instagram-Login tokens can be refreshed once they are a day old; we refresh those that expire within ten days.
 IG_REFRESH_MIN_AGE = timedelta(days=1)
 IG_REFRESH_WINDOW = timedelta(days=10)
+# The scope whose per-asset grant tells whether the person ticked a Page or an Instagram account.
+_ASSET_SCOPE = {Platform.FACEBOOK_PAGE: "pages_show_list", Platform.INSTAGRAM: "instagram_basic"}
 PAGE_FIELDS = [
     "id",
     "name",
@@ -126,7 +128,13 @@ def pending_connection_from_facebook(*, workspace: Workspace, user: User, short_
     """After Facebook consent: swap for a long-lived token and list what the person granted."""
     user_token, expires_at = facebook_exchange_long_lived(short_lived_token=short_lived_token)
     granted, declined = facebook_permissions(user_token=user_token)
-    candidates = _facebook_candidates(user_token=user_token)
+    granular = debug_token(user_token).get("granular_scopes", [])
+    # Offer only what the person ticked in Meta's dialog: an asset outside a scope's target ids was not granted.
+    candidates = [
+        c
+        for c in _facebook_candidates(user_token=user_token)
+        if _granted_for(c.external_id, granted=[_ASSET_SCOPE[c.platform]], granular=granular)
+    ]
     PendingConnection.objects.filter(user=user, created_at__lt=timezone.now() - PENDING_CONNECTION_LIFETIME).delete()
     return PendingConnection.objects.create(
         workspace=workspace,
@@ -190,10 +198,11 @@ def candidates_connected_elsewhere(*, pending: PendingConnection) -> dict[str, W
 
 def _granted_for(*target_ids: str, granted: list[str], granular: list[dict]) -> list[str]:
     """Scopes that apply to one Page or Instagram account (and, for Instagram, its Page): Meta lists per-asset
-    grants in `granular_scopes`; a scope without target ids applies to every asset."""
-    targeted = {g["scope"]: set(g.get("target_ids") or []) for g in granular}
+    grants in `granular_scopes`; an entry without `target_ids` applies to every asset, one with an empty list to
+    none (the person unticked every asset of that kind in the dialog)."""
+    targeted = {g["scope"]: set(g["target_ids"]) for g in granular if g.get("target_ids") is not None}
     ids = {t for t in target_ids if t}
-    return sorted(s for s in granted if s not in targeted or not targeted[s] or ids & targeted[s])
+    return sorted(s for s in granted if s not in targeted or ids & targeted[s])
 
 
 def debug_token(token: str) -> dict:

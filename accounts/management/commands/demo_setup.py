@@ -1,25 +1,57 @@
-"""Create (or refresh) the demo agency, its workspaces and a login, and print the login."""
+"""Create (or refresh) the demo agency, its workspaces, its channels and a login, and print the login.
+
+Channels are connected the way a person connects them: through the Channels page, the sandbox's consent
+dialog and the picker (a real code exchange with the sandbox), never by writing rows directly."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test import Client
 
-from accounts.models import Agency, AgencyMembership, AgencyRole, User, Workspace
+from accounts.connect_driver import connect_with_facebook, connect_with_instagram
+from accounts.models import Agency, AgencyMembership, AgencyRole, Channel, User, Workspace
 
 DEMO_EMAIL = "demo@socialhub.localhost"
 DEMO_PASSWORD = "socialhub-demo"
 DEMO_AGENCY = "Demo Agency"
-DEMO_WORKSPACES = [("Harbour Bakery", "Europe/Rome"), ("Summit Outdoor Co.", "America/Denver")]
+# (workspace, time zone, how its accounts are connected in the sandbox)
+DEMO_WORKSPACES = [
+    ("Harbor Yoga Studio", "Europe/Rome", {"facebook": ["Harbor Yoga Studio"]}),
+    ("Copper Kettle Cafe", "America/Denver", {"facebook": ["Copper Kettle Cafe"]}),
+    ("Maple Thread Studio", "Europe/London", {"instagram": "maplethread.studio"}),
+]
+SANDBOX_STATE = Path(settings.BASE_DIR) / "var" / "sandbox-state.json"
 
 
 class Command(BaseCommand):
-    help = "Create the demo agency, workspaces and login used by `make run` (safe to run again)."
+    help = "Create the demo agency, workspaces, channels and login used by `make run` (safe to run again)."
+
+    def handle(self, *args: object, **options: object) -> str:
+        user, workspaces = self._accounts()
+        self._channels(user, workspaces)
+        base = settings.PUBLIC_BASE_URL
+        return "\n".join(
+            [
+                "",
+                "=" * 60,
+                f"  SocialHub demo: {base}/",
+                f"  email:    {DEMO_EMAIL}",
+                f"  password: {DEMO_PASSWORD}",
+                "=" * 60,
+                "",
+            ]
+        )
 
     @transaction.atomic
-    def handle(self, *args: object, **options: object) -> str:
+    def _accounts(self) -> tuple[User, list[tuple[Workspace, dict]]]:
         user, created = User.objects.get_or_create(email=DEMO_EMAIL, defaults={"full_name": "Demo Manager"})
         if created or not user.check_password(DEMO_PASSWORD):
             user.set_password(DEMO_PASSWORD)
@@ -29,16 +61,45 @@ class Command(BaseCommand):
         if agency is None:
             agency = Agency.objects.create(name=DEMO_AGENCY)
         AgencyMembership.objects.update_or_create(agency=agency, user=user, defaults={"role": AgencyRole.OWNER})
-        for name, tz in DEMO_WORKSPACES:
-            Workspace.objects.get_or_create(agency=agency, name=name, defaults={"timezone": tz})
-        base = settings.PUBLIC_BASE_URL
-        lines = [
-            "",
-            "=" * 60,
-            f"  SocialHub demo: {base}/",
-            f"  email:    {DEMO_EMAIL}",
-            f"  password: {DEMO_PASSWORD}",
-            "=" * 60,
-            "",
-        ]
-        return "\n".join(lines)
+        workspaces = []
+        for name, tz, assets in DEMO_WORKSPACES:
+            workspace, _ = Workspace.objects.get_or_create(agency=agency, name=name, defaults={"timezone": tz})
+            workspaces.append((workspace, assets))
+        return user, workspaces
+
+    def _channels(self, user: User, workspaces: list[tuple[Workspace, dict]]) -> None:
+        todo = [(w, a) for w, a in workspaces if not Channel.objects.filter(workspace=w).exists()]
+        if not todo:
+            return
+        if urlsplit(settings.META_GRAPH_URL).hostname not in ("127.0.0.1", "localhost"):
+            self.stdout.write("Meta settings point at Meta itself: connect the demo's channels from its Channels page.")
+            return
+        with running_sandbox(settings.META_GRAPH_URL):
+            client = Client(HTTP_HOST=urlsplit(settings.PUBLIC_BASE_URL).netloc)
+            client.force_login(user)
+            for workspace, assets in todo:
+                if "facebook" in assets:
+                    connect_with_facebook(client, workspace, pages=assets["facebook"])
+                else:
+                    connect_with_instagram(client, workspace, account=assets["instagram"])
+                names = ", ".join(c.display_name for c in Channel.objects.filter(workspace=workspace))
+                self.stdout.write(f"Connected to {workspace.name}: {names}")
+
+
+@contextmanager
+def running_sandbox(url: str):  # type: ignore[no-untyped-def]
+    """Use the sandbox if it already runs (the Procfile's); otherwise start it on its port with the state file
+    the Procfile's sandbox loads, and stop it afterwards (stopping saves the state)."""
+    try:
+        requests.get(f"{url}/__sandbox__/health", timeout=2).raise_for_status()
+    except requests.RequestException:
+        from sandbox.client import SandboxProcess
+
+        SANDBOX_STATE.parent.mkdir(parents=True, exist_ok=True)
+        process = SandboxProcess.start(port=urlsplit(url).port or 8100, seed=1, state=str(SANDBOX_STATE))
+        try:
+            yield
+        finally:
+            process.stop()
+        return
+    yield
