@@ -24,6 +24,15 @@ class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):
         pass
 
+    def make_environ(self):
+        # Meta's upload headers are spelled with underscores (file_size, file_url: seed 003); werkzeug drops
+        # such headers, so they are put back under their CGI names (HTTP_FILE_SIZE, HTTP_FILE_URL).
+        environ = super().make_environ()
+        for key, value in self.headers.items():
+            if "_" in key:
+                environ.setdefault("HTTP_" + key.upper().replace("-", "_"), value.replace("\r\n", ""))
+        return environ
+
     def log(self, type, message, *args):  # noqa: A002 - werkzeug's signature
         if type == "error" and os.environ.get("SANDBOX_DEBUG"):
             super().log(type, message, *args)

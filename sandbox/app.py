@@ -285,7 +285,17 @@ class SandboxApp:
     def __init__(self, state):
         self.state = state
         from . import controls, webhooks  # noqa: F401  (register routes)
-        from .endpoints import batch, facebook, graph_nodes, instagram, oauth, rupload  # noqa: F401
+        from .endpoints import (  # noqa: F401  # noqa: F401
+            batch,
+            facebook,
+            graph_nodes,
+            ig_media_edges,
+            ig_publishing,
+            instagram,
+            oauth,
+            page_publishing,
+            rupload,
+        )
 
     def __call__(self, environ, start_response):
         req = Request(environ)

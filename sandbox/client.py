@@ -158,6 +158,14 @@ class SandboxControl:
     def activity(self, comments=0, insights_days=0):
         return self._call("POST", "/activity", {"comments": comments, "insights_days": insights_days})
 
+    def processing(self, video_seconds=None, image_seconds=None):
+        body = {"video_seconds": video_seconds, "image_seconds": image_seconds}
+        return self._call("POST", "/processing", {k: v for k, v in body.items() if v is not None})
+
+    def quota(self, ig_user_id, quota_total=None, used=None):
+        body = {"ig_user_id": ig_user_id, "quota_total": quota_total, "used": used}
+        return self._call("POST", "/quota", {k: v for k, v in body.items() if v is not None})
+
     def send_webhook(self, **payload):
         return self._call("POST", "/webhooks/send", payload)
 

@@ -150,6 +150,45 @@ def permissions_remove(ctx):
     return {"removed": ok}
 
 
+# ------------------------------------------------------------------ publishing
+@route(CONTROL, r"/processing", ("GET", "POST"))
+def processing_delays(ctx):
+    """Processing delays on the sandbox clock: {"video_seconds": N, "image_seconds": N} (null = default)."""
+    from . import processing
+
+    p = ctx.state.data.setdefault("processing", {})
+    if ctx.method == "POST":
+        for k in ("video_seconds", "image_seconds"):
+            if k in body(ctx):
+                p[k] = None if body(ctx)[k] is None else float(body(ctx)[k])
+    return {
+        "video_seconds": processing.delay(ctx.state, "video"),
+        "image_seconds": processing.delay(ctx.state, "image"),
+    }
+
+
+@route(CONTROL, r"/quota", ("GET", "POST"))
+def quota(ctx):
+    """Instagram publishing quota per account: {"ig_user_id", "quota_total": N, "used": N}."""
+    from . import processing
+
+    b = body(ctx) if ctx.method == "POST" else dict(ctx.params.items())
+    ig_id = b.get("ig_user_id")
+    if ig_id not in ctx.state.data["ig_accounts"]:
+        return 400, {"error": "ig_user_id must be a seeded Instagram account id"}
+    if ctx.method == "POST":
+        if b.get("quota_total") is not None:
+            processing.coll(ctx.state, "quota")[ig_id] = int(b["quota_total"])
+        if b.get("used") is not None:
+            now = ctx.state.clock.now()
+            processing.coll(ctx.state, "publish_log")[ig_id] = [now] * int(b["used"])
+    return {
+        "ig_user_id": ig_id,
+        "quota_total": processing.quota_total(ctx.state, ig_id),
+        "used": processing.quota_usage(ctx.state, ig_id),
+    }
+
+
 # ------------------------------------------------------------------ activity
 @route(CONTROL, r"/activity", ("POST",))
 def activity(ctx):

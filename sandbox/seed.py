@@ -259,7 +259,72 @@ def build(seed: int) -> dict:
             data["posts"][post_id] = post
             for _ in range(rng.randint(0, 4)):
                 add_fb_comment(data, ids, rng, post, ts + rng.randint(60, 86400))
+    add_publishing(data, ids, seed)
     return data
+
+
+PLACES = [
+    ("Colosseum, Rome", "Rome", "Italy", 41.8902, 12.4922, "Piazza del Colosseo, 1"),
+    ("Eiffel Tower, Paris", "Paris", "France", 48.8584, 2.2945, "Champ de Mars, 5 Av. Anatole France"),
+    ("Central Park, New York", "New York", "United States", 40.7829, -73.9654, "59th St to 110th St"),
+    ("Sydney Opera House", "Sydney", "Australia", -33.8568, 151.2153, "Bennelong Point"),
+    ("Brandenburg Gate, Berlin", "Berlin", "Germany", 52.5163, 13.3777, "Pariser Platz"),
+]
+PRODUCTS = [
+    "Sourdough Loaf", "Cinnamon Roll", "Gift Card", "Canvas Tote", "Ceramic Mug", "Linen Apron",
+    "Seasonal Bouquet", "Water Bottle", "Logo Cap", "Wool Beanie", "Notebook", "Sticker Pack",
+]  # fmt: skip
+
+
+def add_publishing(data, ids, seed):
+    """Data the publishing endpoints need, drawn from a separate generator so earlier ids stay the same:
+    place Pages for location_id (Pages that have a location, as Meta's location tagging requires — seed 001),
+    one product catalog of 12 products per Page-linked IG account (seed 003 available_catalogs /
+    catalog_product_search), and the empty publishing collections."""
+    rng = random.Random(f"{seed}:publishing")
+    pub = Ids(rng)
+    pub.seen = ids.seen
+    data["places"] = {}
+    for name, city, country, lat, lon, street in PLACES:
+        pid = pub.make(15, "1")
+        data["places"][pid] = {
+            "id": pid,
+            "name": name,
+            "location": {"city": city, "country": country, "latitude": lat, "longitude": lon, "street": street},
+        }
+    data["catalogs"] = {}
+    for acc in data["ig_accounts"].values():
+        if not acc.get("page_id"):
+            continue
+        cid = pub.make(15, "9")
+        page = data["pages"][acc["page_id"]]
+        products = []
+        for i, pname in enumerate(PRODUCTS):
+            variants = [{"product_id": int(pub.make(16, "3"))}]
+            if i % 3 == 0:
+                variants.append({"product_id": int(pub.make(16, "7")), "variant_name": f"Large {pname}"})
+            products.append(
+                {
+                    "product_id": int(pub.make(16, "3")),
+                    "merchant_id": int(acc["id"]),
+                    "product_name": pname,
+                    "image_url": f"/__sandbox__/media/product-{cid}-{i}.png",
+                    "retailer_id": "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(10)),
+                    "review_status": "approved" if i != len(PRODUCTS) - 1 else "rejected",
+                    "is_checkout_flow": i % 2 == 0,
+                    "product_variants": variants,
+                }
+            )
+        data["catalogs"][cid] = {
+            "catalog_id": cid,
+            "catalog_name": f"{page['name']} Products",
+            "shop_name": page["name"],
+            "ig_user_id": acc["id"],
+            "products": products,
+        }
+    for key in ("ig_containers", "fb_photos", "fb_videos", "publish_log", "quota"):
+        data[key] = {}
+    data["processing"] = {"video_seconds": None, "image_seconds": None}
 
 
 def add_ig_comment(data, ids, rng, media, ts):

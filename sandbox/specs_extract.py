@@ -22,6 +22,9 @@ NODES = [
     "PagePost",
     "Comment",
     "Photo",
+    "AdVideo",
+    "ShadowIGMediaBuilder",
+    "IGResumableVideoUploadStatus",
 ]
 
 

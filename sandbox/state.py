@@ -176,6 +176,12 @@ class State:
             return "PagePost"
         if obj_id in d["fb_comments"]:
             return "Comment"
+        if obj_id in d.get("ig_containers", {}):
+            return "ShadowIGMediaBuilder"
+        if obj_id in d.get("fb_photos", {}):
+            return "Photo"
+        if obj_id in d.get("fb_videos", {}):
+            return "AdVideo"
         return None
 
     def ig_by_scoped_id(self, scoped: str):

@@ -236,6 +236,9 @@ def post_get(ctx, tok, post_id):
     p = ctx.state.data["posts"][post_id]
     if not auth.can_see_page(ctx.state, tok, p["page_id"]):
         raise errors.unsupported_request("GET", post_id)
+    from ..processing import refresh_post
+
+    refresh_post(ctx.state, p)
     fields = parse_fields(ctx.get("fields"))
     check_fields(fields, "PagePost")
     ctx.touch(p["page_id"], "pages")

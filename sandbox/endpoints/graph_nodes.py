@@ -220,6 +220,10 @@ def post_values(ctx, p):
     }
     v["from"] = {"name": page["name"], "id": page["id"]}
     v["shares"] = {"count": p["shares"]}
+    if p.get("call_to_action"):
+        v["call_to_action"] = p["call_to_action"]
+    if p.get("scheduled_publish_time"):
+        v["scheduled_publish_time"] = p["scheduled_publish_time"]
     return v
 
 
@@ -283,6 +287,7 @@ def resolve(ctx, node_id: str, tok: dict) -> tuple[str, str] | None:
             "IGUser": ("IGUserForIGOnlyAPI", node_id),
             "IGMedia": ("IGMediaForIGOnlyAPI", node_id),
             "IGComment": ("IGComment", node_id),
+            "ShadowIGMediaBuilder": ("ShadowIGMediaBuilder", node_id),
         }.get(t)
     if node_id == "me":
         if tok["kind"] == "PAGE":

@@ -14,7 +14,6 @@ from .graph_nodes import (
     check_fields,
     ig_comment_values,
     ig_values,
-    media_values,
     node_edge,
     parse_fields,
     render,
@@ -43,25 +42,7 @@ def ig_only_user_get(ctx, tok, ig_id):
     return render(ig_values(ctx, ctx.state.data["ig_accounts"][ig_id], ig_only=True), fields)
 
 
-def _media_get(ctx, tok, media_id, spec_name, perm):
-    m = ctx.state.data["ig_media"][media_id]
-    if not auth.can_see_ig(ctx.state, tok, m["owner"]):
-        raise errors.unsupported_request("GET", media_id)
-    auth.require(ctx.state, tok, perm)
-    fields = parse_fields(ctx.get("fields"))
-    check_fields(fields, spec_name)
-    ctx.touch(m["owner"], "instagram")
-    return render(media_values(ctx, m), fields)
-
-
-@node_edge("facebook", "IGMedia", "#get")
-def ig_media_get(ctx, tok, media_id):
-    return _media_get(ctx, tok, media_id, "IGMedia", "instagram_basic")
-
-
-@node_edge("instagram", "IGMediaForIGOnlyAPI", "#get")
-def ig_only_media_get(ctx, tok, media_id):
-    return _media_get(ctx, tok, media_id, "IGMediaForIGOnlyAPI", "instagram_business_basic")
+# IG media nodes (GET /{ig-media-id} with children{...}) are served by ig_media_edges.py
 
 
 def _ig_comment_get(ctx, tok, cid):

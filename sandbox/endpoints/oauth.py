@@ -45,6 +45,8 @@ FB_PERMISSIONS = {
     "instagram_manage_comments",
     "instagram_manage_insights",
     "instagram_manage_messages",
+    "instagram_shopping_tag_products",
+    "catalog_management",
 }
 # Facebook Login for Business: a configuration (config_id) carries the permission set
 CONFIG_SCOPES = [

@@ -133,3 +133,34 @@ def error_of(r) -> dict:
     assert "error" in body, body
     assert body["error"]["fbtrace_id"]
     return body["error"]
+
+
+def post(base, path, token=None, secret=APP_SECRET, proof=True, files=None, **params):
+    if token:
+        params["access_token"] = token
+        if proof:
+            params["appsecret_proof"] = appsecret_proof(token, secret)
+    return requests.post(f"{base}{path}", data=params, files=files, timeout=30)
+
+
+def ig_post(base, path, token=None, proof=True, **params):
+    return post(f"{base}/graph.instagram.com", path, token, IG_APP_SECRET, proof, **params)
+
+
+PUBLISH_SCOPES = (
+    "pages_show_list,pages_read_engagement,pages_manage_posts,pages_manage_engagement,instagram_basic,"
+    "instagram_content_publish,instagram_manage_comments,instagram_shopping_tag_products,catalog_management"
+)
+
+
+def publishing_tokens(base, scope=PUBLISH_SCOPES) -> dict:
+    """Log in with the publishing permissions.
+    Returns {"user", "pages": {page_id: page}, "ig": [(ig_id, page_token)]}."""
+    user = fb_login(base, scope)["long"]
+    pages = page_tokens(base, user)
+    ig = [
+        (p["instagram_business_account"]["id"], p["access_token"])
+        for p in pages.values()
+        if p.get("instagram_business_account")
+    ]
+    return {"user": user, "pages": pages, "ig": ig}

@@ -1,0 +1,174 @@
+"""Reading published Instagram media and its edges, on both hosts:
+- GET /{ig-user-id}/media — newest first, cursor paging (seed 001 / 003 example with paging.cursors); stories
+  and carousel children are not listed (seed 001: stories have their own /stories edge).
+- GET /{ig-media-id}/children — the carousel's media (spec IGMedia "children").
+- GET|POST /{ig-media-id}/comments — seed 003 (create → {"id"}); permission instagram_manage_comments
+  (Facebook Login) / instagram_business_manage_comments (Instagram Login).
+- GET /{ig-user-id}/available_catalogs, /catalog_product_search?catalog_id&q — seed 003 shapes, spec
+  ShadowIGUserCatalogProductSearch; Facebook Login only (product-tagging guide), catalog_management.
+"""
+
+from __future__ import annotations
+
+from .. import auth, errors, seed
+from ..app import IG_GRAPH
+from .facebook import paginate
+from .graph_nodes import check_fields, ig_comment_values, media_values, node_edge, parse_fields, render
+
+
+def read_access(ctx, tok, ig_id, node_id):
+    if not auth.can_see_ig(ctx.state, tok, ig_id):
+        raise errors.unsupported_request(ctx.method, node_id)
+    auth.require(ctx.state, tok, "instagram_business_basic" if ctx.host == IG_GRAPH else "instagram_basic")
+    ctx.touch(ig_id, "instagram")
+
+
+def media_spec(ctx) -> str:
+    return "IGMediaForIGOnlyAPI" if ctx.host == IG_GRAPH else "IGMedia"
+
+
+def media_view(ctx, m, fields):
+    def children(f):
+        if not m.get("children"):
+            return None
+        check_fields(f.sub, media_spec(ctx))
+        rows = [render(media_values(ctx, ctx.state.data["ig_media"][c]), f.sub or None) for c in m["children"]]
+        return {"data": rows}
+
+    return render(media_values(ctx, m), fields, expand={"children": children})
+
+
+def list_media(ctx, tok, ig_id):
+    read_access(ctx, tok, ig_id, ig_id)
+    fields = parse_fields(ctx.get("fields"))
+    check_fields(fields, media_spec(ctx))
+    items = [
+        m
+        for m in ctx.state.data["ig_media"].values()
+        if m["owner"] == ig_id and not m.get("parent") and m["media_product_type"] != "STORY"
+    ]
+    items.sort(key=lambda m: (-m["ts"], m["id"]))
+    window, paging = paginate(ctx, items)
+    out = {"data": [media_view(ctx, m, fields) for m in window]}
+    if paging:
+        out["paging"] = paging
+    return out
+
+
+node_edge("facebook", "IGUser", "media")(list_media)
+node_edge("instagram", "IGUserForIGOnlyAPI", "media")(list_media)
+
+
+def media_get(ctx, tok, media_id):
+    m = ctx.state.data["ig_media"][media_id]
+    read_access(ctx, tok, m["owner"], media_id)
+    fields = parse_fields(ctx.get("fields"))
+    check_fields(fields, media_spec(ctx))
+    return media_view(ctx, m, fields)
+
+
+node_edge("facebook", "IGMedia", "#get")(media_get)
+node_edge("instagram", "IGMediaForIGOnlyAPI", "#get")(media_get)
+
+
+def children_get(ctx, tok, media_id):
+    m = ctx.state.data["ig_media"][media_id]
+    read_access(ctx, tok, m["owner"], media_id)
+    fields = parse_fields(ctx.get("fields"))
+    check_fields(fields, media_spec(ctx))
+    return {"data": [render(media_values(ctx, ctx.state.data["ig_media"][c]), fields) for c in m.get("children", [])]}
+
+
+node_edge("facebook", "IGMedia", "children")(children_get)
+node_edge("instagram", "IGMediaForIGOnlyAPI", "children")(children_get)
+
+
+# ------------------------------------------------------------------ comments
+def comments_get(ctx, tok, media_id):
+    m = ctx.state.data["ig_media"][media_id]
+    read_access(ctx, tok, m["owner"], media_id)
+    fields = parse_fields(ctx.get("fields"))
+    check_fields(fields, "IGComment")
+    rows = [c for c in ctx.state.data["ig_comments"].values() if c["media"] == media_id and not c.get("parent_id")]
+    rows.sort(key=lambda c: (-c["ts"], c["id"]))
+    window, paging = paginate(ctx, rows)
+    out = {"data": [render(ig_comment_values(ctx, c), fields, default=("timestamp", "text", "id")) for c in window]}
+    if paging:
+        out["paging"] = paging
+    return out
+
+
+def comments_post(ctx, tok, media_id):
+    state = ctx.state
+    m = state.data["ig_media"][media_id]
+    if not auth.can_see_ig(state, tok, m["owner"]):
+        raise errors.unsupported_request("POST", media_id)
+    if ctx.host == IG_GRAPH:
+        auth.require(state, tok, "instagram_business_manage_comments")
+    else:
+        auth.require(state, tok, "instagram_manage_comments")
+    ctx.touch(m["owner"], "instagram")
+    text = ctx.get("message")
+    if not text:
+        raise errors.missing_parameter("message")
+    acc = state.data["ig_accounts"][m["owner"]]
+    now = state.clock.now()
+    cid = state.new_id(17, "17")
+    state.data["ig_comments"][cid] = {
+        "id": cid,
+        "media": media_id,
+        "text": text,
+        "timestamp": seed.iso(now),
+        "ts": now,
+        "username": acc["username"],
+        "from": {"id": acc["id"], "username": acc["username"]},
+        "like_count": 0,
+        "hidden": False,
+        "parent_id": None,
+    }
+    m["comments_count"] = m.get("comments_count", 0) + 1
+    return {"id": cid}
+
+
+for _spec, _platform in (("IGMedia", "facebook"), ("IGMediaForIGOnlyAPI", "instagram")):
+    node_edge(_platform, _spec, "comments")(comments_get)
+    node_edge(_platform, _spec, "comments", "POST")(comments_post)
+
+
+# ------------------------------------------------------------------ catalogs (Facebook Login only)
+def catalog_access(ctx, tok, ig_id):
+    if not auth.can_see_ig(ctx.state, tok, ig_id):
+        raise errors.unsupported_request("GET", ig_id)
+    auth.require(ctx.state, tok, "catalog_management")
+    ctx.touch(ig_id, "instagram")
+    return [c for c in ctx.state.data.get("catalogs", {}).values() if c["ig_user_id"] == ig_id]
+
+
+@node_edge("facebook", "IGUser", "available_catalogs")
+def available_catalogs(ctx, tok, ig_id):
+    cats = catalog_access(ctx, tok, ig_id)
+    keys = ("catalog_id", "catalog_name", "shop_name")
+    return {"data": [{**{k: c[k] for k in keys}, "product_count": len(c["products"])} for c in cats]}
+
+
+@node_edge("facebook", "IGUser", "catalog_product_search")
+def catalog_product_search(ctx, tok, ig_id):
+    cats = {c["catalog_id"]: c for c in catalog_access(ctx, tok, ig_id)}
+    cid = ctx.get("catalog_id")
+    if not cid:
+        raise errors.missing_parameter("catalog_id")
+    if cid not in cats:
+        raise errors.unsupported_request("GET", cid)
+    q = (ctx.get("q") or "").lower()
+    # product-tagging guide: q matches product name or SKU (retailer_id); no q → every tag-eligible product
+    hits = [
+        p
+        for p in cats[cid]["products"]
+        if p["review_status"] == "approved" and (not q or q in p["product_name"].lower() or q in p["retailer_id"])
+    ]
+    rows = [{**p, "image_url": ctx.url(p["image_url"])} for p in hits]
+    window, paging = paginate(ctx, rows, key=lambda p: str(p["product_id"]))
+    out = {"data": window}
+    if paging:
+        out["paging"] = paging
+    return out
