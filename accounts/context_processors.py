@@ -12,6 +12,8 @@ from .roles import Capability
 # (label, url name, capability). Only sections that exist are listed; each app adds its own here.
 WORKSPACE_SECTIONS: list[tuple[str, str, Capability]] = [
     ("Dashboard", "accounts:workspace_dashboard", Capability.VIEW),
+    ("Posts", "publishing:posts", Capability.VIEW),
+    ("Media", "publishing:media_library", Capability.VIEW),
     ("Channels", "accounts:channels", Capability.VIEW),
     ("Team", "accounts:workspace_team", Capability.WORKSPACE_MANAGE),
     ("Settings", "accounts:workspace_settings", Capability.WORKSPACE_MANAGE),

@@ -217,6 +217,7 @@ class State:
                 }
                 for a in d["ig_accounts"].values()
             ],
+            "places": [{"id": p["id"], "name": p["name"]} for p in d.get("places", {}).values()],
             "counts": {
                 k: len(d[k])
                 for k in (

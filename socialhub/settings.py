@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "template_partials",
     "socialhub.graph",
     "accounts",
+    "publishing",
 ]
 
 MIDDLEWARE = [
@@ -205,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     "prune-graph-calls": {"task": "graph.prune_graph_calls", "schedule": crontab(minute=17, hour=3)},
     "refresh-instagram-tokens": {"task": "accounts.refresh_instagram_tokens", "schedule": crontab(minute=41)},
     "check-channel-tokens": {"task": "accounts.check_channel_tokens", "schedule": crontab(minute=5, hour=4)},
+    "dispatch-due-deliveries": {"task": "publishing.dispatch_due_deliveries", "schedule": 60.0},
+    "sweep-stale-deliveries": {"task": "publishing.sweep_stale_deliveries", "schedule": 60.0},
     "prune-expired-invitations": {
         "task": "accounts.prune_expired_invitations",
         "schedule": crontab(minute=23, hour=3),
@@ -230,6 +233,18 @@ GRAPH_TIMEOUT_UPLOAD = env.float("GRAPH_TIMEOUT_UPLOAD", default=300.0)
 GRAPH_CALL_RETENTION_DAYS = env.int("GRAPH_CALL_RETENTION_DAYS", default=30)
 # Background work slows down once Meta reports this share (percent) of a rate-limit window as used.
 GRAPH_USAGE_SLOWDOWN_PERCENT = env.int("GRAPH_USAGE_SLOWDOWN_PERCENT", default=75)
+
+# --- Publishing ---------------------------------------------------------------------------------------------
+# A publishing run holds its delivery this long per step; a run silent for longer is presumed dead and swept.
+PUBLISH_LEASE_SECONDS = env.int("PUBLISH_LEASE_SECONDS", default=600)
+# How often Meta is asked whether a video has finished processing (Meta asks for about once a minute at most).
+PUBLISH_POLL_SECONDS = env.float("PUBLISH_POLL_SECONDS", default=30.0)
+# Attempts at a delivery before it fails for good (errors a retry cannot fix fail at once).
+PUBLISH_MAX_ATTEMPTS = env.int("PUBLISH_MAX_ATTEMPTS", default=6)
+# Lifetime of the signed links through which Meta fetches media stored on this server.
+MEDIA_PUBLIC_URL_MAX_AGE = env.int("MEDIA_PUBLIC_URL_MAX_AGE", default=24 * 60 * 60)
+# Facebook videos larger than this go up in chunks (resumable upload) instead of one request.
+FB_VIDEO_RESUMABLE_THRESHOLD = env.int("FB_VIDEO_RESUMABLE_THRESHOLD", default=50 * 1000 * 1000)
 
 # --- Tokens at rest -----------------------------------------------------------------------------------------
 # Comma-separated Fernet keys, newest first. Encrypting uses the first; decrypting tries each.

@@ -1,0 +1,237 @@
+"""Media library, posts, and one delivery per channel with its own state machine.
+
+Delivery states: draft → awaiting_approval → scheduled → publishing → (processing) → published | failed,
+or cancelled. Every id Meta returns (containers, carousel children, uploads, the media or post id, the
+permalink, the first comment) is saved on the delivery the moment it arrives, so a retry resumes where the
+last attempt stopped and never creates a second post."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Channel, Workspace
+
+
+def asset_upload_to(instance: MediaAsset, filename: str) -> str:
+    return f"workspaces/{instance.workspace.public_id}/media/{instance.public_id}/{filename}"
+
+
+def thumbnail_upload_to(instance: MediaAsset, filename: str) -> str:
+    return f"workspaces/{instance.workspace.public_id}/media/{instance.public_id}/thumb.jpg"
+
+
+class MediaAsset(models.Model):
+    """A file in a workspace's media library, probed on upload (`publishing.probe`)."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("Image")
+        VIDEO = "video", _("Video")
+        UNKNOWN = "unknown", _("Unreadable")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="media_assets")
+    file = models.FileField(upload_to=asset_upload_to, max_length=500)
+    thumbnail = models.FileField(upload_to=thumbnail_upload_to, max_length=500, blank=True)
+    original_name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    format = models.CharField(max_length=20, blank=True)
+    mime_type = models.CharField(max_length=100, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    frame_rate = models.FloatField(null=True, blank=True)
+    video_codec = models.CharField(max_length=30, blank=True)
+    audio_codec = models.CharField(max_length=30, blank=True)
+    probe = models.JSONField(default=dict, blank=True, help_text="Everything the probe read, for the rules.")
+    probe_error = models.TextField(blank=True)
+    derived_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="derivatives"
+    )
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="asset_workspace_recent")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Post(models.Model):
+    """One piece of content for one or more channels of a workspace."""
+
+    class Format(models.TextChoices):
+        FEED = "feed", _("Feed post")
+        REEL = "reel", _("Reel")
+        STORY = "story", _("Story")
+
+    class Approval(models.TextChoices):
+        NOT_REQUIRED = "not_required", _("No approval needed")
+        PENDING = "pending", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Changes requested")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="posts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.FEED)
+    caption = models.TextField(blank=True)
+    link = models.URLField(max_length=2000, blank=True, help_text="Facebook: the link the post shares.")
+    cta_type = models.CharField(max_length=30, blank=True, help_text="Facebook: call-to-action button type.")
+    first_comment = models.TextField(blank=True)
+    location_id = models.CharField(max_length=64, blank=True, help_text="Instagram: the place's Page id.")
+    location_name = models.CharField(max_length=200, blank=True)
+    collaborators = models.JSONField(default=list, blank=True, help_text="Instagram usernames (at most 3).")
+    share_to_feed = models.BooleanField(default=True, help_text="Reels: also show in the main feed.")
+    audio_name = models.CharField(max_length=200, blank=True)
+    thumb_offset_ms = models.PositiveIntegerField(null=True, blank=True)
+    cover = models.ForeignKey(MediaAsset, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="UTC; empty means publish now.")
+    # What the person chose, kept so a daylight-saving change or a time-zone edit can be recomputed honestly.
+    scheduled_local = models.CharField(max_length=19, blank=True)
+    scheduled_timezone = models.CharField(max_length=64, blank=True)
+    approval = models.CharField(max_length=15, choices=Approval.choices, default=Approval.NOT_REQUIRED)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="post_workspace_recent")]
+
+    def __str__(self) -> str:
+        return (self.caption[:60] or self.get_format_display()).strip()
+
+
+class PostMedia(models.Model):
+    """An item of a post's media, in order, with what is tagged on it."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="items")
+    asset = models.ForeignKey(MediaAsset, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+    user_tags = models.JSONField(default=list, blank=True, help_text='[{"username": "…", "x": 0.5, "y": 0.5}]')
+    product_tags = models.JSONField(default=list, blank=True, help_text='[{"product_id": "…", "x": 0.5, "y": 0.5}]')
+    alt_text = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["post", "position"]
+        constraints = [models.UniqueConstraint(fields=["post", "position"], name="unique_post_media_position")]
+
+    def __str__(self) -> str:
+        return f"{self.post_id}#{self.position}"
+
+
+class DeliveryState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+    SCHEDULED = "scheduled", _("Scheduled")
+    PUBLISHING = "publishing", _("Publishing")
+    PROCESSING = "processing", _("Meta is processing")
+    PUBLISHED = "published", _("Published")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class DeliveryKind(models.TextChoices):
+    IG_IMAGE = "ig_image", _("Instagram image")
+    IG_CAROUSEL = "ig_carousel", _("Instagram carousel")
+    IG_REEL = "ig_reel", _("Instagram reel")
+    IG_STORY = "ig_story", _("Instagram story")
+    FB_TEXT = "fb_text", _("Facebook text post")
+    FB_LINK = "fb_link", _("Facebook link post")
+    FB_PHOTO = "fb_photo", _("Facebook photo")
+    FB_PHOTOS = "fb_photos", _("Facebook photos")
+    FB_VIDEO = "fb_video", _("Facebook video")
+    FB_REEL = "fb_reel", _("Facebook reel")
+
+
+ACTIVE_STATES = (DeliveryState.PUBLISHING, DeliveryState.PROCESSING)
+
+
+class Delivery(models.Model):
+    """One post on one channel."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
+    kind = models.CharField(max_length=15, choices=DeliveryKind.choices)
+    state = models.CharField(max_length=20, choices=DeliveryState.choices, default=DeliveryState.DRAFT)
+    caption_override = models.TextField(blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="When it should go out (UTC).")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When the dispatcher may pick it up.")
+    waiting_reason = models.TextField(blank=True, help_text="Why a scheduled delivery is not going out yet.")
+    # A claim on the delivery by one task run; a run whose lease expired (its worker died) is swept up.
+    lease_token = models.CharField(max_length=36, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # Remote ids, saved the moment Meta returns them.
+    container_id = models.CharField(max_length=64, blank=True)
+    child_container_ids = models.JSONField(default=list, blank=True)
+    upload_id = models.CharField(max_length=64, blank=True, help_text="Facebook video/reel id during upload.")
+    photo_ids = models.JSONField(default=list, blank=True, help_text="Facebook unpublished photos of the post.")
+    uploaded_ids = models.JSONField(default=list, blank=True, help_text="Containers/videos whose bytes are sent.")
+    remote_id = models.CharField(max_length=80, blank=True, help_text="The Instagram media id or Facebook post id.")
+    permalink = models.URLField(max_length=1000, blank=True)
+    first_comment_id = models.CharField(max_length=80, blank=True)
+    # Set right before the one call that creates something public; tells a retry to ask Meta first.
+    publish_started_at = models.DateTimeField(null=True, blank=True)
+    first_comment_started_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_subcode = models.IntegerField(null=True, blank=True)
+    fbtrace_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["post", "channel"]
+        verbose_name_plural = "deliveries"
+        constraints = [models.UniqueConstraint(fields=["post", "channel"], name="unique_delivery_per_channel")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["state", "lease_until"], name="delivery_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.channel}"
+
+    @property
+    def caption(self) -> str:
+        return self.caption_override or self.post.caption
+
+
+class DeliveryAttempt(models.Model):
+    """One run of the publishing task on a delivery, with what it did and how it ended."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", _("Running")
+        PUBLISHED = "published", _("Published")
+        WAITING = "waiting", _("Waiting (Meta processing or a limit)")
+        RETRY = "retry", _("Will retry")
+        FAILED = "failed", _("Failed")
+        PAUSED = "paused", _("Paused: reconnect needed")
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    steps = models.JSONField(default=list, blank=True, help_text="What the run did, in order.")
+    error_class = models.CharField(max_length=40, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_subcode = models.IntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    fbtrace_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}: {self.outcome}"

@@ -1,0 +1,281 @@
+"""Instagram publishing: containers → processing → quota → media_publish → permalink → first comment.
+
+Reference: seed 001 (IG User /media), seed 003 (resumable upload, content_publishing_limit), spec IGUser.json.
+A container id does not mean success: video containers are processed asynchronously and polled (status_code
+IN_PROGRESS → FINISHED | ERROR | EXPIRED). Containers not published within 24 hours expire; an expired one is
+simply prepared again, since nothing was published from it."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Min
+from django.utils import timezone
+
+from accounts.services.channels import channel_client
+from socialhub.graph import GraphClient, GraphError
+from socialhub.graph.errors import IG_SUBCODE_MESSAGES
+
+from ..models import Delivery, DeliveryKind, DeliveryState, MediaAsset, PostMedia
+from .media import is_stored_locally, local_copy, public_url
+from .pipeline import DeliveryFailed, Outcome, Run, mark_published, wait_for_dispatcher
+
+QUOTA_WINDOW = timedelta(hours=24)
+_SUBCODE_RE = re.compile(r"\b(2207\d{3})\b")
+
+
+def _poll_seconds() -> float:
+    return settings.PUBLISH_POLL_SECONDS
+
+
+def run(run: Run) -> Outcome:
+    delivery = run.delivery
+    client = channel_client(delivery.channel)
+    if not delivery.remote_id and delivery.publish_started_at:
+        _recover_unknown_publish(run, client)
+    if not delivery.remote_id:
+        outcome = _prepare(run, client)
+        if outcome is not None:
+            return outcome
+        outcome = _check_quota(run, client)
+        if outcome is not None:
+            return outcome
+        run.step("media_publish")
+        run.save(publish_started_at=timezone.now())
+        answer = client.post(
+            f"{delivery.channel.external_id}/media_publish", data={"creation_id": delivery.container_id}
+        )
+        run.save(remote_id=answer["id"])
+    return _finish(run, client)
+
+
+# --- containers ----------------------------------------------------------------------------------------------
+def _items(delivery: Delivery) -> list[PostMedia]:
+    return list(delivery.post.items.select_related("asset").order_by("position"))
+
+
+def _container_params(delivery: Delivery, item: PostMedia | None, *, child: bool) -> dict[str, Any]:
+    post = delivery.post
+    params: dict[str, Any] = {}
+    if child:
+        params["is_carousel_item"] = "true"
+    if item is not None:
+        if item.user_tags and delivery.kind != DeliveryKind.IG_STORY:
+            params["user_tags"] = json.dumps(item.user_tags)
+        if item.product_tags and delivery.kind != DeliveryKind.IG_STORY:
+            params["product_tags"] = json.dumps(item.product_tags)
+        if item.alt_text and item.asset.kind == MediaAsset.Kind.IMAGE:
+            params["alt_text"] = item.alt_text
+    if not child:
+        if delivery.kind != DeliveryKind.IG_STORY:
+            params["caption"] = delivery.caption
+            if post.location_id:
+                params["location_id"] = post.location_id
+            if post.collaborators:
+                params["collaborators"] = json.dumps(post.collaborators)
+        if delivery.kind == DeliveryKind.IG_REEL:
+            params["share_to_feed"] = "true" if post.share_to_feed else "false"
+            if post.audio_name:
+                params["audio_name"] = post.audio_name
+            if post.thumb_offset_ms is not None:
+                params["thumb_offset"] = str(post.thumb_offset_ms)
+            if post.cover_id:
+                params["cover_url"] = public_url(post.cover)  # type: ignore[arg-type]
+    return params
+
+
+def _create_container(run: Run, client: GraphClient, item: PostMedia, *, child: bool) -> tuple[str, bool]:
+    """Create one container; returns (id, needs_upload). Video stored locally goes by resumable upload."""
+    delivery = run.delivery
+    params = _container_params(delivery, item, child=child)
+    asset = item.asset
+    if asset.kind == MediaAsset.Kind.VIDEO:
+        params["media_type"] = "VIDEO" if child else ("STORIES" if delivery.kind == DeliveryKind.IG_STORY else "REELS")
+        if is_stored_locally(asset):
+            params["upload_type"] = "resumable"
+        else:
+            params["video_url"] = public_url(asset)
+    else:
+        if delivery.kind == DeliveryKind.IG_STORY:
+            params["media_type"] = "STORIES"
+        params["image_url"] = public_url(asset)
+    answer = client.post(f"{delivery.channel.external_id}/media", data=params)
+    return answer["id"], params.get("upload_type") == "resumable" and answer.get("uri", "") or ""
+
+
+def _upload(run: Run, client: GraphClient, container_id: str, uri: str, asset: MediaAsset) -> None:
+    """Send the video's bytes to the container's rupload URI (Authorization: OAuth, offset, file_size)."""
+    run.step(f"upload {asset.original_name} → {container_id}")
+    with local_copy(asset) as path, path.open("rb") as fh:
+        client.request(
+            "POST",
+            uri,
+            headers={"offset": "0", "file_size": str(asset.size_bytes)},
+            content=fh,
+            timeout=settings.GRAPH_TIMEOUT_UPLOAD,
+        )
+    run.save(uploaded_ids=[*run.delivery.uploaded_ids, container_id])
+
+
+def _status(client: GraphClient, container_id: str) -> dict[str, Any]:
+    return client.get(container_id, fields="id,status_code,status")
+
+
+def _container_error(status: dict[str, Any], what: str) -> DeliveryFailed:
+    text = status.get("status") or ""
+    match = _SUBCODE_RE.search(text)
+    reason = IG_SUBCODE_MESSAGES.get(int(match.group(1))) if match else None
+    return DeliveryFailed(f"Instagram could not prepare {what}: {reason or text or 'it reported an error.'}")
+
+
+def _prepare(run: Run, client: GraphClient) -> Outcome | None:
+    """Make sure the container(s) exist, are uploaded and FINISHED. Returns an Outcome when we must wait."""
+    delivery = run.delivery
+    items = _items(delivery)
+    if delivery.kind == DeliveryKind.IG_CAROUSEL:
+        children = list(delivery.child_container_ids)
+        for index, item in enumerate(items):
+            if index < len(children):
+                continue
+            run.step(f"child container {index + 1}")
+            child_id, uri = _create_container(run, client, item, child=True)
+            children.append(child_id)
+            run.save(child_container_ids=children)
+            if uri:
+                _upload(run, client, child_id, uri, item.asset)
+        for index, child_id in enumerate(children):
+            status = _status(client, child_id)
+            code = status.get("status_code")
+            if code == "EXPIRED":
+                return _restart(run, "A carousel item expired before publishing; preparing it again.")
+            if code == "ERROR":
+                raise _container_error(status, f"carousel item {index + 1} ({items[index].asset.original_name})")
+            if code != "FINISHED":
+                return Outcome.wait(_poll_seconds(), f"Instagram is processing carousel item {index + 1}.")
+        if not delivery.container_id:
+            run.step("carousel container")
+            params = _container_params(delivery, None, child=False)
+            params.update(media_type="CAROUSEL", children=",".join(children))
+            answer = client.post(f"{delivery.channel.external_id}/media", data=params)
+            run.save(container_id=answer["id"])
+    elif not delivery.container_id:
+        run.step("container")
+        container_id, uri = _create_container(run, client, items[0], child=False)
+        run.save(container_id=container_id)
+        if uri:
+            _upload(run, client, container_id, uri, items[0].asset)
+    status = _status(client, delivery.container_id)
+    code = status.get("status_code")
+    if code == "EXPIRED":
+        return _restart(run, "The prepared post expired before publishing; preparing it again.")
+    if code == "ERROR":
+        raise _container_error(status, "the post")
+    if code == "PUBLISHED":  # published by an earlier run whose answer was lost
+        _recover_unknown_publish(run, client, status_code=code)
+        return None
+    if code != "FINISHED":
+        return Outcome.wait(_poll_seconds(), "Instagram is processing the video.")
+    return None
+
+
+def _restart(run: Run, reason: str) -> Outcome:
+    run.step(reason)
+    run.save(container_id="", child_container_ids=[], uploaded_ids=[])
+    return Outcome.wait(1, reason)
+
+
+# --- quota -----------------------------------------------------------------------------------------------------
+def _check_quota(run: Run, client: GraphClient) -> Outcome | None:
+    """Read the 24-hour publishing quota before publishing; a full quota waits for the window, it does not fail."""
+    delivery = run.delivery
+    answer = client.get(f"{delivery.channel.external_id}/content_publishing_limit", fields="quota_usage,config")
+    data = (answer.get("data") or [{}])[0]
+    used = int(data.get("quota_usage") or 0)
+    total = int((data.get("config") or {}).get("quota_total") or 0)
+    if not total or used < total:
+        return None
+    window_start = timezone.now() - QUOTA_WINDOW
+    oldest = Delivery.objects.filter(
+        channel=delivery.channel, state=DeliveryState.PUBLISHED, published_at__gte=window_start
+    ).aggregate(first=Min("published_at"))["first"]
+    until = (oldest + QUOTA_WINDOW) if oldest else timezone.now() + timedelta(hours=1)
+    until = max(until, timezone.now() + timedelta(minutes=1))
+    local = timezone.localtime(until, delivery.post.workspace.zoneinfo)
+    reason = (
+        f"{delivery.channel.display_name} reached Instagram's limit of {total} posts in 24 hours. "
+        f"SocialHub will publish this at {local:%a %H:%M}, when the limit allows."
+    )
+    return wait_for_dispatcher(run, until, reason)
+
+
+# --- after publishing --------------------------------------------------------------------------------------
+def _recover_unknown_publish(run: Run, client: GraphClient, *, status_code: str | None = None) -> None:
+    """The last `media_publish` may have worked without us hearing back. Ask Meta before publishing again:
+    a PUBLISHED container means it did, and the new media is found among the account's latest posts."""
+    delivery = run.delivery
+    if not delivery.container_id:
+        return
+    code = status_code or _status(client, delivery.container_id).get("status_code")
+    run.step(f"asked Meta about the last publish: container {code}")
+    if code != "PUBLISHED":
+        run.save(publish_started_at=None)
+        return
+    started = delivery.publish_started_at or timezone.now() - timedelta(hours=1)
+    for media in client.paginate(
+        f"{delivery.channel.external_id}/media",
+        fields="id,caption,timestamp,permalink",
+        params={"limit": 25},
+        max_pages=2,
+    ):
+        if (media.get("caption") or "") == delivery.caption and _at_or_after(media.get("timestamp"), started):
+            run.save(remote_id=media["id"], permalink=media.get("permalink") or "")
+            return
+    raise DeliveryFailed(
+        "Instagram shows this post as published, but SocialHub cannot find it on the account. Check the "
+        "account before retrying, so it is not posted twice."
+    )
+
+
+def _at_or_after(timestamp: str | None, started: Any) -> bool:
+    if not timestamp:
+        return False
+    from django.utils.dateparse import parse_datetime
+
+    moment = parse_datetime(timestamp.replace("+0000", "+00:00"))
+    return moment is not None and moment >= started - timedelta(minutes=2)
+
+
+def _finish(run: Run, client: GraphClient) -> Outcome:
+    delivery = run.delivery
+    if not delivery.permalink:
+        run.step("permalink")
+        answer = client.get(delivery.remote_id, fields="id,permalink")
+        run.save(permalink=answer.get("permalink") or "")
+    comment = delivery.post.first_comment.strip()
+    if comment and delivery.kind != DeliveryKind.IG_STORY and not delivery.first_comment_id:
+        _first_comment(run, client, comment)
+    mark_published(run, remote_id=delivery.remote_id, permalink=delivery.permalink)
+    return Outcome("published")
+
+
+def _first_comment(run: Run, client: GraphClient, text: str) -> None:
+    delivery = run.delivery
+    if delivery.first_comment_started_at:
+        for existing in client.paginate(f"{delivery.remote_id}/comments", fields="id,text", max_pages=3):
+            if existing.get("text") == text:
+                run.save(first_comment_id=existing["id"])
+                return
+    run.step("first comment")
+    run.save(first_comment_started_at=timezone.now())
+    try:
+        answer = client.post(f"{delivery.remote_id}/comments", data={"message": text})
+    except GraphError as exc:
+        if exc.retryable:
+            raise
+        run.save(error_message=f"Published. The first comment could not be added: {exc.message}")
+        return
+    run.save(first_comment_id=answer["id"])

@@ -1,0 +1,305 @@
+"""The publishing pipeline: pick due deliveries, run them step by step, and decide what happens after an error.
+
+Contract of a run (`delivery_run`):
+- It holds a lease (`lease_token`, `lease_until`) on the delivery; every save renews it and fails if another
+  run took the delivery over, so two workers never drive the same delivery.
+- It resumes from the ids saved on the delivery: a step whose id is stored is not done again.
+- Before the one call that makes something public (`media_publish`, a Page post, a reel's finish, the first
+  comment) it stores `publish_started_at` (or `first_comment_started_at`). A later run that finds the marker
+  without the resulting id asks Meta what happened before doing anything (see `instagram.py`, `facebook.py`).
+- Waiting for Meta (video processing, a full quota, a usage limit) never sleeps in a worker: the run ends with
+  `Outcome.wait(...)` and the task re-queues itself with a countdown; the sweep catches what a dead worker left.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ChannelStatus, Platform
+from accounts.services.channels import channel_record_error
+from socialhub.graph import GraphAuthError, GraphError, GraphPermissionError, GraphRateLimitError
+from socialhub.graph.usage import wait_seconds
+
+from ..models import ACTIVE_STATES, Delivery, DeliveryAttempt, DeliveryState
+
+logger = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another run owns the delivery now (this one was presumed dead and swept)."""
+
+
+class DeliveryFailed(Exception):
+    """A problem no retry can fix; the message says what to do."""
+
+    def __init__(self, message: str, *, error: GraphError | None = None):
+        super().__init__(message)
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # "published" | "wait" | "retry" | "failed" | "paused" | "stale"
+    countdown: float = 0.0
+    reason: str = ""
+
+    @classmethod
+    def wait(cls, seconds: float, reason: str) -> Outcome:
+        return cls("wait", max(1.0, seconds), reason)
+
+
+def lease_seconds() -> int:
+    return settings.PUBLISH_LEASE_SECONDS
+
+
+class Run:
+    """One run of one delivery: the lease, the attempt log, and saves that renew the lease."""
+
+    def __init__(self, delivery: Delivery, token: str, attempt: DeliveryAttempt):
+        self.delivery = delivery
+        self.token = token
+        self.attempt = attempt
+
+    def save(self, **fields: Any) -> None:
+        fields.setdefault("lease_until", timezone.now() + timedelta(seconds=lease_seconds()))
+        updated = Delivery.objects.filter(pk=self.delivery.pk, lease_token=self.token).update(**fields)
+        if updated != 1:
+            raise LeaseLost(f"delivery {self.delivery.pk} was taken over")
+        for name, value in fields.items():
+            setattr(self.delivery, name, value)
+
+    def step(self, description: str) -> None:
+        self.attempt.steps = [*self.attempt.steps, description]
+        self.attempt.save(update_fields=["steps"])
+
+
+def _new_lease(delivery: Delivery, *, countdown: float = 0) -> str:
+    token = uuid.uuid4().hex
+    Delivery.objects.filter(pk=delivery.pk).update(
+        lease_token=token, lease_until=timezone.now() + timedelta(seconds=lease_seconds() + countdown)
+    )
+    return token
+
+
+def _enqueue(delivery_id: int, token: str, countdown: float = 0) -> None:
+    from ..tasks import publish_delivery
+
+    transaction.on_commit(lambda: publish_delivery.apply_async(args=[delivery_id, token], countdown=countdown or None))
+
+
+def delivery_queue_now(delivery: Delivery) -> None:
+    """Start publishing a delivery at once ("publish now", a retry), without waiting for the dispatcher."""
+    updated = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SCHEDULED).update(
+        state=DeliveryState.PUBLISHING
+    )
+    if updated:
+        _enqueue(delivery.pk, _new_lease(delivery))
+
+
+def dispatch_due(*, limit: int = 500) -> int:
+    """Beat, every minute: queue one task per due delivery whose channel can publish."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(state=DeliveryState.SCHEDULED, next_attempt_at__lte=now, channel__status=ChannelStatus.ACTIVE)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        for pk in due:
+            token = uuid.uuid4().hex
+            Delivery.objects.filter(pk=pk).update(
+                state=DeliveryState.PUBLISHING,
+                lease_token=token,
+                lease_until=now + timedelta(seconds=lease_seconds()),
+            )
+            _enqueue(pk, token)
+    return len(due)
+
+
+def sweep_stale() -> int:
+    """Re-queue deliveries whose run stopped without a word (worker killed, broker lost the message)."""
+    now = timezone.now()
+    count = 0
+    with transaction.atomic():
+        stale = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(state__in=ACTIVE_STATES, lease_until__lt=now)
+            .values_list("pk", flat=True)[:500]
+        )
+        for pk in stale:
+            token = uuid.uuid4().hex
+            Delivery.objects.filter(pk=pk).update(
+                lease_token=token, lease_until=now + timedelta(seconds=lease_seconds())
+            )
+            _enqueue(pk, token)
+            count += 1
+    if count:
+        logger.warning("re-queued %d publishing run(s) whose worker stopped", count)
+    return count
+
+
+def _claim(delivery_id: int, token: str) -> Delivery | None:
+    updated = Delivery.objects.filter(pk=delivery_id, lease_token=token, state__in=ACTIVE_STATES).update(
+        lease_until=timezone.now() + timedelta(seconds=lease_seconds())
+    )
+    if updated != 1:
+        return None
+    return Delivery.objects.select_related("post__workspace", "post__cover", "channel").get(pk=delivery_id)
+
+
+def _backoff(error: GraphError, attempt: int) -> float:
+    base = error.retry_delay(attempt)
+    return base + random.uniform(0, base / 4)  # jitter: retries of many posts do not arrive at Meta together
+
+
+def delivery_run(*, delivery_id: int, token: str) -> Outcome:
+    """Run one delivery as far as it can go now. Called by the `publish_delivery` task."""
+    delivery = _claim(delivery_id, token)
+    if delivery is None:
+        return Outcome("stale")
+    channel = delivery.channel
+    if channel.status != ChannelStatus.ACTIVE:
+        return _pause(delivery, token, reason=f"{channel.display_name} needs reconnecting; the post waits for it.")
+    slow_down = wait_seconds(business_id=channel.external_id)
+    if slow_down > 0:
+        return _wait(delivery, token, slow_down, "Meta's rate limit is close; SocialHub slows down before it is hit.")
+
+    attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts + 1)
+    run = Run(delivery, token, attempt)
+    try:
+        run.save(attempts=delivery.attempts + 1)
+        outcome = _publisher(delivery).run(run)
+    except LeaseLost:
+        _finish_attempt(attempt, DeliveryAttempt.Outcome.RETRY, message="Another run took over.")
+        return Outcome("stale")
+    except DeliveryFailed as exc:
+        return _fail(run, str(exc), error=exc.error)
+    except (GraphAuthError, GraphPermissionError) as exc:
+        channel_record_error(channel=channel, error=exc)
+        _finish_attempt(attempt, DeliveryAttempt.Outcome.PAUSED, error=exc)
+        return _pause(delivery, token, reason=f"{channel.display_name} needs reconnecting: {exc.message}")
+    except GraphError as exc:
+        if exc.retryable and delivery.attempts < settings.PUBLISH_MAX_ATTEMPTS:
+            delay = _backoff(exc, delivery.attempts)
+            _finish_attempt(attempt, DeliveryAttempt.Outcome.RETRY, error=exc)
+            when = timezone.localtime(timezone.now() + timedelta(seconds=delay), delivery.post.workspace.zoneinfo)
+            reason = f"{exc.message} Trying again at {when:%H:%M}."
+            if isinstance(exc, GraphRateLimitError):
+                reason = f"Meta asked SocialHub to slow down. Trying again at {when:%H:%M}."
+            return _reschedule(run, delay, reason, error=exc)
+        return _fail(run, exc.message, error=exc)
+    if outcome.kind == "published":
+        _finish_attempt(attempt, DeliveryAttempt.Outcome.PUBLISHED)
+    elif outcome.kind == "wait":
+        _finish_attempt(attempt, DeliveryAttempt.Outcome.WAITING, message=outcome.reason)
+        if delivery.state == DeliveryState.SCHEDULED:  # a long wait (quota) went back to the dispatcher
+            return outcome
+        return _wait(delivery, token, outcome.countdown, outcome.reason, processing=True)
+    return outcome
+
+
+def _publisher(delivery: Delivery) -> Any:
+    from . import facebook, instagram
+
+    return instagram if delivery.channel.platform == Platform.INSTAGRAM else facebook
+
+
+def _finish_attempt(
+    attempt: DeliveryAttempt, outcome: str, *, error: GraphError | None = None, message: str = ""
+) -> None:
+    attempt.outcome = outcome
+    attempt.finished_at = timezone.now()
+    if error is not None:
+        attempt.error_class = type(error).__name__
+        attempt.error_code, attempt.error_subcode = error.code, error.subcode
+        attempt.message, attempt.fbtrace_id = error.message, error.fbtrace_id or ""
+    elif message:
+        attempt.message = message
+    attempt.save()
+
+
+def _error_fields(error: GraphError | None) -> dict[str, Any]:
+    if error is None:
+        return {"error_code": None, "error_subcode": None, "fbtrace_id": ""}
+    return {"error_code": error.code, "error_subcode": error.subcode, "fbtrace_id": error.fbtrace_id or ""}
+
+
+def _fail(run: Run, message: str, *, error: GraphError | None = None) -> Outcome:
+    _finish_attempt(run.attempt, DeliveryAttempt.Outcome.FAILED, error=error, message=message)
+    run.save(
+        state=DeliveryState.FAILED,
+        error_message=message,
+        next_attempt_at=None,
+        lease_token="",
+        lease_until=None,
+        waiting_reason="",
+        **_error_fields(error),
+    )
+    return Outcome("failed", reason=message)
+
+
+def _reschedule(run: Run, delay: float, reason: str, *, error: GraphError | None = None) -> Outcome:
+    run.save(
+        state=DeliveryState.SCHEDULED,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        waiting_reason=reason,
+        lease_token="",
+        lease_until=None,
+        **_error_fields(error),
+    )
+    return Outcome("retry", delay, reason)
+
+
+def _pause(delivery: Delivery, token: str, *, reason: str) -> Outcome:
+    """Back to scheduled: the dispatcher skips channels that need reconnecting and picks it up after."""
+    Delivery.objects.filter(pk=delivery.pk, lease_token=token).update(
+        state=DeliveryState.SCHEDULED,
+        next_attempt_at=timezone.now(),
+        waiting_reason=reason,
+        lease_token="",
+        lease_until=None,
+    )
+    return Outcome("paused", reason=reason)
+
+
+def _wait(delivery: Delivery, token: str, seconds: float, reason: str, *, processing: bool = False) -> Outcome:
+    """Come back in `seconds`: the task re-queues itself with that countdown, holding the lease meanwhile."""
+    fields: dict[str, Any] = {
+        "waiting_reason": reason,
+        "next_attempt_at": timezone.now() + timedelta(seconds=seconds),
+        "lease_until": timezone.now() + timedelta(seconds=seconds + lease_seconds()),
+    }
+    if processing:
+        fields["state"] = DeliveryState.PROCESSING
+    Delivery.objects.filter(pk=delivery.pk, lease_token=token).update(**fields)
+    return Outcome.wait(seconds, reason)
+
+
+def wait_for_dispatcher(run: Run, until: Any, reason: str) -> Outcome:
+    """A long wait (the 24-hour publishing quota): hand the delivery back to the dispatcher for `until`."""
+    run.save(
+        state=DeliveryState.SCHEDULED, next_attempt_at=until, waiting_reason=reason, lease_token="", lease_until=None
+    )
+    return Outcome("wait", (until - timezone.now()).total_seconds(), reason)
+
+
+def mark_published(run: Run, *, remote_id: str, permalink: str = "") -> None:
+    run.save(
+        state=DeliveryState.PUBLISHED,
+        remote_id=remote_id,
+        permalink=permalink,
+        published_at=timezone.now(),
+        waiting_reason="",
+        lease_token="",
+        lease_until=None,
+    )

@@ -1,0 +1,29 @@
+"""Publishing tasks: thin. Id in → service → what to do next (re-queue with a countdown, or stop)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .services import pipeline
+
+
+@shared_task(name="publishing.dispatch_due_deliveries")
+def dispatch_due_deliveries() -> int:
+    """Every minute: queue one publish task per delivery that is due."""
+    return pipeline.dispatch_due()
+
+
+@shared_task(name="publishing.sweep_stale_deliveries")
+def sweep_stale_deliveries() -> int:
+    """Every minute: re-queue deliveries whose worker died mid-run (their lease ran out)."""
+    return pipeline.sweep_stale()
+
+
+@shared_task(bind=True, name="publishing.publish_delivery", ignore_result=True)
+def publish_delivery(self, delivery_id: int, lease_token: str) -> str:  # type: ignore[no-untyped-def]
+    """Run one delivery as far as it goes now. Safe to run twice: the lease lets only one run act, and every
+    step already done (its Meta id is stored) is skipped. Waiting re-queues this task with a countdown."""
+    outcome = pipeline.delivery_run(delivery_id=delivery_id, token=lease_token)
+    if outcome.kind == "wait" and outcome.countdown and outcome.reason and outcome.countdown < 3600:
+        self.apply_async(args=[delivery_id, lease_token], countdown=outcome.countdown)
+    return outcome.kind

@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.access import WorkspaceAccess, workspace_view
+from accounts.models import Channel, ChannelStatus
+from accounts.roles import Capability
+
+from . import specs
+from .convert import ConversionError
+from .forms import PostForm
+from .models import Delivery, MediaAsset, Post, PostMedia
+from .services import media as media_services
+from .services import posts as post_services
+
+MAX_FILES_PER_UPLOAD = 20
+
+
+@require_GET
+def media_public(request: HttpRequest, signed: str, filename: str) -> HttpResponse:
+    """The signed, expiring link through which Meta fetches a file stored on this server. No login: the
+    signature is the permission, and it names one file for a limited time."""
+    asset = media_services.asset_from_signed(signed)
+    if asset is None:
+        raise Http404
+    return FileResponse(asset.file.open("rb"), content_type=asset.mime_type or "application/octet-stream")
+
+
+@workspace_view()
+@require_GET
+def media_file(request: HttpRequest, access: WorkspaceAccess, asset_id: UUID) -> HttpResponse:
+    asset = get_object_or_404(MediaAsset, public_id=asset_id, workspace=access.workspace)
+    field = asset.thumbnail if request.GET.get("thumb") and asset.thumbnail else asset.file
+    return FileResponse(field.open("rb"), content_type="image/jpeg" if field == asset.thumbnail else asset.mime_type)
+
+
+def _library_rows(assets: list[MediaAsset]) -> list[dict]:
+    rows = []
+    for asset in assets:
+        usable = media_services.usable_for(asset) if asset.kind != MediaAsset.Kind.UNKNOWN else {}
+        rows.append(
+            {
+                "asset": asset,
+                "ok": [str(t) for t, problems in usable.items() if not specs.blocking(problems)],
+                "problems": {
+                    str(t): specs.blocking(problems) for t, problems in usable.items() if specs.blocking(problems)
+                },
+                "fixes": sorted({p.fix for ps in usable.values() for p in ps if p.fix}),
+            }
+        )
+    return rows
+
+
+@workspace_view()
+@require_http_methods(["GET", "POST"])
+def media_library(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    if request.method == "POST":
+        access.require(Capability.POSTS_DRAFT)
+        files = request.FILES.getlist("files")[:MAX_FILES_PER_UPLOAD]
+        if not files:
+            messages.error(request, "Choose one or more files to upload.")
+        for uploaded in files:
+            asset = media_services.media_asset_upload(workspace=access.workspace, uploaded=uploaded, user=request.user)
+            if asset.probe_error:
+                messages.warning(request, f"{asset.original_name} was kept, but cannot be posted: {asset.probe_error}")
+        if files:
+            messages.success(request, f"Uploaded {len(files)} file(s).")
+        return redirect("publishing:media_library", workspace_id=access.workspace.public_id)
+    page = Paginator(MediaAsset.objects.filter(workspace=access.workspace), 24).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "publishing/media_library.html",
+        {
+            "access": access,
+            "workspace": access.workspace,
+            "page": page,
+            "rows": _library_rows(list(page)),
+            "can_upload": access.can(Capability.POSTS_DRAFT),
+            "post_type_labels": POST_TYPE_LABELS,
+        },
+    )
+
+
+POST_TYPE_LABELS = {
+    "ig_image": "Instagram photo",
+    "ig_reel": "Instagram reel",
+    "ig_story_image": "Instagram story (photo)",
+    "ig_story_video": "Instagram story (video)",
+    "ig_carousel_image": "Instagram carousel photo",
+    "ig_carousel_video": "Instagram carousel video",
+    "fb_photo": "Facebook photo",
+    "fb_video": "Facebook video",
+    "fb_reel": "Facebook reel",
+}
+
+
+@workspace_view(Capability.POSTS_DRAFT)
+@require_POST
+def media_fix(request: HttpRequest, access: WorkspaceAccess, asset_id: UUID, fix: str) -> HttpResponse:
+    asset = get_object_or_404(MediaAsset, public_id=asset_id, workspace=access.workspace)
+    if fix not in (specs.FIX_CONVERT_TO_JPEG, specs.FIX_DOWNSCALE, specs.FIX_FASTSTART):
+        raise Http404
+    try:
+        new = media_services.media_asset_fix(asset=asset, fix=fix, user=request.user)
+    except ConversionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Made {new.original_name} from {asset.original_name}; the original is kept.")
+    return redirect("publishing:media_library", workspace_id=access.workspace.public_id)
+
+
+@workspace_view()
+@require_GET
+def post_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    posts = (
+        Post.objects.filter(workspace=access.workspace)
+        .select_related("author")
+        .prefetch_related(
+            Prefetch("deliveries", queryset=Delivery.objects.select_related("channel").order_by("channel__name")),
+            Prefetch("items", queryset=PostMedia.objects.select_related("asset")),
+        )
+    )
+    page = Paginator(posts, 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "publishing/post_list.html",
+        {
+            "access": access,
+            "workspace": access.workspace,
+            "page": page,
+            "can_publish": access.can(Capability.POSTS_PUBLISH),
+            "can_approve": access.can(Capability.POSTS_APPROVE),
+            "tz": access.workspace.zoneinfo,
+        },
+    )
+
+
+@workspace_view(Capability.POSTS_DRAFT)
+@require_http_methods(["GET", "POST"])
+def post_new(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    workspace = access.workspace
+    form = PostForm(request.POST or None, workspace=workspace)
+    problems: dict[Channel, list[specs.Problem]] = {}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        scheduled_at = None
+        if data["when"] == "later":
+            scheduled_at = timezone.make_aware(datetime.combine(data["date"], data["time"]), workspace.zoneinfo)
+        items = [post_services.MediaItem(asset=a) for a in form.ordered_media()]
+        post = post_services.post_create(
+            workspace=workspace,
+            author=request.user,
+            channels=list(data["channels"]),
+            caption=data["caption"],
+            media=items,
+            format=data["format"],
+            scheduled_at=scheduled_at,
+            link=data["link"],
+            cta_type=data["cta_type"],
+            first_comment=data["first_comment"],
+            location_id=data["location_id"],
+            collaborators=data["collaborators"],
+        )
+        try:
+            post_services.post_submit(post=post, access=access, now=data["when"] == "now")
+        except post_services.PostInvalid as exc:
+            problems = exc.problems
+            post.delete()  # nothing half-made stays behind; the form keeps everything that was typed
+        else:
+            what = (
+                "sent for approval"
+                if post.approval == Post.Approval.PENDING
+                else ("publishing now" if data["when"] == "now" else "scheduled")
+            )
+            messages.success(request, f"Post {what}.")
+            return redirect("publishing:posts", workspace_id=workspace.public_id)
+    recent_media = MediaAsset.objects.filter(workspace=workspace).exclude(kind=MediaAsset.Kind.UNKNOWN)[:60]
+    chosen = set(request.POST.getlist("media"))
+    return render(
+        request,
+        "publishing/post_new.html",
+        {
+            "access": access,
+            "workspace": workspace,
+            "form": form,
+            "problems": problems,
+            "recent_media": recent_media,
+            "chosen_media": chosen,
+            "channels": form.fields["channels"].queryset,
+            "chosen_channels": set(request.POST.getlist("channels")),
+        },
+    )
+
+
+@workspace_view(Capability.POSTS_APPROVE)
+@require_POST
+def post_approve(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> HttpResponse:
+    post = get_object_or_404(Post, public_id=post_id, workspace=access.workspace)
+    try:
+        post_services.post_approve(post=post, access=access)
+    except post_services.PostInvalid as exc:
+        messages.error(request, f"Not approved: {exc}")
+    else:
+        messages.success(request, "Approved and scheduled.")
+    return redirect("publishing:posts", workspace_id=access.workspace.public_id)
+
+
+@workspace_view(Capability.POSTS_PUBLISH)
+@require_POST
+def post_cancel(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> HttpResponse:
+    post = get_object_or_404(Post, public_id=post_id, workspace=access.workspace)
+    count = post_services.post_cancel(post=post)
+    messages.success(request, f"Cancelled on {count} channel(s). Anything already published stays.")
+    return redirect("publishing:posts", workspace_id=access.workspace.public_id)
+
+
+@workspace_view(Capability.POSTS_PUBLISH)
+@require_POST
+def delivery_retry(request: HttpRequest, access: WorkspaceAccess, delivery_id: UUID) -> HttpResponse:
+    delivery = get_object_or_404(
+        Delivery.objects.select_related("channel", "post"), public_id=delivery_id, post__workspace=access.workspace
+    )
+    try:
+        post_services.delivery_retry(delivery=delivery)
+    except (post_services.PostInvalid, ValidationError) as exc:
+        messages.error(request, str(exc))
+    else:
+        if delivery.channel.status != ChannelStatus.ACTIVE:
+            messages.info(request, f"Queued; it goes out once {delivery.channel.display_name} is reconnected.")
+        else:
+            messages.success(request, f"Trying {delivery.channel.display_name} again.")
+    return redirect("publishing:posts", workspace_id=access.workspace.public_id)
