@@ -147,11 +147,22 @@ def channel_disconnect(request: HttpRequest, access: WorkspaceAccess, channel_id
         Channel.objects.exclude(status=ChannelStatus.DISCONNECTED), public_id=channel_id, workspace=access.workspace
     )
     if request.method == "POST":
-        channel_services.channel_disconnect(channel=channel)
-        messages.success(request, f"{channel.display_name} is disconnected. Its history stays in SocialHub.")
+        stopped = channel_services.channel_disconnect(channel=channel)
+        note = f" {stopped} post(s) that had not gone out yet were stopped." if stopped else ""
+        messages.success(request, f"{channel.display_name} is disconnected. Its history stays in SocialHub.{note}")
         return redirect("accounts:channels", workspace_id=access.workspace.public_id)
+    from publishing.models import Delivery, DeliveryState
+
+    affected = (
+        Delivery.objects.filter(
+            channel=channel,
+            state__in=[DeliveryState.SCHEDULED, DeliveryState.AWAITING_APPROVAL, DeliveryState.DRAFT],
+        )
+        .select_related("post")
+        .order_by("due_at")
+    )
     return render(
         request,
         "accounts/channel_disconnect.html",
-        {"access": access, "workspace": access.workspace, "channel": channel},
+        {"access": access, "workspace": access.workspace, "channel": channel, "affected": affected},
     )

@@ -35,6 +35,16 @@ def _graph_points_at_sandbox(request: pytest.FixtureRequest, settings) -> None: 
     settings.INSTAGRAM_WWW_URL = f"{sandbox.url}/www.instagram.com"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Graph usage readings live in the cache; one test's throttling must not slow the next one down."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def celery_config() -> dict:
     """The real broker when CI gives one (Redis), else in-memory; one queue per test worker."""

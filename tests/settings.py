@@ -18,6 +18,10 @@ os.environ.setdefault("META_WEBHOOK_VERIFY_TOKEN", "sandbox-verify-token")
 
 from socialhub.settings import *  # noqa: E402,F403
 
+if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
+    # Tasks queued by tests must never land in the development queue under var/ for a later `make run` worker.
+    CELERY_BROKER_URL = "memory://"
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STATIC_ROOT = None  # served from the app folders by whitenoise's finders; no collectstatic in tests

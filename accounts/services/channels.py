@@ -387,10 +387,23 @@ def channels_due_for_refresh() -> list[int]:
     )
 
 
-def channel_disconnect(*, channel: Channel) -> None:
-    """Stop using the channel: its token is dropped, its history kept, publishing to it stops."""
+def channel_disconnect(*, channel: Channel) -> int:
+    """Stop using the channel: its token is dropped, its history kept, publishing to it stops. Posts that were
+    still to go out on it fail with the reason (and can be retried after reconnecting); returns how many."""
+    from publishing.models import Delivery, DeliveryState
+
+    stopped = Delivery.objects.filter(
+        channel=channel,
+        state__in=[DeliveryState.SCHEDULED, DeliveryState.AWAITING_APPROVAL, DeliveryState.DRAFT],
+    ).update(
+        state=DeliveryState.FAILED,
+        next_attempt_at=None,
+        waiting_reason="",
+        error_message=f"{channel.display_name} was disconnected before this went out. Reconnect it and retry.",
+    )
     channel.status = ChannelStatus.DISCONNECTED
     channel.status_reason = "Disconnected by your team."
     channel.access_token = ""
     channel.disconnected_at = timezone.now()
     channel.save(update_fields=["status", "status_reason", "access_token", "disconnected_at"])
+    return stopped

@@ -69,7 +69,8 @@ def media_asset_upload(*, workspace: Workspace, uploaded: UploadedFile | File, u
 
 
 def _apply_info(asset: MediaAsset, info: probe.MediaInfo) -> None:
-    asset.kind = info.kind if info.kind in MediaAsset.Kind.values else MediaAsset.Kind.UNKNOWN
+    readable = info.kind in MediaAsset.Kind.values and not info.error
+    asset.kind = info.kind if readable else MediaAsset.Kind.UNKNOWN
     asset.format = info.format or ""
     asset.mime_type = info.mime_type or mimetypes.guess_type(asset.original_name)[0] or ""
     asset.size_bytes = info.size_bytes

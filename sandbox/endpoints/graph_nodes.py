@@ -224,6 +224,10 @@ def post_values(ctx, p):
         v["call_to_action"] = p["call_to_action"]
     if p.get("scheduled_publish_time"):
         v["scheduled_publish_time"] = p["scheduled_publish_time"]
+    if p.get("attached_media"):
+        # Graph API "attachments" of a multi-photo post: one album attachment whose subattachments are the photos.
+        photos = [{"type": "photo", "target": {"id": pid}} for pid in p["attached_media"]]
+        v["attachments"] = {"data": [{"type": "album", "subattachments": {"data": photos}}]}
     return v
 
 

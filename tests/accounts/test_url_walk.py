@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Channel, Invitation, PendingConnection, WorkspaceMembership
+from publishing.models import Delivery, MediaAsset, Post
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +30,10 @@ TENANT_PARAMS = {
     "id",
     "channel_id",
     "pending_id",
+    "asset_id",
+    "post_id",
+    "delivery_id",
+    "signed",
 }
 
 
@@ -80,8 +85,17 @@ def param_values(workspace, agency, alice, bob):
     pending = PendingConnection.objects.create(
         workspace=workspace, user=alice, connected_via="facebook_login", user_token="secret-user-token"
     )
+    asset = MediaAsset.objects.create(workspace=workspace, file="x.jpg", original_name="x.jpg", kind="image")
+    post = Post.objects.create(workspace=workspace, author=alice, caption="Private draft")
+    delivery = Delivery.objects.create(post=post, channel=channel, kind="fb_text")
     return {
         "workspace_id": workspace.public_id,
+        "asset_id": asset.public_id,
+        "post_id": post.public_id,
+        "delivery_id": delivery.public_id,
+        "fix": "convert_to_jpeg",
+        "signed": "not-a-valid-signature",
+        "filename": "x.jpg",
         "channel_id": channel.public_id,
         "pending_id": pending.public_id,
         "via": "facebook_login",
