@@ -5,6 +5,8 @@ take exactly the path a person takes in the browser: Channels → Meta's dialog 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+import html
+import re
 from urllib.parse import urlsplit
 
 from django.test import Client
@@ -17,6 +19,11 @@ if TYPE_CHECKING:
 
 class ConnectError(RuntimeError):
     pass
+
+
+# The picker's checkboxes and the messages of the page after it, read as a browser would read them.
+_CHECKBOX = re.compile(r'<input[^>]*name="(accounts)" value="([^"]+)"[^>]*>')
+_ALERT = re.compile(r'<div class="alert[^"]*" role="alert">\s*(.*?)\s*<button', re.S)
 
 
 def _local(url: str) -> str:
@@ -43,10 +50,11 @@ def finish_connect(client: Client, callback_url: str, *, pick: list[str] | None 
     if response.status_code != 302 or "/channels/pick/" not in response["Location"]:
         raise ConnectError(f"callback answered {response.status_code} → {response.get('Location')}")
     pick_url = response["Location"]
-    page = client.get(pick_url)
-    keys = pick if pick is not None else [c["key"] for c in page.context["candidates"] if not c["elsewhere"]]
+    page = client.get(pick_url).content.decode()
+    offered = [m.group(2) for m in _CHECKBOX.finditer(page) if "disabled" not in m.group(0)]
+    keys = pick if pick is not None else offered
     response = client.post(pick_url, {"accounts": keys}, follow=True)
-    return [str(m) for m in response.context["messages"]] if response.context else []
+    return [html.unescape(m) for m in _ALERT.findall(response.content.decode())]
 
 
 def connect_with_facebook(
