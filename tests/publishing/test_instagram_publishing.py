@@ -117,3 +117,26 @@ def test_carousel_with_tags_per_child(
     media = held_media(ig, delivery.remote_id)
     assert media["media_type"] == "CAROUSEL_ALBUM"
     assert [c["media_type"] for c in media["children"]["data"]] == ["IMAGE", "IMAGE", "VIDEO"]
+
+
+def test_image_with_product_tags_found_in_the_catalog(
+    public_media, channels, upload, samples, workspace, alice, access_for, sandbox_control
+):
+    from publishing.services.catalog import CatalogUnavailable, catalog_product_search
+
+    ig = channels["ig"]
+    products = catalog_product_search(channel=ig, query="")
+    assert products, "the account's catalog lists products"
+    with pytest.raises(CatalogUnavailable):
+        catalog_product_search(channel=channels["ig_login"], query="")
+    photo = upload(samples.jpeg(1080, 1080))
+    tag = {"product_id": products[0].product_id, "x": 0.4, "y": 0.7}
+    post = post_create(
+        workspace=workspace,
+        author=alice,
+        channels=[ig],
+        caption="Shop the look",
+        media=[MediaItem(photo, product_tags=[tag])],
+    )
+    delivery = run_to_end(submit(access_for, post), sandbox_control)
+    assert delivery.state == DeliveryState.PUBLISHED, delivery.error_message
