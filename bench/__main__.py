@@ -1,0 +1,46 @@
+"""python -m bench publish|pages [options]; no argument prints usage."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import pages, publish
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="SocialHub benchmarks. Each sets up its own installation in a temp dir, prints its figures "
+        "and removes everything it started. See bench/README.md.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{publish,pages}")
+    publish.add_arguments(
+        commands.add_parser(
+            "publish",
+            help="posts through dispatcher, Celery workers and the Graph API sandbox: throughput, delays, calls",
+            description=publish.__doc__,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+    )
+    pages.add_arguments(
+        commands.add_parser(
+            "pages",
+            help="latency and SQL queries of the list pages over a large seeded database",
+            description=pages.__doc__,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+    )
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return publish.run(args) if args.command == "publish" else pages.run(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted; everything the benchmark started was stopped and removed", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
