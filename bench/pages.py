@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         small = measure(seeder, requests=1)
         started = time.monotonic()
         seeder.grow(1.0)
+        if args.db == "postgres":
+            _analyze()  # planner statistics, as autovacuum would have them on a database that grew over time
         env.log(f"seeded the rest in {time.monotonic() - started:.1f} s: {seeder.summary()}")
         full = measure(seeder, requests=args.requests)
         report(args, seeder, small, full)
@@ -316,6 +318,13 @@ def _sample_probes() -> dict[str, dict]:
         jpeg = probe.probe_file(image(folder, "photo.jpg", (1080, 1350)), filename="photo.jpg")
         mp4 = probe.probe_file(video(folder, "clip.mp4", size=(720, 1280), seconds=4), filename="clip.mp4")
     return {"image": dataclasses.asdict(jpeg), "video": dataclasses.asdict(mp4)}
+
+
+def _analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def _now() -> Any:

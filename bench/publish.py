@@ -38,7 +38,7 @@ TERMINAL = ("published", "failed", "cancelled")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--posts", type=int, default=200, help="posts in the main run, one delivery each (200)")
+    parser.add_argument("--posts", type=int, default=120, help="posts in the main run, one delivery each (120)")
     parser.add_argument("--channels", type=int, default=4, help="connected channels, 1-7 (4: 2 Pages + their IG)")
     parser.add_argument("--latency-ms", type=int, default=50, help="latency the sandbox adds to every call (50)")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes, concurrency 1 each (2)")
