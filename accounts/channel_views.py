@@ -33,7 +33,9 @@ PROVIDERS = {ConnectedVia.FACEBOOK_LOGIN: "facebook", ConnectedVia.INSTAGRAM_LOG
 
 @workspace_view()
 def channel_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
-    channels = list(Channel.objects.filter(workspace=access.workspace).order_by("status", "platform", "name"))
+    channels = list(
+        Channel.objects.filter(workspace=access.workspace).defer("access_token").order_by("status", "platform", "name")
+    )
     for channel in channels:
         channel.missing = missing_scopes(
             platform=channel.platform, connected_via=channel.connected_via, granted=channel.granted_scopes

@@ -4,9 +4,9 @@ take exactly the path a person takes in the browser: Channels → Meta's dialog 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 import html
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.test import Client

@@ -26,6 +26,21 @@ from .services import posts as post_services
 MAX_FILES_PER_UPLOAD = 20
 
 
+def _serve(asset: MediaAsset, *, thumbnail: bool = False) -> FileResponse:
+    """Only files the probe read as an image or a video are shown inline, with the type the probe found; anything
+    else is a download, so an uploaded page or script never runs on SocialHub's origin."""
+    if thumbnail and asset.thumbnail:
+        return FileResponse(asset.thumbnail.open("rb"), content_type="image/jpeg")
+    if asset.kind in (MediaAsset.Kind.IMAGE, MediaAsset.Kind.VIDEO) and asset.mime_type.split("/")[0] in (
+        "image",
+        "video",
+    ):
+        return FileResponse(asset.file.open("rb"), content_type=asset.mime_type)
+    return FileResponse(
+        asset.file.open("rb"), content_type="application/octet-stream", as_attachment=True, filename=asset.original_name
+    )
+
+
 @require_GET
 def media_public(request: HttpRequest, signed: str, filename: str) -> HttpResponse:
     """The signed, expiring link through which Meta fetches a file stored on this server. No login: the
@@ -33,15 +48,14 @@ def media_public(request: HttpRequest, signed: str, filename: str) -> HttpRespon
     asset = media_services.asset_from_signed(signed)
     if asset is None:
         raise Http404
-    return FileResponse(asset.file.open("rb"), content_type=asset.mime_type or "application/octet-stream")
+    return _serve(asset)
 
 
 @workspace_view()
 @require_GET
 def media_file(request: HttpRequest, access: WorkspaceAccess, asset_id: UUID) -> HttpResponse:
     asset = get_object_or_404(MediaAsset, public_id=asset_id, workspace=access.workspace)
-    field = asset.thumbnail if request.GET.get("thumb") and asset.thumbnail else asset.file
-    return FileResponse(field.open("rb"), content_type="image/jpeg" if field == asset.thumbnail else asset.mime_type)
+    return _serve(asset, thumbnail=bool(request.GET.get("thumb")))
 
 
 def _library_rows(assets: list[MediaAsset]) -> list[dict]:
@@ -126,7 +140,12 @@ def post_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
         Post.objects.filter(workspace=access.workspace)
         .select_related("author")
         .prefetch_related(
-            Prefetch("deliveries", queryset=Delivery.objects.select_related("channel").order_by("channel__name")),
+            Prefetch(
+                "deliveries",
+                queryset=Delivery.objects.select_related("channel")
+                .defer("channel__access_token")
+                .order_by("channel__name"),
+            ),
             Prefetch("items", queryset=PostMedia.objects.select_related("asset")),
         )
     )

@@ -8,7 +8,6 @@ publish reels and videos."""
 from __future__ import annotations
 
 import dataclasses
-import mimetypes
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,6 @@ from django.core import signing
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 from django.urls import reverse
 
 from .. import convert, probe, specs
@@ -41,7 +39,6 @@ def usable_for(asset: MediaAsset) -> dict[str, list[specs.Problem]]:
     return specs.usable_for(asset_info(asset))
 
 
-@transaction.atomic
 def media_asset_upload(*, workspace: Workspace, uploaded: UploadedFile | File, user: User | None) -> MediaAsset:
     """Store a file in the workspace's library, probe it and make its thumbnail. Unreadable files are kept
     (nothing the user uploaded is lost) and say why they cannot be used."""
@@ -72,7 +69,8 @@ def _apply_info(asset: MediaAsset, info: probe.MediaInfo) -> None:
     readable = info.kind in MediaAsset.Kind.values and not info.error
     asset.kind = info.kind if readable else MediaAsset.Kind.UNKNOWN
     asset.format = info.format or ""
-    asset.mime_type = info.mime_type or mimetypes.guess_type(asset.original_name)[0] or ""
+    # The type the content proved to be, never one guessed from the name (a ".html" must not pass as a page).
+    asset.mime_type = info.mime_type or "application/octet-stream"
     asset.size_bytes = info.size_bytes
     asset.width, asset.height = info.width, info.height
     asset.duration_seconds, asset.frame_rate = info.duration_seconds, info.frame_rate

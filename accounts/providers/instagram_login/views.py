@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
-from socialhub.graph import GraphClient
+from socialhub.graph import GraphClient, GraphError
 
 
 class InstagramLoginOAuth2Client(OAuth2Client):
@@ -34,7 +34,9 @@ class InstagramLoginOAuth2Client(OAuth2Client):
         if isinstance(answer.get("data"), list) and answer["data"]:
             answer = answer["data"][0]
         if response.status_code != 200 or "access_token" not in answer:
-            message = answer.get("error_message") or answer.get("error", {}).get("message") or response.status_code
+            error = answer.get("error")
+            message = answer.get("error_message") or (error.get("message") if isinstance(error, dict) else error)
+            message = message or f"HTTP {response.status_code}"
             raise OAuth2Error(f"Instagram refused the code exchange: {message}")
         return answer
 
@@ -59,12 +61,15 @@ class InstagramLoginOAuth2Adapter(OAuth2Adapter):
         return token
 
     def complete_login(self, request: HttpRequest, app, token: SocialToken, **kwargs) -> SocialLogin:  # type: ignore[no-untyped-def]
-        long_lived = exchange_for_long_lived_token(token.token)
-        token.token = long_lived["access_token"]
-        token.expires_at = timezone.now() + timedelta(seconds=int(long_lived.get("expires_in", 5184000)))
-        profile = GraphClient(access_token=token.token, host="instagram").get(
-            "me", fields="user_id,username,name,account_type,profile_picture_url"
-        )
+        try:
+            long_lived = exchange_for_long_lived_token(token.token)
+            token.token = long_lived["access_token"]
+            token.expires_at = timezone.now() + timedelta(seconds=int(long_lived.get("expires_in", 5184000)))
+            profile = GraphClient(access_token=token.token, host="instagram").get(
+                "me", fields="user_id,username,name,account_type,profile_picture_url"
+            )
+        except GraphError as exc:  # allauth shows its authentication-error page (or our adapter's message)
+            raise OAuth2Error(exc.message) from exc
         return self.get_provider().sociallogin_from_response(request, profile)
 
 
