@@ -169,7 +169,9 @@ class Delivery(models.Model):
     # A claim on the delivery by one task run; a run whose lease expired (its worker died) is swept up.
     lease_token = models.CharField(max_length=36, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, help_text="Runs so far (each is in the attempt log).")
+    error_count = models.PositiveIntegerField(default=0, help_text="Runs that ended in an error or died.")
+    processing_since = models.DateTimeField(null=True, blank=True, help_text="When waiting for Meta began.")
     # Remote ids, saved the moment Meta returns them.
     container_id = models.CharField(max_length=64, blank=True)
     child_container_ids = models.JSONField(default=list, blank=True)
@@ -179,8 +181,10 @@ class Delivery(models.Model):
     remote_id = models.CharField(max_length=80, blank=True, help_text="The Instagram media id or Facebook post id.")
     permalink = models.URLField(max_length=1000, blank=True)
     first_comment_id = models.CharField(max_length=80, blank=True)
-    # Set right before the one call that creates something public; tells a retry to ask Meta first.
+    # Set right before the one call that makes something public, and its answer's arrival: a delivery with the
+    # first and neither the second nor a remote id had its answer lost, so a retry asks Meta before acting.
     publish_started_at = models.DateTimeField(null=True, blank=True)
+    publish_confirmed_at = models.DateTimeField(null=True, blank=True)
     first_comment_started_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     error_message = models.TextField(blank=True)

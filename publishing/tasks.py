@@ -24,6 +24,6 @@ def publish_delivery(self, delivery_id: int, lease_token: str) -> str:  # type: 
     """Run one delivery as far as it goes now. Safe to run twice: the lease lets only one run act, and every
     step already done (its Meta id is stored) is skipped. Waiting re-queues this task with a countdown."""
     outcome = pipeline.delivery_run(delivery_id=delivery_id, token=lease_token)
-    if outcome.kind == "wait" and outcome.countdown and outcome.reason and outcome.countdown < 3600:
+    if outcome.kind == "poll":  # Meta is processing: come back later instead of sleeping here
         self.apply_async(args=[delivery_id, lease_token], countdown=outcome.countdown)
     return outcome.kind

@@ -186,6 +186,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "control_folder": str(_control_dir),
+        "polling_interval": 0.2,  # the folder is checked once a second by default, capping a worker at ~1 task/s
     }
 else:
     # Longer than the longest task, so Redis does not hand an unacknowledged upload to a second worker.
@@ -201,6 +202,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING: one line per event, secrets removed
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "prune-graph-calls": {"task": "graph.prune_graph_calls", "schedule": crontab(minute=17, hour=3)},
@@ -235,8 +237,11 @@ GRAPH_CALL_RETENTION_DAYS = env.int("GRAPH_CALL_RETENTION_DAYS", default=30)
 GRAPH_USAGE_SLOWDOWN_PERCENT = env.int("GRAPH_USAGE_SLOWDOWN_PERCENT", default=75)
 
 # --- Publishing ---------------------------------------------------------------------------------------------
-# A publishing run holds its delivery this long per step; a run silent for longer is presumed dead and swept.
-PUBLISH_LEASE_SECONDS = env.int("PUBLISH_LEASE_SECONDS", default=600)
+# A publishing run holds its delivery this long after each step; a run silent for longer is presumed dead and
+# another takes over. Longer than the task time limit, so a slow upload is never presumed dead while it runs.
+PUBLISH_LEASE_SECONDS = env.int("PUBLISH_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
+# Give up waiting for Meta to process a video after this many seconds.
+PUBLISH_PROCESSING_TIMEOUT = env.int("PUBLISH_PROCESSING_TIMEOUT", default=3600)
 # How often Meta is asked whether a video has finished processing (Meta asks for about once a minute at most).
 PUBLISH_POLL_SECONDS = env.float("PUBLISH_POLL_SECONDS", default=30.0)
 # Attempts at a delivery before it fails for good (errors a retry cannot fix fail at once).

@@ -123,7 +123,6 @@ def _facebook_candidates(*, user_token: str) -> list[Candidate]:
     return candidates
 
 
-@transaction.atomic
 def pending_connection_from_facebook(*, workspace: Workspace, user: User, short_lived_token: str) -> PendingConnection:
     """After Facebook consent: swap for a long-lived token and list what the person granted."""
     user_token, expires_at = facebook_exchange_long_lived(short_lived_token=short_lived_token)
@@ -210,7 +209,6 @@ def debug_token(token: str) -> dict:
     return GraphClient.for_app().get("debug_token", params={"input_token": token}).get("data", {})
 
 
-@transaction.atomic
 def pending_connection_confirm(*, pending: PendingConnection, keys: list[str], user: User) -> list[Channel]:
     """Turn the picked accounts into channels of the workspace. Reconnecting an existing channel keeps the
     row (and so its history and scheduled posts) and only replaces its token and status."""
@@ -224,6 +222,8 @@ def pending_connection_confirm(*, pending: PendingConnection, keys: list[str], u
         raise ValidationError(f"Already connected to another workspace: {names}. Disconnect it there first.")
 
     now = timezone.now()
+    page_tokens: dict[str, str] = {}
+    granular: list[dict] = []
     if pending.connected_via == ConnectedVia.FACEBOOK_LOGIN:
         page_tokens = {
             page["id"]: page["access_token"]
@@ -232,6 +232,19 @@ def pending_connection_confirm(*, pending: PendingConnection, keys: list[str], u
             )
         }
         granular = debug_token(pending.user_token).get("granular_scopes", [])
+    # Meta was asked everything above; the writes below are quick and all or nothing.
+    with transaction.atomic():
+        return _save_channels(pending, chosen, user, page_tokens, granular, now)
+
+
+def _save_channels(
+    pending: PendingConnection,
+    chosen: list[Candidate],
+    user: User,
+    page_tokens: dict[str, str],
+    granular: list[dict],
+    now: Any,
+) -> list[Channel]:
     channels = []
     for candidate in chosen:
         if pending.connected_via == ConnectedVia.FACEBOOK_LOGIN:
@@ -392,18 +405,40 @@ def channel_disconnect(*, channel: Channel) -> int:
     still to go out on it fail with the reason (and can be retried after reconnecting); returns how many."""
     from publishing.models import Delivery, DeliveryState
 
+    now = timezone.now()
+    # Not gone out and not about to: stopped. A run in flight loses its lease, so its next save stops it.
     stopped = Delivery.objects.filter(
         channel=channel,
-        state__in=[DeliveryState.SCHEDULED, DeliveryState.AWAITING_APPROVAL, DeliveryState.DRAFT],
+        state__in=[
+            DeliveryState.DRAFT,
+            DeliveryState.AWAITING_APPROVAL,
+            DeliveryState.SCHEDULED,
+            DeliveryState.PUBLISHING,
+            DeliveryState.PROCESSING,
+        ],
+        remote_id="",
+        publish_started_at__isnull=True,
     ).update(
         state=DeliveryState.FAILED,
         next_attempt_at=None,
         waiting_reason="",
+        lease_token="",
+        lease_until=None,
         error_message=f"{channel.display_name} was disconnected before this went out. Reconnect it and retry.",
+    )
+    # Already public, only the follow-up (permalink, first comment) was pending: it is published.
+    Delivery.objects.filter(channel=channel).exclude(remote_id="").exclude(state=DeliveryState.PUBLISHED).update(
+        state=DeliveryState.PUBLISHED,
+        published_at=now,
+        next_attempt_at=None,
+        lease_token="",
+        lease_until=None,
+        waiting_reason="",
+        error_message="Published. The first comment was not added: the account was disconnected.",
     )
     channel.status = ChannelStatus.DISCONNECTED
     channel.status_reason = "Disconnected by your team."
     channel.access_token = ""
-    channel.disconnected_at = timezone.now()
+    channel.disconnected_at = now
     channel.save(update_fields=["status", "status_reason", "access_token", "disconnected_at"])
     return stopped

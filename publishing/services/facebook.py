@@ -9,25 +9,32 @@ rupload), so Meta never needs to reach this installation."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.services.channels import channel_client
-from socialhub.graph import GraphClient, GraphError
+from socialhub.graph import GraphClient
 
 from ..models import Delivery, DeliveryKind, PostMedia
 from .media import local_copy
-from .pipeline import DeliveryFailed, Outcome, Run, mark_published
+from .pipeline import (
+    DeliveryFailed,
+    Outcome,
+    Run,
+    created_after,
+    delivery_items,
+    mark_published,
+    post_first_comment,
+    same_text,
+)
 
 
 def run(run: Run) -> Outcome:
     delivery = run.delivery
     client = channel_client(delivery.channel)
-    if not delivery.remote_id and delivery.publish_started_at:
+    if delivery.publish_started_at and not (delivery.remote_id or delivery.publish_confirmed_at):
         _recover_unknown_publish(run, client)
     if not delivery.remote_id:
         publish = {
@@ -46,10 +53,6 @@ def run(run: Run) -> Outcome:
 
 def _page(delivery: Delivery) -> str:
     return delivery.channel.external_id
-
-
-def _items(delivery: Delivery) -> list[PostMedia]:
-    return list(delivery.post.items.select_related("asset").order_by("position"))
 
 
 def _feed_params(delivery: Delivery) -> dict[str, Any]:
@@ -90,7 +93,7 @@ def _photo_upload(client: GraphClient, delivery: Delivery, item: PostMedia, *, p
 def _publish_photo(run: Run, client: GraphClient) -> None:
     run.step("photo post")
     run.save(publish_started_at=timezone.now())
-    answer = _photo_upload(client, run.delivery, _items(run.delivery)[0], published=True)
+    answer = _photo_upload(client, run.delivery, delivery_items(run.delivery)[0], published=True)
     run.save(remote_id=answer.get("post_id") or answer["id"])
 
 
@@ -99,7 +102,7 @@ def _publish_photos(run: Run, client: GraphClient) -> None:
     feed post with `attached_media`."""
     delivery = run.delivery
     photo_ids = list(delivery.photo_ids)
-    for item in _items(delivery)[len(photo_ids) :]:
+    for item in delivery_items(delivery)[len(photo_ids) :]:
         run.step(f"unpublished photo {len(photo_ids) + 1}")
         photo_ids.append(_photo_upload(client, delivery, item, published=False)["id"])
         run.save(photo_ids=photo_ids)
@@ -142,14 +145,14 @@ def _wait_for_video(run: Run, client: GraphClient) -> Outcome | None:
 
 def _publish_video(run: Run, client: GraphClient) -> Outcome | None:
     delivery = run.delivery
-    if not delivery.upload_id:
-        item = _items(delivery)[0]
+    if not delivery.publish_confirmed_at:
+        item = delivery_items(delivery)[0]
         data = {"description": delivery.caption, "published": "true"}
-        run.step("video upload")
-        run.save(publish_started_at=timezone.now())
         if item.asset.size_bytes > settings.FB_VIDEO_RESUMABLE_THRESHOLD:
-            video_id = _resumable_video_upload(run, client, item, data)
+            _resumable_video_upload(run, client, item, data)
         else:
+            run.step("video upload")
+            run.save(publish_started_at=timezone.now())
             with local_copy(item.asset) as path, path.open("rb") as fh:
                 answer = client.post(
                     f"{_page(delivery)}/videos",
@@ -157,16 +160,19 @@ def _publish_video(run: Run, client: GraphClient) -> Outcome | None:
                     files={"source": (item.asset.original_name, fh, item.asset.mime_type or "video/mp4")},
                     timeout=settings.GRAPH_TIMEOUT_UPLOAD,
                 )
-            video_id = answer["id"]
-        run.save(upload_id=video_id)
+            run.save(upload_id=answer["id"], publish_confirmed_at=timezone.now())
     return _wait_for_video(run, client)
 
 
-def _resumable_video_upload(run: Run, client: GraphClient, item: PostMedia, data: dict[str, Any]) -> str:
-    """Large videos in chunks: upload_phase=start → transfer (until Meta asks for no more) → finish."""
+def _resumable_video_upload(run: Run, client: GraphClient, item: PostMedia, data: dict[str, Any]) -> None:
+    """Large videos in chunks: upload_phase=start → transfer (until Meta asks for no more) → finish. Nothing is
+    public before `finish`, so an interrupted upload is simply started again; the run's lease is renewed with
+    every chunk, and `finish` is only sent by a run that still holds it."""
     page = _page(run.delivery)
+    run.step("video upload start")
     start = client.post(f"{page}/videos", data={"upload_phase": "start", "file_size": str(item.asset.size_bytes)})
     session, video_id = start["upload_session_id"], start["video_id"]
+    run.save(upload_id=video_id)
     begin, end = int(start["start_offset"]), int(start["end_offset"])
     with local_copy(item.asset) as path, path.open("rb") as fh:
         while begin < end:
@@ -180,14 +186,17 @@ def _resumable_video_upload(run: Run, client: GraphClient, item: PostMedia, data
                 timeout=settings.GRAPH_TIMEOUT_UPLOAD,
             )
             begin, end = int(answer["start_offset"]), int(answer["end_offset"])
+            run.save()  # heartbeat: renews the lease, and stops here if another run took over
+    run.step("video upload finish")
+    run.save(publish_started_at=timezone.now())
     client.post(f"{page}/videos", data={"upload_phase": "finish", "upload_session_id": session, **data})
-    return video_id
+    run.save(publish_confirmed_at=timezone.now())
 
 
 def _publish_reel(run: Run, client: GraphClient) -> Outcome | None:
     delivery = run.delivery
     page = _page(delivery)
-    item = _items(delivery)[0]
+    item = delivery_items(delivery)[0]
     if not delivery.upload_id:
         run.step("reel start")
         answer = client.post(f"{page}/video_reels", data={"upload_phase": "start"})
@@ -204,7 +213,7 @@ def _publish_reel(run: Run, client: GraphClient) -> Outcome | None:
                 timeout=settings.GRAPH_TIMEOUT_UPLOAD,
             )
         run.save(uploaded_ids=[*delivery.uploaded_ids, delivery.upload_id])
-    if not delivery.publish_started_at:
+    if not delivery.publish_confirmed_at:
         run.step("reel finish")
         run.save(publish_started_at=timezone.now())
         client.post(
@@ -216,48 +225,63 @@ def _publish_reel(run: Run, client: GraphClient) -> Outcome | None:
                 "description": delivery.caption,
             },
         )
+        run.save(publish_confirmed_at=timezone.now())
     return _wait_for_video(run, client)
 
 
 def _recover_unknown_publish(run: Run, client: GraphClient) -> None:
-    """The last publishing call may have worked without us hearing back: look for the post before posting."""
+    """The last publishing call's answer was lost. Ask Meta what happened before doing anything again."""
     delivery = run.delivery
     started = delivery.publish_started_at or timezone.now()
     run.step("asked Meta about the last publish")
-    if delivery.kind in (DeliveryKind.FB_VIDEO, DeliveryKind.FB_REEL):
-        if delivery.upload_id:
-            if delivery.kind == DeliveryKind.FB_REEL and not _reel_publish_requested(client, delivery.upload_id):
-                run.save(publish_started_at=None)  # `finish` never arrived: send it again
-            return  # the video exists; its processing is polled next
-        for video in client.paginate(
-            f"{_page(delivery)}/videos", fields="id,description,created_time", max_pages=2, params={"limit": 25}
-        ):
-            if video.get("description", "") == delivery.caption and _after(video.get("created_time"), started):
-                run.save(upload_id=video["id"])
-                return
-        run.save(publish_started_at=None)
+    if delivery.kind == DeliveryKind.FB_REEL:
+        # `finish` names the reel's own video id: sending it again cannot make a second reel.
+        if _phase(client, delivery.upload_id, "publishing_phase") == "complete":
+            run.save(publish_confirmed_at=timezone.now())
+        else:
+            run.save(publish_started_at=None)
         return
-    for post in client.paginate(
-        f"{_page(delivery)}/published_posts",
-        fields="id,message,created_time,permalink_url",
-        max_pages=2,
-        params={"limit": 25},
-    ):
-        if post.get("message", "") == delivery.caption and _after(post.get("created_time"), started):
-            run.save(remote_id=post["id"], permalink=post.get("permalink_url") or "")
+    if delivery.kind == DeliveryKind.FB_VIDEO:
+        if delivery.upload_id:  # chunked: did `finish` take? Processing starts only after it.
+            if _phase(client, delivery.upload_id, "processing_phase") not in (None, "not_started"):
+                run.save(publish_confirmed_at=timezone.now())
+            else:  # never finished, so never public: upload it again from the start
+                run.save(upload_id="", publish_started_at=None)
             return
-    run.save(publish_started_at=None)
+        _claim_listed(run, client, "videos", "description", started, id_field="upload_id")
+        return
+    _claim_listed(run, client, "published_posts", "message", started, id_field="remote_id")
 
 
-def _reel_publish_requested(client: GraphClient, video_id: str) -> bool:
+def _phase(client: GraphClient, video_id: str, phase: str) -> str | None:
     _, answer = _video_state(client, video_id)
-    publishing = ((answer.get("status") or {}).get("publishing_phase") or {}).get("status")
-    return publishing in ("in_progress", "complete")
+    return ((answer.get("status") or {}).get(phase) or {}).get("status")
 
 
-def _after(created_time: str | None, started: Any) -> bool:
-    moment = parse_datetime((created_time or "").replace("+0000", "+00:00"))
-    return moment is not None and moment >= started - timedelta(minutes=2)
+def _claim_listed(run: Run, client: GraphClient, edge: str, text_field: str, started: Any, *, id_field: str) -> None:
+    """Find the post (or video) an earlier run created on the Page after `started`, by its text. Without text
+    to match, only a single new item is taken as ours; several are left for a person to check."""
+    delivery = run.delivery
+    fields = f"id,{text_field},created_time" + (",permalink_url" if edge == "published_posts" else "")
+    found = [
+        item
+        for item in client.paginate(f"{_page(delivery)}/{edge}", fields=fields, max_pages=2, params={"limit": 25})
+        if created_after(item.get("created_time"), started)
+        and (not delivery.caption or same_text(item.get(text_field), delivery.caption))
+    ]
+    if not found:
+        run.save(publish_started_at=None)  # nothing went out: publishing again is safe
+        return
+    if not delivery.caption and len(found) > 1:
+        raise DeliveryFailed(
+            "Facebook may have published this already, and several new posts without text make it impossible to "
+            "tell. Check the Page before retrying, so it is not posted twice."
+        )
+    item = found[0]
+    if id_field == "upload_id":
+        run.save(upload_id=item["id"], publish_confirmed_at=timezone.now())
+    else:
+        run.save(remote_id=item["id"], permalink=item.get("permalink_url") or "", publish_confirmed_at=timezone.now())
 
 
 def _finish(run: Run, client: GraphClient) -> Outcome:
@@ -269,21 +293,6 @@ def _finish(run: Run, client: GraphClient) -> Outcome:
         run.save(permalink=f"https://www.facebook.com{permalink}" if permalink.startswith("/") else permalink)
     comment = delivery.post.first_comment.strip()
     if comment and not delivery.first_comment_id:
-        if delivery.first_comment_started_at:
-            for existing in client.paginate(f"{delivery.remote_id}/comments", fields="id,message", max_pages=3):
-                if existing.get("message") == comment:
-                    run.save(first_comment_id=existing["id"])
-                    break
-        if not delivery.first_comment_id:
-            run.step("first comment")
-            run.save(first_comment_started_at=timezone.now())
-            try:
-                answer = client.post(f"{delivery.remote_id}/comments", data={"message": comment})
-            except GraphError as exc:
-                if exc.retryable:
-                    raise
-                run.save(error_message=f"Published. The first comment could not be added: {exc.message}")
-            else:
-                run.save(first_comment_id=answer["id"])
+        post_first_comment(run, client, comment, text_field="message")
     mark_published(run, remote_id=delivery.remote_id, permalink=delivery.permalink)
     return Outcome("published")

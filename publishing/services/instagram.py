@@ -17,12 +17,22 @@ from django.db.models import Min
 from django.utils import timezone
 
 from accounts.services.channels import channel_client
-from socialhub.graph import GraphClient, GraphError
+from socialhub.graph import GraphClient
 from socialhub.graph.errors import IG_SUBCODE_MESSAGES
 
 from ..models import Delivery, DeliveryKind, DeliveryState, MediaAsset, PostMedia
 from .media import is_stored_locally, local_copy, public_url
-from .pipeline import DeliveryFailed, Outcome, Run, mark_published, wait_for_dispatcher
+from .pipeline import (
+    DeliveryFailed,
+    Outcome,
+    Run,
+    created_after,
+    delivery_items,
+    mark_published,
+    post_first_comment,
+    same_text,
+    wait_for_dispatcher,
+)
 
 QUOTA_WINDOW = timedelta(hours=24)
 _SUBCODE_RE = re.compile(r"\b(2207\d{3})\b")
@@ -38,9 +48,10 @@ def run(run: Run) -> Outcome:
     if not delivery.remote_id and delivery.publish_started_at:
         _recover_unknown_publish(run, client)
     if not delivery.remote_id:
-        outcome = _prepare(run, client)
+        outcome = _prepare(run, client)  # may itself find that an earlier run's publish went through
         if outcome is not None:
             return outcome
+    if not delivery.remote_id:
         outcome = _check_quota(run, client)
         if outcome is not None:
             return outcome
@@ -49,15 +60,11 @@ def run(run: Run) -> Outcome:
         answer = client.post(
             f"{delivery.channel.external_id}/media_publish", data={"creation_id": delivery.container_id}
         )
-        run.save(remote_id=answer["id"])
+        run.save(remote_id=answer["id"], publish_confirmed_at=timezone.now())
     return _finish(run, client)
 
 
 # --- containers ----------------------------------------------------------------------------------------------
-def _items(delivery: Delivery) -> list[PostMedia]:
-    return list(delivery.post.items.select_related("asset").order_by("position"))
-
-
 def _container_params(delivery: Delivery, item: PostMedia | None, *, child: bool) -> dict[str, Any]:
     post = delivery.post
     params: dict[str, Any] = {}
@@ -88,8 +95,8 @@ def _container_params(delivery: Delivery, item: PostMedia | None, *, child: bool
     return params
 
 
-def _create_container(run: Run, client: GraphClient, item: PostMedia, *, child: bool) -> tuple[str, bool]:
-    """Create one container; returns (id, needs_upload). Video stored locally goes by resumable upload."""
+def _create_container(run: Run, client: GraphClient, item: PostMedia, *, child: bool) -> tuple[str, str]:
+    """Create one container; returns (id, rupload URI or ""). Video stored locally goes by resumable upload."""
     delivery = run.delivery
     params = _container_params(delivery, item, child=child)
     asset = item.asset
@@ -107,8 +114,16 @@ def _create_container(run: Run, client: GraphClient, item: PostMedia, *, child: 
     return answer["id"], params.get("upload_type") == "resumable" and answer.get("uri", "") or ""
 
 
+def _needs_upload(delivery: Delivery, container_id: str, asset: MediaAsset) -> bool:
+    return (
+        asset.kind == MediaAsset.Kind.VIDEO and is_stored_locally(asset) and container_id not in delivery.uploaded_ids
+    )
+
+
 def _upload(run: Run, client: GraphClient, container_id: str, uri: str, asset: MediaAsset) -> None:
-    """Send the video's bytes to the container's rupload URI (Authorization: OAuth, offset, file_size)."""
+    """Send the video's bytes to the container's rupload URI (Authorization: OAuth, offset, file_size). Sent
+    again in full if an earlier run's upload did not complete (seed 003: the URI stays the container's)."""
+    uri = uri or f"{settings.META_RUPLOAD_URL}/ig-api-upload/{settings.META_GRAPH_VERSION}/{container_id}"
     run.step(f"upload {asset.original_name} → {container_id}")
     with local_copy(asset) as path, path.open("rb") as fh:
         client.request(
@@ -135,18 +150,18 @@ def _container_error(status: dict[str, Any], what: str) -> DeliveryFailed:
 def _prepare(run: Run, client: GraphClient) -> Outcome | None:
     """Make sure the container(s) exist, are uploaded and FINISHED. Returns an Outcome when we must wait."""
     delivery = run.delivery
-    items = _items(delivery)
+    items = delivery_items(delivery)
     if delivery.kind == DeliveryKind.IG_CAROUSEL:
         children = list(delivery.child_container_ids)
         for index, item in enumerate(items):
-            if index < len(children):
-                continue
-            run.step(f"child container {index + 1}")
-            child_id, uri = _create_container(run, client, item, child=True)
-            children.append(child_id)
-            run.save(child_container_ids=children)
-            if uri:
-                _upload(run, client, child_id, uri, item.asset)
+            uri = ""
+            if index >= len(children):
+                run.step(f"child container {index + 1}")
+                child_id, uri = _create_container(run, client, item, child=True)
+                children.append(child_id)
+                run.save(child_container_ids=children)
+            if _needs_upload(delivery, children[index], item.asset):
+                _upload(run, client, children[index], uri, item.asset)
         for index, child_id in enumerate(children):
             status = _status(client, child_id)
             code = status.get("status_code")
@@ -162,12 +177,14 @@ def _prepare(run: Run, client: GraphClient) -> Outcome | None:
             params.update(media_type="CAROUSEL", children=",".join(children))
             answer = client.post(f"{delivery.channel.external_id}/media", data=params)
             run.save(container_id=answer["id"])
-    elif not delivery.container_id:
-        run.step("container")
-        container_id, uri = _create_container(run, client, items[0], child=False)
-        run.save(container_id=container_id)
-        if uri:
-            _upload(run, client, container_id, uri, items[0].asset)
+    else:
+        uri = ""
+        if not delivery.container_id:
+            run.step("container")
+            container_id, uri = _create_container(run, client, items[0], child=False)
+            run.save(container_id=container_id)
+        if _needs_upload(delivery, delivery.container_id, items[0].asset):
+            _upload(run, client, delivery.container_id, uri, items[0].asset)
     status = _status(client, delivery.container_id)
     code = status.get("status_code")
     if code == "EXPIRED":
@@ -198,6 +215,13 @@ def _check_quota(run: Run, client: GraphClient) -> Outcome | None:
     total = int((data.get("config") or {}).get("quota_total") or 0)
     if not total or used < total:
         return None
+    return quota_wait(run, total=total)
+
+
+def quota_wait(run: Run, *, total: int | None) -> Outcome:
+    """Wait for the 24-hour window to free a slot: the oldest post SocialHub published in it leaves the window
+    first (Meta does not say when; without local history, look again in an hour)."""
+    delivery = run.delivery
     window_start = timezone.now() - QUOTA_WINDOW
     oldest = Delivery.objects.filter(
         channel=delivery.channel, state=DeliveryState.PUBLISHED, published_at__gte=window_start
@@ -205,8 +229,9 @@ def _check_quota(run: Run, client: GraphClient) -> Outcome | None:
     until = (oldest + QUOTA_WINDOW) if oldest else timezone.now() + timedelta(hours=1)
     until = max(until, timezone.now() + timedelta(minutes=1))
     local = timezone.localtime(until, delivery.post.workspace.zoneinfo)
+    limit = f"Instagram's limit of {total} posts in 24 hours" if total else "Instagram's 24-hour posting limit"
     reason = (
-        f"{delivery.channel.display_name} reached Instagram's limit of {total} posts in 24 hours. "
+        f"{delivery.channel.display_name} reached {limit}. "
         f"SocialHub will publish this at {local:%a %H:%M}, when the limit allows."
     )
     return wait_for_dispatcher(run, until, reason)
@@ -225,28 +250,23 @@ def _recover_unknown_publish(run: Run, client: GraphClient, *, status_code: str 
         run.save(publish_started_at=None)
         return
     started = delivery.publish_started_at or timezone.now() - timedelta(hours=1)
+    story = delivery.kind == DeliveryKind.IG_STORY
+    # Stories are listed under /stories, without a caption (seed 001); everything else under /media.
+    edge = "stories" if story else "media"
     for media in client.paginate(
-        f"{delivery.channel.external_id}/media",
+        f"{delivery.channel.external_id}/{edge}",
         fields="id,caption,timestamp,permalink",
         params={"limit": 25},
         max_pages=2,
     ):
-        if (media.get("caption") or "") == delivery.caption and _at_or_after(media.get("timestamp"), started):
+        matches = story or same_text(media.get("caption"), delivery.caption)
+        if matches and created_after(media.get("timestamp"), started):
             run.save(remote_id=media["id"], permalink=media.get("permalink") or "")
             return
     raise DeliveryFailed(
         "Instagram shows this post as published, but SocialHub cannot find it on the account. Check the "
         "account before retrying, so it is not posted twice."
     )
-
-
-def _at_or_after(timestamp: str | None, started: Any) -> bool:
-    if not timestamp:
-        return False
-    from django.utils.dateparse import parse_datetime
-
-    moment = parse_datetime(timestamp.replace("+0000", "+00:00"))
-    return moment is not None and moment >= started - timedelta(minutes=2)
 
 
 def _finish(run: Run, client: GraphClient) -> Outcome:
@@ -257,25 +277,6 @@ def _finish(run: Run, client: GraphClient) -> Outcome:
         run.save(permalink=answer.get("permalink") or "")
     comment = delivery.post.first_comment.strip()
     if comment and delivery.kind != DeliveryKind.IG_STORY and not delivery.first_comment_id:
-        _first_comment(run, client, comment)
+        post_first_comment(run, client, comment, text_field="text")
     mark_published(run, remote_id=delivery.remote_id, permalink=delivery.permalink)
     return Outcome("published")
-
-
-def _first_comment(run: Run, client: GraphClient, text: str) -> None:
-    delivery = run.delivery
-    if delivery.first_comment_started_at:
-        for existing in client.paginate(f"{delivery.remote_id}/comments", fields="id,text", max_pages=3):
-            if existing.get("text") == text:
-                run.save(first_comment_id=existing["id"])
-                return
-    run.step("first comment")
-    run.save(first_comment_started_at=timezone.now())
-    try:
-        answer = client.post(f"{delivery.remote_id}/comments", data={"message": text})
-    except GraphError as exc:
-        if exc.retryable:
-            raise
-        run.save(error_message=f"Published. The first comment could not be added: {exc.message}")
-        return
-    run.save(first_comment_id=answer["id"])

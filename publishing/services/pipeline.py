@@ -23,13 +23,14 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import ChannelStatus, Platform
 from accounts.services.channels import channel_record_error
 from socialhub.graph import GraphAuthError, GraphError, GraphPermissionError, GraphRateLimitError
 from socialhub.graph.usage import wait_seconds
 
-from ..models import ACTIVE_STATES, Delivery, DeliveryAttempt, DeliveryState
+from ..models import ACTIVE_STATES, Delivery, DeliveryAttempt, DeliveryState, PostMedia
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +49,16 @@ class DeliveryFailed(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # "published" | "wait" | "retry" | "failed" | "paused" | "stale"
+    # "published" | "poll" (the task re-queues itself after `countdown`) | "deferred" (back to the dispatcher
+    # until next_attempt_at) | "retry" | "failed" | "paused" | "stale" (another run owns the delivery)
+    kind: str
     countdown: float = 0.0
     reason: str = ""
 
     @classmethod
     def wait(cls, seconds: float, reason: str) -> Outcome:
-        return cls("wait", max(1.0, seconds), reason)
+        """Meta is processing: ask again in `seconds` (a short poll)."""
+        return cls("poll", max(1.0, seconds), reason)
 
 
 def lease_seconds() -> int:
@@ -82,10 +86,12 @@ class Run:
         self.attempt.save(update_fields=["steps"])
 
 
-def _new_lease(delivery: Delivery, *, countdown: float = 0) -> str:
+def _new_lease(delivery: Delivery | int, **fields: Any) -> str:
+    """Give the delivery to a new run: a fresh token (any older run's next save fails) and a lease."""
     token = uuid.uuid4().hex
-    Delivery.objects.filter(pk=delivery.pk).update(
-        lease_token=token, lease_until=timezone.now() + timedelta(seconds=lease_seconds() + countdown)
+    pk = delivery if isinstance(delivery, int) else delivery.pk
+    Delivery.objects.filter(pk=pk).update(
+        lease_token=token, lease_until=timezone.now() + timedelta(seconds=lease_seconds()), **fields
     )
     return token
 
@@ -98,11 +104,12 @@ def _enqueue(delivery_id: int, token: str, countdown: float = 0) -> None:
 
 def delivery_queue_now(delivery: Delivery) -> None:
     """Start publishing a delivery at once ("publish now", a retry), without waiting for the dispatcher."""
-    updated = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SCHEDULED).update(
-        state=DeliveryState.PUBLISHING
-    )
-    if updated:
-        _enqueue(delivery.pk, _new_lease(delivery))
+    with transaction.atomic():
+        updated = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SCHEDULED).update(
+            state=DeliveryState.PUBLISHING
+        )
+        if updated:
+            _enqueue(delivery.pk, _new_lease(delivery))
 
 
 def dispatch_due(*, limit: int = 500) -> int:
@@ -110,7 +117,7 @@ def dispatch_due(*, limit: int = 500) -> int:
     now = timezone.now()
     with transaction.atomic():
         due = list(
-            Delivery.objects.select_for_update(skip_locked=True)
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(state=DeliveryState.SCHEDULED, next_attempt_at__lte=now, channel__status=ChannelStatus.ACTIVE)
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:limit]
@@ -164,15 +171,32 @@ def _backoff(error: GraphError, attempt: int) -> float:
 
 def delivery_run(*, delivery_id: int, token: str) -> Outcome:
     """Run one delivery as far as it can go now. Called by the `publish_delivery` task."""
-    delivery = _claim(delivery_id, token)
+    try:
+        delivery = _claim(delivery_id, token)
+    except Exception as exc:  # e.g. the stored token can no longer be decrypted
+        logger.exception("cannot load delivery %s", delivery_id)
+        Delivery.objects.filter(pk=delivery_id, lease_token=token).update(
+            state=DeliveryState.FAILED,
+            error_message=f"SocialHub could not load this post to publish it: {exc}",
+            lease_token="",
+            lease_until=None,
+            next_attempt_at=None,
+        )
+        return Outcome("failed")
     if delivery is None:
         return Outcome("stale")
     channel = delivery.channel
     if channel.status != ChannelStatus.ACTIVE:
         return _pause(delivery, token, reason=f"{channel.display_name} needs reconnecting; the post waits for it.")
+    if delivery.error_count > settings.PUBLISH_MAX_ATTEMPTS:  # its runs keep dying (see sweep_stale)
+        attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts + 1)
+        return _fail(
+            Run(delivery, token, attempt),
+            "Publishing stopped after repeated failures. " + _check_account_hint(delivery),
+        )
     slow_down = wait_seconds(business_id=channel.external_id)
     if slow_down > 0:
-        return _wait(delivery, token, slow_down, "Meta's rate limit is close; SocialHub slows down before it is hit.")
+        return _defer(delivery, token, slow_down, "Meta's rate limit is close; SocialHub slows down before it is hit.")
 
     attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts + 1)
     run = Run(delivery, token, attempt)
@@ -184,27 +208,85 @@ def delivery_run(*, delivery_id: int, token: str) -> Outcome:
         return Outcome("stale")
     except DeliveryFailed as exc:
         return _fail(run, str(exc), error=exc.error)
-    except (GraphAuthError, GraphPermissionError) as exc:
+    except GraphAuthError as exc:
         channel_record_error(channel=channel, error=exc)
         _finish_attempt(attempt, DeliveryAttempt.Outcome.PAUSED, error=exc)
         return _pause(delivery, token, reason=f"{channel.display_name} needs reconnecting: {exc.message}")
-    except GraphError as exc:
-        if exc.retryable and delivery.attempts < settings.PUBLISH_MAX_ATTEMPTS:
-            delay = _backoff(exc, delivery.attempts)
-            _finish_attempt(attempt, DeliveryAttempt.Outcome.RETRY, error=exc)
-            when = timezone.localtime(timezone.now() + timedelta(seconds=delay), delivery.post.workspace.zoneinfo)
-            reason = f"{exc.message} Trying again at {when:%H:%M}."
-            if isinstance(exc, GraphRateLimitError):
-                reason = f"Meta asked SocialHub to slow down. Trying again at {when:%H:%M}."
-            return _reschedule(run, delay, reason, error=exc)
+    except GraphPermissionError as exc:
+        # Removed permission (pause the channel) or a feature this account may not use (fail this post)?
+        from accounts.services.channels import channel_check_token
+
+        if not channel_check_token(channel=channel):
+            _finish_attempt(attempt, DeliveryAttempt.Outcome.PAUSED, error=exc)
+            return _pause(delivery, token, reason=f"{channel.display_name} needs reconnecting: {exc.message}")
         return _fail(run, exc.message, error=exc)
+    except GraphError as exc:
+        if exc.subcode == QUOTA_SUBCODE:
+            _finish_attempt(attempt, DeliveryAttempt.Outcome.WAITING, error=exc)
+            from .instagram import quota_wait
+
+            return quota_wait(run, total=None)
+        if exc.retryable and delivery.error_count < settings.PUBLISH_MAX_ATTEMPTS:
+            return _retry(run, exc, delay=_backoff(exc, delivery.error_count))
+        return _fail(run, exc.message, error=exc)
+    except Exception as exc:  # a bug, a missing file, the database: never leave the post "publishing"
+        logger.exception("publishing delivery %s failed unexpectedly", delivery.pk)
+        if delivery.error_count < settings.PUBLISH_MAX_ATTEMPTS:
+            return _retry(run, None, delay=60.0 * 2**delivery.error_count, message=f"SocialHub hit an error: {exc}.")
+        return _fail(run, f"SocialHub could not publish this: {exc}. " + _check_account_hint(delivery))
     if outcome.kind == "published":
         _finish_attempt(attempt, DeliveryAttempt.Outcome.PUBLISHED)
-    elif outcome.kind == "wait":
+    elif outcome.kind == "poll":
         _finish_attempt(attempt, DeliveryAttempt.Outcome.WAITING, message=outcome.reason)
-        if delivery.state == DeliveryState.SCHEDULED:  # a long wait (quota) went back to the dispatcher
-            return outcome
-        return _wait(delivery, token, outcome.countdown, outcome.reason, processing=True)
+        return _poll(run, outcome)
+    elif outcome.kind == "deferred":
+        _finish_attempt(attempt, DeliveryAttempt.Outcome.WAITING, message=outcome.reason)
+    return outcome
+
+
+QUOTA_SUBCODE = 2207042  # Instagram: "reached maximum number of posts allowed in 24 hours" (code 9)
+
+
+def _check_account_hint(delivery: Delivery) -> str:
+    if delivery.publish_started_at and not delivery.remote_id:
+        return "It may have gone out: check the account before retrying, so it is not posted twice."
+    return "Retry it, or contact your operator if it keeps failing."
+
+
+def _retry(run: Run, error: GraphError | None, *, delay: float, message: str = "") -> Outcome:
+    when = timezone.localtime(timezone.now() + timedelta(seconds=delay), run.delivery.post.workspace.zoneinfo)
+    if isinstance(error, GraphRateLimitError):
+        reason = f"Meta asked SocialHub to slow down. Trying again at {when:%H:%M}."
+    else:
+        reason = f"{error.message if error else message} Trying again at {when:%H:%M}."
+    _finish_attempt(run.attempt, DeliveryAttempt.Outcome.RETRY, error=error, message=message)
+    run.save(
+        state=DeliveryState.SCHEDULED,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        waiting_reason=reason,
+        lease_token="",
+        lease_until=None,
+        error_count=run.delivery.error_count + 1,
+        **_error_fields(error),
+    )
+    return Outcome("retry", delay, reason)
+
+
+def _poll(run: Run, outcome: Outcome) -> Outcome:
+    """Meta is still processing: the task comes back after the countdown, holding the lease meanwhile. Gives up
+    after PUBLISH_PROCESSING_TIMEOUT, with Meta's words if it gave any."""
+    now = timezone.now()
+    since = run.delivery.processing_since or now
+    if (now - since).total_seconds() > settings.PUBLISH_PROCESSING_TIMEOUT:
+        minutes = settings.PUBLISH_PROCESSING_TIMEOUT // 60
+        return _fail(run, f"Meta was still processing the media after {minutes} minutes. Retry to upload it again.")
+    run.save(
+        state=DeliveryState.PROCESSING,
+        processing_since=since,
+        waiting_reason=outcome.reason,
+        next_attempt_at=now + timedelta(seconds=outcome.countdown),
+        lease_until=now + timedelta(seconds=outcome.countdown + lease_seconds()),
+    )
     return outcome
 
 
@@ -248,18 +330,6 @@ def _fail(run: Run, message: str, *, error: GraphError | None = None) -> Outcome
     return Outcome("failed", reason=message)
 
 
-def _reschedule(run: Run, delay: float, reason: str, *, error: GraphError | None = None) -> Outcome:
-    run.save(
-        state=DeliveryState.SCHEDULED,
-        next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        waiting_reason=reason,
-        lease_token="",
-        lease_until=None,
-        **_error_fields(error),
-    )
-    return Outcome("retry", delay, reason)
-
-
 def _pause(delivery: Delivery, token: str, *, reason: str) -> Outcome:
     """Back to scheduled: the dispatcher skips channels that need reconnecting and picks it up after."""
     Delivery.objects.filter(pk=delivery.pk, lease_token=token).update(
@@ -272,17 +342,16 @@ def _pause(delivery: Delivery, token: str, *, reason: str) -> Outcome:
     return Outcome("paused", reason=reason)
 
 
-def _wait(delivery: Delivery, token: str, seconds: float, reason: str, *, processing: bool = False) -> Outcome:
-    """Come back in `seconds`: the task re-queues itself with that countdown, holding the lease meanwhile."""
-    fields: dict[str, Any] = {
-        "waiting_reason": reason,
-        "next_attempt_at": timezone.now() + timedelta(seconds=seconds),
-        "lease_until": timezone.now() + timedelta(seconds=seconds + lease_seconds()),
-    }
-    if processing:
-        fields["state"] = DeliveryState.PROCESSING
-    Delivery.objects.filter(pk=delivery.pk, lease_token=token).update(**fields)
-    return Outcome.wait(seconds, reason)
+def _defer(delivery: Delivery, token: str, seconds: float, reason: str) -> Outcome:
+    """Hand the delivery back to the dispatcher for `seconds` (no run holds it meanwhile)."""
+    Delivery.objects.filter(pk=delivery.pk, lease_token=token).update(
+        state=DeliveryState.SCHEDULED,
+        next_attempt_at=timezone.now() + timedelta(seconds=seconds),
+        waiting_reason=reason,
+        lease_token="",
+        lease_until=None,
+    )
+    return Outcome("deferred", seconds, reason)
 
 
 def wait_for_dispatcher(run: Run, until: Any, reason: str) -> Outcome:
@@ -290,7 +359,7 @@ def wait_for_dispatcher(run: Run, until: Any, reason: str) -> Outcome:
     run.save(
         state=DeliveryState.SCHEDULED, next_attempt_at=until, waiting_reason=reason, lease_token="", lease_until=None
     )
-    return Outcome("wait", (until - timezone.now()).total_seconds(), reason)
+    return Outcome("deferred", (until - timezone.now()).total_seconds(), reason)
 
 
 def mark_published(run: Run, *, remote_id: str, permalink: str = "") -> None:
@@ -303,3 +372,39 @@ def mark_published(run: Run, *, remote_id: str, permalink: str = "") -> None:
         lease_token="",
         lease_until=None,
     )
+
+
+# --- helpers shared by the Instagram and Facebook publishers ---------------------------------------------------
+def delivery_items(delivery: Delivery) -> list[PostMedia]:
+    return list(delivery.post.items.select_related("asset").order_by("position"))
+
+
+def same_text(a: str | None, b: str | None) -> bool:
+    """Meta may normalise line endings and trailing space; compare what a reader sees."""
+    return (a or "").replace("\r\n", "\n").strip() == (b or "").replace("\r\n", "\n").strip()
+
+
+def created_after(timestamp: str | None, started: Any) -> bool:
+    """Meta's timestamps (`2026-11-24T10:00:00+0000`) at or after `started`, give or take two minutes of clocks."""
+    moment = parse_datetime((timestamp or "").replace("+0000", "+00:00"))
+    return moment is not None and moment >= started - timedelta(minutes=2)
+
+
+def post_first_comment(run: Run, client: Any, text: str, *, text_field: str) -> None:
+    """Add the first comment once. After an unknown outcome, look for it before posting again."""
+    delivery = run.delivery
+    if delivery.first_comment_started_at:
+        for existing in client.paginate(f"{delivery.remote_id}/comments", fields=f"id,{text_field}", max_pages=3):
+            if same_text(existing.get(text_field), text):
+                run.save(first_comment_id=existing["id"])
+                return
+    run.step("first comment")
+    run.save(first_comment_started_at=timezone.now())
+    try:
+        answer = client.post(f"{delivery.remote_id}/comments", data={"message": text})
+    except GraphError as exc:
+        if exc.retryable:
+            raise
+        run.save(error_message=f"Published. The first comment could not be added: {exc.message}")
+        return
+    run.save(first_comment_id=answer["id"])

@@ -4,6 +4,7 @@ Validation runs before anything reaches Meta and answers, per channel, what is w
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -201,7 +202,7 @@ def validate_delivery(delivery: Delivery, *, items: list[PostMedia] | None = Non
         post_type = MEDIA_RULES.get(kind, {}).get(item.asset.kind)
         if post_type:
             for problem in specs.check(asset_info(item.asset), post_type):
-                problems.append(dataclass_replace(problem, f"{item.asset.original_name}: {problem.message}"))
+                problems.append(dataclasses.replace(problem, message=f"{item.asset.original_name}: {problem.message}"))
     if kind == DeliveryKind.IG_CAROUSEL:
         problems += specs.check_carousel([asset_info(a) for a in assets])
     caption = delivery.caption
@@ -238,10 +239,6 @@ def validate_delivery(delivery: Delivery, *, items: list[PostMedia] | None = Non
     return problems
 
 
-def dataclass_replace(problem: Problem, message: str) -> Problem:
-    return Problem(code=problem.code, message=message, fix=problem.fix, blocking=problem.blocking)
-
-
 def post_validate(post: Post) -> dict[Channel, list[Problem]]:
     items = list(post.items.select_related("asset"))
     return {d.channel: validate_delivery(d, items=items) for d in post.deliveries.select_related("channel")}
@@ -265,6 +262,9 @@ def post_create(
     media = media or []
     foreign = [c for c in channels if c.workspace_id != workspace.pk]
     foreign += [m.asset for m in media if m.asset.workspace_id != workspace.pk]  # type: ignore[misc]
+    cover = options.get("cover")
+    if cover is not None and cover.workspace_id != workspace.pk:
+        foreign.append(cover)
     if foreign:
         raise PermissionError("A channel or media file belongs to another workspace.")
     post = Post.objects.create(
@@ -360,16 +360,28 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
         raise PostInvalid({delivery.channel: problems})
     from .pipeline import delivery_queue_now
 
-    now = timezone.now()
+    fresh: dict[str, Any] = {}
+    if not (delivery.remote_id or delivery.publish_started_at):
+        # Nothing public came of the last tries: prepare everything again (an ERROR or EXPIRED container, a
+        # media URL Meta could not fetch) instead of reusing what Meta refused.
+        fresh = {
+            "container_id": "",
+            "child_container_ids": [],
+            "upload_id": "",
+            "uploaded_ids": [],
+            "photo_ids": [],
+            "processing_since": None,
+        }
     Delivery.objects.filter(pk=delivery.pk).update(
         state=DeliveryState.SCHEDULED,
-        next_attempt_at=now,
-        attempts=0,
+        next_attempt_at=timezone.now(),
+        error_count=0,
         waiting_reason="",
         error_message="",
         error_code=None,
         error_subcode=None,
         fbtrace_id="",
+        **fresh,
     )
     delivery.refresh_from_db()
     if delivery.channel.status == ChannelStatus.ACTIVE:
@@ -379,7 +391,9 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
 
 @transaction.atomic
 def post_cancel(*, post: Post) -> int:
-    """Stop deliveries that have not started; what is published or on its way stays as it is."""
+    """Stop deliveries that have not gone out; what is published, or may have been, stays as it is."""
     return post.deliveries.filter(
-        state__in=[DeliveryState.DRAFT, DeliveryState.AWAITING_APPROVAL, DeliveryState.SCHEDULED, DeliveryState.FAILED]
+        state__in=[DeliveryState.DRAFT, DeliveryState.AWAITING_APPROVAL, DeliveryState.SCHEDULED, DeliveryState.FAILED],
+        remote_id="",
+        publish_started_at__isnull=True,
     ).update(state=DeliveryState.CANCELLED, next_attempt_at=None)

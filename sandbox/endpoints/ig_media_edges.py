@@ -38,14 +38,14 @@ def media_view(ctx, m, fields):
     return render(media_values(ctx, m), fields, expand={"children": children})
 
 
-def list_media(ctx, tok, ig_id):
+def list_media(ctx, tok, ig_id, *, stories: bool = False):
     read_access(ctx, tok, ig_id, ig_id)
     fields = parse_fields(ctx.get("fields"))
     check_fields(fields, media_spec(ctx))
     items = [
         m
         for m in ctx.state.data["ig_media"].values()
-        if m["owner"] == ig_id and not m.get("parent") and m["media_product_type"] != "STORY"
+        if m["owner"] == ig_id and not m.get("parent") and (m["media_product_type"] == "STORY") == stories
     ]
     items.sort(key=lambda m: (-m["ts"], m["id"]))
     window, paging = paginate(ctx, items)
@@ -57,6 +57,15 @@ def list_media(ctx, tok, ig_id):
 
 node_edge("facebook", "IGUser", "media")(list_media)
 node_edge("instagram", "IGUserForIGOnlyAPI", "media")(list_media)
+
+
+def list_stories(ctx, tok, ig_id):
+    """GET /{ig-user-id}/stories: the account's stories, which /media does not list (seed 001)."""
+    return list_media(ctx, tok, ig_id, stories=True)
+
+
+node_edge("facebook", "IGUser", "stories")(list_stories)
+node_edge("instagram", "IGUserForIGOnlyAPI", "stories")(list_stories)
 
 
 def media_get(ctx, tok, media_id):

@@ -67,13 +67,9 @@ def run_to_end(delivery: Delivery, sandbox_control=None, *, max_runs: int = 40) 
             return delivery
         Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SCHEDULED).update(state=DeliveryState.PUBLISHING)
         outcome = pipeline.delivery_run(delivery_id=delivery.pk, token=pipeline._new_lease(delivery))
-        if outcome.kind == "wait":
-            if sandbox_control is not None:
-                sandbox_control.clock_advance(outcome.countdown + 5)
-            delivery.refresh_from_db()
-            if delivery.state == DeliveryState.SCHEDULED:  # a long wait, handed back to the dispatcher
-                return delivery
-        elif outcome.kind in ("retry", "paused", "failed"):
+        if outcome.kind == "poll" and sandbox_control is not None:  # instead of waiting, move Meta's clock
+            sandbox_control.clock_advance(outcome.countdown + 5)
+        elif outcome.kind in ("retry", "paused", "failed", "deferred"):
             delivery.refresh_from_db()
             return delivery
     raise AssertionError(f"delivery {delivery.pk} did not settle: {delivery.state}")
