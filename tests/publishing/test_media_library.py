@@ -69,3 +69,22 @@ def test_signed_link_serves_the_file_and_expires(public_media, upload, samples, 
     assert requests.get(tampered, timeout=10).status_code == 404
     settings.MEDIA_PUBLIC_URL_MAX_AGE = -1  # every link is now past its lifetime
     assert requests.get(url, timeout=10).status_code == 404
+
+
+def test_remote_storage_gives_meta_the_storages_own_url(upload, samples, monkeypatch):
+    """With S3 configured, Meta fetches presigned URLs from the store and videos go by URL, not by upload."""
+    from django.core.files.storage import Storage
+
+    from publishing.services import media as media_services
+
+    asset = upload(samples.reel())
+
+    class PresigningStore(Storage):
+        def url(self, name):  # what S3Storage answers: a presigned, expiring URL
+            return f"https://bucket.example.com/{name}?X-Amz-Signature=abc&X-Amz-Expires=86400"
+
+    store = PresigningStore()
+    monkeypatch.setattr(media_services, "default_storage", store)
+    monkeypatch.setattr(type(asset.file), "storage", property(lambda self: store), raising=False)
+    assert not media_services.is_stored_locally(asset)
+    assert media_services.public_url(asset).startswith("https://bucket.example.com/")
