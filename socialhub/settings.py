@@ -15,7 +15,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Values come from the process environment first, then from `.env` beside manage.py. SOCIALHUB_ENV_FILE names
+# another file, or none when empty: the test suite sets it empty so a developer's `.env` never reaches a test.
+ENV_FILE = env.str("SOCIALHUB_ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 

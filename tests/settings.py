@@ -1,20 +1,49 @@
-"""Settings for the test suite: the real settings module, with values the environment may not provide."""
+"""Settings for the test suite: the real settings module, fed by this file alone.
+
+Neither a developer's `.env` (which `make run` writes) nor variables exported in the shell change a test's
+outcome. The only values that pass through are DATABASE_URL and CELERY_BROKER_URL, the documented switch to
+PostgreSQL and Redis. Tests that need another value set it themselves (pytest-django's `settings` fixture).
+"""
 
 import os
+import re
+from pathlib import Path
 
-os.environ.setdefault("SECRET_KEY", "test-secret-key-for-the-suite-only-0123456789-abcdefghijklmnop")
-os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", "dGVzdC1rZXktZm9yLXRoZS1zdWl0ZS1vbmx5LTAxMjM=")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
-os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
-os.environ.setdefault("CACHE_URL", "locmemcache://")
-# Sandbox credentials; the suite's fixtures point the Graph URLs at a sandbox started per test worker.
-os.environ.setdefault("META_APP_ID", "1000000000000001")
-os.environ.setdefault("META_APP_SECRET", "sandbox-app-secret")
-os.environ.setdefault("INSTAGRAM_APP_ID", "1000000000000002")
-os.environ.setdefault("INSTAGRAM_APP_SECRET", "sandbox-ig-app-secret")
-os.environ.setdefault("META_WEBHOOK_VERIFY_TOKEN", "sandbox-verify-token")
+ROOT = Path(__file__).resolve().parents[1]
+PASS_THROUGH = ("DATABASE_URL", "CELERY_BROKER_URL")
+
+TEST_ENVIRONMENT = {
+    "DEBUG": "false",
+    "SECRET_KEY": "test-secret-key-for-the-suite-only-0123456789-abcdefghijklmnop",
+    "TOKEN_ENCRYPTION_KEYS": "dGVzdC1rZXktZm9yLXRoZS1zdWl0ZS1vbmx5LTAxMjM=",
+    "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "CACHE_URL": "locmemcache://",
+    # Sandbox credentials; the suite's fixtures point the Graph URLs at a sandbox started per test worker.
+    "META_APP_ID": "1000000000000001",
+    "META_APP_SECRET": "sandbox-app-secret",
+    "INSTAGRAM_APP_ID": "1000000000000002",
+    "INSTAGRAM_APP_SECRET": "sandbox-ig-app-secret",
+    "META_WEBHOOK_VERIFY_TOKEN": "sandbox-verify-token",
+}
+
+
+def documented_variables() -> set[str]:
+    """Every variable `.env.example` documents; a test keeps it in step with what the settings read."""
+    return set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+
+
+def isolate_environment(environ: os._Environ | dict) -> None:
+    for name in list(environ):
+        if (name in documented_variables() or name.startswith("SANDBOX_")) and name not in PASS_THROUGH:
+            del environ[name]
+    environ.update(TEST_ENVIRONMENT)
+    environ["SOCIALHUB_ENV_FILE"] = ""  # never read a `.env`
+
+
+isolate_environment(os.environ)
 
 from socialhub.settings import *  # noqa: E402,F403
 

@@ -23,7 +23,7 @@ PRODUCTION_ENV = {
 
 def run_check(extra: dict[str, str]) -> subprocess.CompletedProcess:
     # A clean environment: only what a production host would set.
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "SOCIALHUB_ENV_FILE": ""}
     env.update({"DJANGO_SETTINGS_MODULE": "socialhub.settings", **PRODUCTION_ENV, **extra})
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
