@@ -8,13 +8,13 @@ checks it. Re-read the references below whenever the Graph API version is bumped
 References (cited next to each limit by their short name):
 - [ig-media]  https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
               ("Image Specifications", "Reel Specifications", story and carousel notes); also
-              /work/shared/graph-api/seeds/001_*.txt (same reference, older copy).
+              the shared seed graph-api/seeds/001_*.txt (same reference, older copy).
 - [ig-publish] https://developers.facebook.com/docs/instagram-platform/content-publishing
 - [ig-collab] https://developers.facebook.com/docs/instagram-api/reference/ig-media/collaborators
 - [fb-reels]  https://developers.facebook.com/docs/video-api/guides/reels-publishing ("Video Specifications")
 - [fb-photos] https://developers.facebook.com/docs/graph-api/reference/page/photos
 - [fb-video]  https://developers.facebook.com/docs/video-api/guides/publishing
-- [seed-002]  /work/shared/graph-api/seeds/002_*.txt — Page /feed reference (Italian copy):
+- [seed-002]  the shared seed graph-api/seeds/002_*.txt — Page /feed reference (Italian copy):
               scheduled_publish_time window and call_to_action types.
 """
 
