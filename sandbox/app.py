@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import sys
 import time
 from urllib.parse import urlencode
 
@@ -42,19 +43,58 @@ REDACT = (
     "refresh_token",
 )
 
+# Parameters any Graph call may carry besides an endpoint's own: the token and its proof, field selection,
+# paging (cursor, time and offset based), method override and response formatting (graph-api overview,
+# securing-requests, paginated results). Anything else must be listed for the endpoint in Meta's specs.
+COMMON_PARAMS = frozenset(
+    {
+        "access_token",
+        "appsecret_proof",
+        "appsecret_time",
+        "fields",
+        "limit",
+        "after",
+        "before",
+        "offset",
+        "since",
+        "until",
+        "method",
+        "pretty",
+        "format",
+        "suppress_http_code",
+        "debug",
+        "locale",
+        "date_format",
+        "summary",
+    }
+)
+
 # ------------------------------------------------------------------ routing registry
 ROUTES: dict[str, list] = {}
 
 
-def route(host: str, pattern: str, methods=("GET",)):
-    """Register ``handler(ctx, **groups)`` for ``pattern`` (regex on the path after host and version)."""
+def route(host: str, pattern: str, methods=("GET",), params=None):
+    """Register ``handler(ctx, **groups)`` for ``pattern`` (regex on the path after host and version).
+
+    ``params``: the parameters the path takes besides ``COMMON_PARAMS``; any other one is refused with
+    Meta's code 100. Required for Graph hosts (graph.facebook.com, graph.instagram.com)."""
     rx = re.compile("^" + pattern + "$")
+    if host in GRAPH_HOSTS and params is None:
+        raise ValueError(f"route {host}{pattern} must declare the parameters it takes")
+    allowed = None if params is None else frozenset(params)
 
     def deco(fn):
-        ROUTES.setdefault(host, []).append((rx, tuple(m.upper() for m in methods), fn))
+        ROUTES.setdefault(host, []).append((rx, tuple(m.upper() for m in methods), fn, allowed))
         return fn
 
     return deco
+
+
+def check_params(ctx: Ctx, allowed) -> None:
+    """Refuse a parameter the endpoint does not take, as Meta does (code 100)."""
+    for name in list(ctx.params.keys()) + list(ctx.files.keys()):
+        if name not in allowed and name not in COMMON_PARAMS:
+            raise errors.unknown_parameter(name)
 
 
 class Ctx:
@@ -81,6 +121,12 @@ class Ctx:
         self.base_url = base_url.rstrip("/")
         self.touched: dict[str, str] = {}
         self.extra_headers: dict[str, str] = {}
+        self.marks: list[dict] = []
+
+    def mark(self, level: str, kind: str, detail: str):
+        """Note something about this call in the request log: level "warning" (served, but not as the
+        caller meant, e.g. unversioned) or "flag" (Meta documents the call as discouraged)."""
+        self.marks.append({"level": level, "kind": kind, "detail": detail})
 
     @property
     def host_url(self) -> str:
@@ -198,9 +244,11 @@ def dispatch(ctx: Ctx) -> Response:
 
 
 def _route(ctx: Ctx):
-    for rx, methods, fn in ROUTES.get(ctx.host, []):
+    for rx, methods, fn, allowed in ROUTES.get(ctx.host, []):
         m = rx.match(ctx.path)
         if m and ctx.method in methods:
+            if allowed is not None:
+                check_params(ctx, allowed)
             return fn(ctx, **m.groupdict())
     if ctx.host in GRAPH_HOSTS:
         from .endpoints import graph_nodes
@@ -211,10 +259,14 @@ def _route(ctx: Ctx):
     )
 
 
-def run_internal(state, method, host, path, params: MultiDict, base_url) -> Response:
-    """Run one call without HTTP (batch operations)."""
+def run_internal(state, method, host, path, params: MultiDict, base_url, parent: Ctx | None = None) -> Response:
+    """Run one call without HTTP (batch operations); its marks are logged with the ``parent`` call."""
+    inner = Ctx(state, method, host, path, params, base_url)
     with state.lock:
-        return dispatch(Ctx(state, method, host, path, params, base_url))
+        resp = dispatch(inner)
+    if parent is not None:
+        parent.marks.extend(inner.marks)
+    return resp
 
 
 # ------------------------------------------------------------------ faults
@@ -324,6 +376,9 @@ class SandboxApp:
                     resp = error_response(err)
             return resp(environ, start_response)
         started = time.time()
+        if host in GRAPH_HOSTS and ctx.version is None:
+            # Meta serves it with the app's default version, which moves under the caller (reference §0)
+            ctx.mark("warning", "unversioned", f"{req.method} {host}{path} has no /vNN.N/ version")
         if self.state.latency_ms:
             time.sleep(self.state.latency_ms / 1000)
         fault = match_fault(self.state, host, path, req.method)
@@ -357,18 +412,24 @@ class SandboxApp:
         for k, v in ctx.params.items(multi=False):
             params[k] = "<redacted>" if k in REDACT else (v if len(str(v)) < 500 else str(v)[:500] + "…")
         with self.state.lock:
-            self.state.requests.append(
-                {
-                    "time": round(self.state.clock.now(), 3),
-                    "method": ctx.method,
-                    "host": ctx.host,
-                    "path": ctx.full_path,
-                    "params": params,
-                    "status": status,
-                    "duration_ms": int((time.time() - started) * 1000),
-                    "fault": fault and {"id": fault.get("id"), "kind": fault["kind"]},
-                }
-            )
+            now = round(self.state.clock.now(), 3)
+            entry = {
+                "time": now,
+                "method": ctx.method,
+                "host": ctx.host,
+                "path": ctx.full_path,
+                "params": params,
+                "status": status,
+                "duration_ms": int((time.time() - started) * 1000),
+                "fault": fault and {"id": fault.get("id"), "kind": fault["kind"]},
+            }
+            if ctx.marks:
+                entry["marks"] = ctx.marks
+            self.state.requests.append(entry)
+            for mark in ctx.marks:
+                where = {"time": now, "method": ctx.method, "path": f"{ctx.host}{ctx.full_path}"}
+                self.state.marks.append({**where, **mark})
+                print(f"sandbox {mark['level'].upper()} {mark['kind']}: {mark['detail']}", file=sys.stderr, flush=True)
 
 
 def next_url(ctx: Ctx, **replace) -> str:

@@ -132,6 +132,10 @@ class SandboxControl:
     def clock_set(self, unix: float):
         return self._call("POST", "/clock", {"set": unix})
 
+    def clock_rate(self, rate: float):
+        """Sandbox seconds per real second from now on (reset brings back 1)."""
+        return self._call("POST", "/clock", {"rate": rate})
+
     def revoke_tokens(self, *, user_id=None, token_prefix=None, ig_user_id=None, reason=None):
         body = {"user_id": user_id, "token_prefix": token_prefix, "ig_user_id": ig_user_id, "reason": reason}
         return self._call("POST", "/tokens/revoke", {k: v for k, v in body.items() if v is not None})
@@ -177,6 +181,13 @@ class SandboxControl:
 
     def requests(self, limit=50):
         return self._call("GET", "/requests", limit=limit)["data"]
+
+    def marks(self):
+        """Unversioned calls and calls Meta would flag since the last reset (see the README's rule table)."""
+        return self._call("GET", "/marks")["data"]
+
+    def clear_marks(self):
+        return self._call("DELETE", "/marks")["data"]
 
 
 # ------------------------------------------------------------------ consent dialogs over HTTP

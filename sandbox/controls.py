@@ -49,6 +49,14 @@ def requests_log(ctx):
     return {"data": items[::-1]}
 
 
+@route(CONTROL, r"/marks", ("GET", "DELETE"))
+def marks(ctx):
+    """Unversioned calls (level "warning") and calls Meta documents as discouraged (level "flag")."""
+    if ctx.method == "DELETE":
+        ctx.state.marks.clear()
+    return {"data": list(ctx.state.marks)}
+
+
 # ------------------------------------------------------------------ faults
 @route(CONTROL, r"/faults", ("GET", "POST", "DELETE"))
 def faults(ctx):
@@ -100,7 +108,9 @@ def clock(ctx):
         ctx.state.clock.advance(float(b["advance"]))
     if "set" in b:
         ctx.state.clock.set(float(b["set"]))
-    return {"now": ctx.state.clock.now(), "offset": ctx.state.clock.offset}
+    if "rate" in b:
+        ctx.state.clock.set_rate(float(b["rate"]))
+    return {"now": ctx.state.clock.now(), "offset": ctx.state.clock.offset, "rate": ctx.state.clock.rate}
 
 
 @route(CONTROL, r"/usage", ("GET", "POST"))

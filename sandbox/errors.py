@@ -234,6 +234,23 @@ def invalid_parameter(message: str, subcode: int | None = None) -> MetaError:
     return MetaError(400, message, "OAuthException", 100, subcode)
 
 
+def unknown_parameter(name: str) -> MetaError:
+    # [EH] code 100 "Invalid parameter": Meta refuses a parameter the endpoint does not take (verify text)
+    return MetaError(
+        400,
+        "(#100) Invalid parameter",
+        "OAuthException",
+        100,
+        user_title="Invalid parameter",
+        user_msg=f"The parameter {name} is not supported by this endpoint.",
+    )
+
+
+def duplicate_status() -> MetaError:
+    # graph-api reference §2.6 and §9: the same message posted twice in a row to a Page's feed
+    return MetaError(400, "(#506) Duplicate status message", "OAuthException", 506)
+
+
 def permission_missing(permission: str, code: int = 10) -> MetaError:
     # [EH] code 10 "API Permission Denied" / 200-299 "API Permission"; HTTP 403 (verify status)
     if code == 10:

@@ -28,6 +28,9 @@ STORY_VIDEO_MAX_BYTES = 100 * 1024 * 1024
 CONTAINER_TTL = 24 * 3600  # [CP] "containers expire after 24 hours"
 QUOTA_TOTAL = 100  # [CP]/[CPL] "100 API-published posts within a 24-hour moving period"
 QUOTA_DURATION = 86400  # [CPL] config.quota_duration
+# Status polling: [CP] recommends "once per minute for no more than 5 minutes"; the sandbox flags a poll of
+# the same container or video sooner than this after the previous one (the tolerance the suite holds to).
+POLL_MIN_INTERVAL = 5
 
 # processing delays on the sandbox clock (control /__sandbox__/processing)
 VIDEO_SECONDS = 3.0

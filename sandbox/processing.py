@@ -105,6 +105,21 @@ def record_publish(state, ig_id: str):
 
 
 # ------------------------------------------------------------------ Page posts
+STATUS_FIELDS = {"status", "status_code", "video_status"}
+
+
+def note_poll(ctx, obj: dict, label: str, fields) -> None:
+    """Flag a status read (``fields`` asks for a status) of the same container/video sooner than
+    POLL_MIN_INTERVAL after the previous one. Reading other fields (a permalink) is not a poll."""
+    if not fields or not STATUS_FIELDS & {f.name for f in fields}:
+        return
+    now = ctx.state.clock.now()
+    last = obj.get("polled_at")
+    if last is not None and now - last < limits.POLL_MIN_INTERVAL:
+        ctx.mark("flag", "poll_too_soon", f"{label} {obj['id']} polled {now - last:.1f} s after the previous poll")
+    obj["polled_at"] = now
+
+
 def new_post(
     state, page_id: str, *, message=None, status_type="mobile_status_update", published=True, ts=None, **extra
 ):

@@ -3,8 +3,8 @@
 
     python -m sandbox.specs_extract /path/to/graph-api/specs
 
-specs.json keeps, per node type, its field names and its edges with their HTTP methods
-("#get", "#update", "#delete" are the node's own methods).
+specs.json keeps, per node type, its field names, its edges with their HTTP methods ("#get", "#update",
+"#delete" are the node's own methods) and the parameters each edge and method takes ("EDGE METHOD").
 """
 
 import json
@@ -34,12 +34,15 @@ def main(src: str):
         with open(os.path.join(src, f"{name}.json")) as fh:
             spec = json.load(fh)
         edges: dict[str, list[str]] = {}
+        params: dict[str, set[str]] = {}
         for api in spec.get("apis", []):
             edge = api.get("endpoint") or api.get("name")
             edges.setdefault(edge, []).append(api["method"])
+            params.setdefault(f"{edge} {api['method']}", set()).update(p["name"] for p in api.get("params", []))
         out[name] = {
             "fields": sorted(f["name"] for f in spec.get("fields", [])),
             "edges": {k: sorted(set(v)) for k, v in sorted(edges.items())},
+            "params": {k: sorted(v) for k, v in sorted(params.items())},
         }
     dest = os.path.join(os.path.dirname(__file__), "specs.json")
     with open(dest, "w") as fh:

@@ -47,19 +47,43 @@ class Config:
 
 
 class Clock:
-    """Sandbox time = real time + offset (moved by /__sandbox__/clock)."""
+    """Sandbox time: runs with real time at ``rate`` (default 1), moved by /__sandbox__/clock. A rate above 1
+    lets tests with a real worker, whose waits are short in real time, look unhurried to the sandbox."""
 
     def __init__(self):
-        self.offset = 0.0
+        self._real = time.time()  # real time at which the sandbox time was `_base`
+        self._base = self._real
+        self.rate = 1.0
 
     def now(self) -> float:
-        return time.time() + self.offset
+        return self._base + (time.time() - self._real) * self.rate
+
+    @property
+    def offset(self) -> float:
+        return self.now() - time.time()
+
+    @offset.setter
+    def offset(self, value: float):
+        self._real = time.time()
+        self._base = self._real + float(value)
+
+    def _rebase(self):
+        now = self.now()
+        self._real, self._base = time.time(), now
 
     def advance(self, seconds: float):
-        self.offset += float(seconds)
+        self._rebase()
+        self._base += float(seconds)
 
     def set(self, unix: float):
-        self.offset = float(unix) - time.time()
+        self._rebase()
+        self._base = float(unix)
+
+    def set_rate(self, rate: float):
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self._rebase()
+        self.rate = float(rate)
 
 
 class Usage:
@@ -110,6 +134,7 @@ class State:
         self.latency_ms = 0
         self.usage = Usage()
         self.requests = deque(maxlen=1000)
+        self.marks = deque(maxlen=1000)  # warnings and "Meta would flag this" marks, kept apart from the log
         self._seeded: dict | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -129,6 +154,7 @@ class State:
             self.usage = Usage()
             self.clock = Clock()
             self.requests.clear()
+            self.marks.clear()
 
     def save(self, path=None):
         path = path or self.config.state_file

@@ -375,9 +375,7 @@ def channel_refresh_instagram_token(*, channel: Channel) -> None:
     """Swap an Instagram-Login token for a fresh 60-day one (`ig_refresh_token`; allowed once it is a day old)."""
     client = channel_client(channel)
     try:
-        answer = client.request(
-            "GET", f"{settings.INSTAGRAM_GRAPH_URL}/refresh_access_token", params={"grant_type": "ig_refresh_token"}
-        )
+        answer = client.request("GET", "refresh_access_token", params={"grant_type": "ig_refresh_token"})
     except GraphError as exc:
         channel_record_error(channel=channel, error=exc)
         raise

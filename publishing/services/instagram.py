@@ -45,10 +45,11 @@ def _poll_seconds() -> float:
 def run(run: Run) -> Outcome:
     delivery = run.delivery
     client = channel_client(delivery.channel)
+    known = None
     if not delivery.remote_id and delivery.publish_started_at:
-        _recover_unknown_publish(run, client)
+        known = _recover_unknown_publish(run, client)
     if not delivery.remote_id:
-        outcome = _prepare(run, client)  # may itself find that an earlier run's publish went through
+        outcome = _prepare(run, client, known)  # may itself find that an earlier run's publish went through
         if outcome is not None:
             return outcome
     if not delivery.remote_id:
@@ -147,8 +148,9 @@ def _container_error(status: dict[str, Any], what: str) -> DeliveryFailed:
     return DeliveryFailed(f"Instagram could not prepare {what}: {reason or text or 'it reported an error.'}")
 
 
-def _prepare(run: Run, client: GraphClient) -> Outcome | None:
-    """Make sure the container(s) exist, are uploaded and FINISHED. Returns an Outcome when we must wait."""
+def _prepare(run: Run, client: GraphClient, known: dict[str, Any] | None = None) -> Outcome | None:
+    """Make sure the container(s) exist, are uploaded and FINISHED. Returns an Outcome when we must wait.
+    `known` is the container's status this run already read: Meta is not asked twice in a row."""
     delivery = run.delivery
     items = delivery_items(delivery)
     if delivery.kind == DeliveryKind.IG_CAROUSEL:
@@ -185,7 +187,10 @@ def _prepare(run: Run, client: GraphClient) -> Outcome | None:
             run.save(container_id=container_id)
         if _needs_upload(delivery, delivery.container_id, items[0].asset):
             _upload(run, client, delivery.container_id, uri, items[0].asset)
-    status = _status(client, delivery.container_id)
+    if known and known.get("id") == delivery.container_id:
+        status = known
+    else:
+        status = _status(client, delivery.container_id)
     code = status.get("status_code")
     if code == "EXPIRED":
         return _restart(run, "The prepared post expired before publishing; preparing it again.")
@@ -238,17 +243,19 @@ def quota_wait(run: Run, *, total: int | None) -> Outcome:
 
 
 # --- after publishing --------------------------------------------------------------------------------------
-def _recover_unknown_publish(run: Run, client: GraphClient, *, status_code: str | None = None) -> None:
+def _recover_unknown_publish(run: Run, client: GraphClient, *, status_code: str | None = None) -> dict[str, Any] | None:
     """The last `media_publish` may have worked without us hearing back. Ask Meta before publishing again:
-    a PUBLISHED container means it did, and the new media is found among the account's latest posts."""
+    a PUBLISHED container means it did, and the new media is found among the account's latest posts.
+    Returns the container status it read, if it read one."""
     delivery = run.delivery
     if not delivery.container_id:
-        return
-    code = status_code or _status(client, delivery.container_id).get("status_code")
+        return None
+    status = None if status_code else _status(client, delivery.container_id)
+    code = status_code or status.get("status_code")
     run.step(f"asked Meta about the last publish: container {code}")
     if code != "PUBLISHED":
         run.save(publish_started_at=None)
-        return
+        return status
     started = delivery.publish_started_at or timezone.now() - timedelta(hours=1)
     story = delivery.kind == DeliveryKind.IG_STORY
     # Stories are listed under /stories, without a caption (seed 001); everything else under /media.
@@ -262,7 +269,7 @@ def _recover_unknown_publish(run: Run, client: GraphClient, *, status_code: str 
         matches = story or same_text(media.get("caption"), delivery.caption)
         if matches and created_after(media.get("timestamp"), started):
             run.save(remote_id=media["id"], permalink=media.get("permalink") or "")
-            return
+            return status
     raise DeliveryFailed(
         "Instagram shows this post as published, but SocialHub cannot find it on the account. Check the "
         "account before retrying, so it is not posted twice."

@@ -19,7 +19,7 @@ from ..app import GRAPH, route, run_internal
 MAX_BATCH = 50
 
 
-@route(GRAPH, r"/", ("POST",))
+@route(GRAPH, r"/", ("POST",), params=("batch", "include_headers"))
 def batch(ctx):
     raw = ctx.get("batch")
     if raw is None:
@@ -54,7 +54,7 @@ def batch(ctx):
             params["access_token"] = top_token
             if "appsecret_proof" not in params and top_proof:
                 params["appsecret_proof"] = top_proof
-        resp = run_internal(ctx.state, method, GRAPH, parts.path or "/", params, ctx.base_url)
+        resp = run_internal(ctx.state, method, GRAPH, parts.path or "/", params, ctx.base_url, parent=ctx)
         item = {"code": resp.status_code, "body": resp.get_data(as_text=True)}
         if include_headers:
             item["headers"] = [

@@ -160,7 +160,7 @@ def remove_permission(state, user_id, app_id, perm) -> bool:
     return True
 
 
-@route(GRAPH, r"/(?P<node>me|\d+)/permissions/(?P<perm>[a-z_]+)", ("GET", "DELETE"))
+@route(GRAPH, r"/(?P<node>me|\d+)/permissions/(?P<perm>[a-z_]+)", ("GET", "DELETE"), params=())
 def permission_one(ctx, node, perm):
     tok = call_token(ctx, me=(node == "me"))
     user_id = tok["user_id"] if node == "me" else node
@@ -208,7 +208,7 @@ def debug_data(state, value: str, platform="facebook") -> dict:
     return data
 
 
-@route(GRAPH, r"/debug_token")
+@route(GRAPH, r"/debug_token", params=("input_token",))
 def debug_token(ctx):
     if not token_value(ctx):
         raise errors.debug_token_needs_app_token()

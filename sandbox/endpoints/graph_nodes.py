@@ -8,6 +8,7 @@ Rules:
 - An edge a node does not have (not in the spec) → 2500 "Unknown path components: /edge".
 - A method the edge does not take → 100/33 "Unsupported post/delete request …".
 - Calls with user/Page tokens need appsecret_proof (securing-requests doc).
+- A parameter the spec does not list for the edge and method (besides app.COMMON_PARAMS) → code 100.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import json
 import os
 
 from .. import auth, errors
-from ..app import IG_GRAPH
+from ..app import IG_GRAPH, check_params
 
 with open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "specs.json")) as _fh:
     SPECS = json.load(_fh)
 
 EXTRA_FIELDS = {"Page": {"picture"}, "User": {"picture"}}
+# Parameters Meta documents for an edge that the machine-readable specs leave out (file uploads):
+# Page photos reference, "source: the photo, encoded as form data".
+EXTRA_PARAMS = {("Page", "photos POST"): {"source"}}
 NODE_EDGES: dict[tuple, object] = {}
 
 
@@ -331,4 +335,6 @@ def node_dispatch(ctx):
     if handler is None:
         ctx.extra_headers["X-Sandbox-Not-Implemented"] = f"{ctx.method} {spec_name}/{edge}"
         raise errors.unsupported_request(ctx.method, node_id)
+    key = f"{edge} {ctx.method}"
+    check_params(ctx, set(spec["params"].get(key, ())) | EXTRA_PARAMS.get((spec_name, key), set()))
     return handler(ctx, tok, obj_id)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 
-from .. import auth, errors, limits, processing
+from .. import auth, errors, limits, permissions, processing
 from .. import publish_errors as pe
 from ..app import IG_GRAPH, route
 from ..media_fetch import FetchError, fetch, inspect_image, probe_video, video_problem
@@ -46,11 +46,7 @@ def platform_of(ctx) -> str:
 def require_publish(ctx, tok, ig_id):
     if not auth.can_see_ig(ctx.state, tok, ig_id):
         raise errors.unsupported_request(ctx.method, ig_id)
-    if platform_of(ctx) == "instagram":
-        auth.require(ctx.state, tok, "instagram_business_content_publish")
-    else:
-        auth.require(ctx.state, tok, "instagram_basic")
-        auth.require(ctx.state, tok, "instagram_content_publish")
+    permissions.require_all(ctx.state, tok, "ig_publish", platform_of(ctx))
     ctx.touch(ig_id, "instagram")
 
 
@@ -317,6 +313,7 @@ def container_get(ctx, tok, cid):
     fields = parse_fields(ctx.get("fields"))
     check_fields(fields, "ShadowIGMediaBuilder")
     ctx.touch(c["owner"], "instagram")
+    processing.note_poll(ctx, c, "container", fields)
     processing.refresh_container(ctx.state, c)
     return render(processing.container_values(c), fields)
 
@@ -338,12 +335,14 @@ def publish(ctx, tok, ig_id):
     processing.refresh_container(state, c)
     status = c["status_code"]
     if status == "PUBLISHED":
+        ctx.mark("flag", "repeat_publish", f"media_publish sent again for container {cid}")
         raise pe.already_published()
     if status == "EXPIRED":
         raise pe.container_expired()
     if status == "ERROR":
         raise pe.processing_failed(c["error_subcode"])
     if status != "FINISHED":
+        ctx.mark("flag", "publish_before_finished", f"media_publish for container {cid} while it is {status}")
         raise pe.not_ready()
     if c["is_carousel_item"]:
         raise pe.param("(#100) A carousel item container cannot be published on its own; publish the carousel")
@@ -405,7 +404,7 @@ def fb_publish(ctx, tok, ig_id):
     return publish(ctx, tok, ig_id)
 
 
-@route(IG_GRAPH, r"/(?P<node>me|\d+)/media_publish", ("POST",))
+@route(IG_GRAPH, r"/(?P<node>me|\d+)/media_publish", ("POST",), params=("creation_id",))
 def ig_publish(ctx, node):
     # graph.instagram.com/{ig-user-id}/media_publish (content-publishing doc, Instagram Login); the node spec
     # IGUserForIGOnlyAPI.json does not list the edge, so it is routed here

@@ -82,6 +82,8 @@ button{padding:.5rem 1.2rem;margin-right:.5rem}"""
 def page_html(title: str, body: str, status=200) -> Response:
     doc = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        # an empty icon: otherwise the browser asks graph.facebook.com's /favicon.ico, which is no Graph call
+        "<link rel='icon' href='data:,'>"
         f"<style>{STYLE}</style></head><body>{body}</body></html>"
     )
     return Response(doc, status=status, content_type="text/html; charset=utf-8")
@@ -275,7 +277,12 @@ def fb_code_error(kind):
     }[kind]()
 
 
-@route(GRAPH, r"/oauth/access_token", ("GET", "POST"))
+@route(
+    GRAPH,
+    r"/oauth/access_token",
+    ("GET", "POST"),
+    params=("client_id", "client_secret", "redirect_uri", "code", "grant_type", "fb_exchange_token"),
+)
 def fb_access_token(ctx):
     state, cfg = ctx.state, ctx.state.config
     grant_type = ctx.get("grant_type")
@@ -413,7 +420,7 @@ def ig_code_exchange(ctx):
     }
 
 
-@route(IG_GRAPH, r"/access_token")
+@route(IG_GRAPH, r"/access_token", params=("grant_type", "client_secret"))
 def ig_exchange(ctx):
     state, cfg = ctx.state, ctx.state.config
     if ctx.get("grant_type") != "ig_exchange_token":
@@ -433,7 +440,7 @@ def ig_exchange(ctx):
     return {"access_token": tok["token"], "token_type": "bearer", "expires_in": auth.LONG_LIVED}
 
 
-@route(IG_GRAPH, r"/refresh_access_token")
+@route(IG_GRAPH, r"/refresh_access_token", params=("grant_type",))
 def ig_refresh(ctx):
     state, cfg = ctx.state, ctx.state.config
     if ctx.get("grant_type") != "ig_refresh_token":

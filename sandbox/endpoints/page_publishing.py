@@ -69,6 +69,8 @@ def feed_post(ctx, tok, page_id):
     attached = json_param(ctx, "attached_media") or []
     if not (message or link or attached):
         raise pe.missing_message_or_attachment()
+    if message and state.data["pages"][page_id].get("last_feed_message") == message:
+        raise errors.duplicate_status()  # reference §2.6: the same text twice in a row
     published = truthy(ctx.get("published", "true"))
     when = ctx.get("scheduled_publish_time")
     if when:
@@ -111,6 +113,7 @@ def feed_post(ctx, tok, page_id):
         post["ts"], post["created_time"] = when, seed.iso(when)
     for p in photos:
         p["post_id"] = post["id"]
+    state.data["pages"][page_id]["last_feed_message"] = message
     return {"id": post["id"]}
 
 
@@ -291,8 +294,12 @@ def videos_post(ctx, tok, page_id):
             store[v["id"]] = store.get(v["id"], b"") + data
             up["received"] += len(data)
             return {"start_offset": str(up["received"]), "end_offset": str(up["file_size"])}
+        if v.get("finished"):
+            ctx.mark("flag", "repeat_finish", f"upload_phase=finish sent again for video {v['id']}")
+            return {"success": True}  # the upload is already processing; nothing new happens (verify answer)
         if up["received"] < (up["file_size"] or 0):
             raise pe.param(f"(#100) The upload is incomplete: {up['received']} of {up['file_size']} bytes")
+        v["finished"] = True
         for k in ("title", "description"):
             if ctx.get(k):
                 v[k] = ctx.get(k)
@@ -329,6 +336,9 @@ def reels_post(ctx, tok, page_id):
     state_value = (ctx.get("video_state") or "").upper()
     if state_value not in ("PUBLISHED", "DRAFT", "SCHEDULED"):
         raise pe.param("(#100) video_state must be one of PUBLISHED, DRAFT, SCHEDULED")
+    if v.get("finished"):
+        ctx.mark("flag", "repeat_finish", f"upload_phase=finish sent again for reel {v['id']}")
+    v["finished"] = True
     v["description"] = ctx.get("description") or v.get("description")
     v["publish"] = state_value == "PUBLISHED"
     processing.refresh_video(state, v)
@@ -384,6 +394,7 @@ def video_get(ctx, tok, video_id):
     read_access(ctx, tok, v["page_id"])
     fields = parse_fields(ctx.get("fields"))
     check_fields(fields, "AdVideo")
+    processing.note_poll(ctx, v, "video", fields)
     return render(video_values(ctx, v), fields, default=("created_time", "description", "id"))
 
 

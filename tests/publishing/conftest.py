@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files import File
+from django.utils import timezone
 
 from accounts.connect_driver import connect_with_facebook, connect_with_instagram
 from accounts.models import Channel
@@ -71,6 +72,10 @@ def run_to_end(delivery: Delivery, sandbox_control=None, *, max_runs: int = 40) 
             sandbox_control.clock_advance(outcome.countdown + 5)
         elif outcome.kind in ("retry", "paused", "failed", "deferred"):
             delivery.refresh_from_db()
+            if outcome.kind in ("retry", "deferred") and sandbox_control is not None and delivery.next_attempt_at:
+                # the worker would come back at next_attempt_at: that much time passes at Meta too
+                wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+                sandbox_control.clock_advance(max(wait, 0) + 1)
             return delivery
     raise AssertionError(f"delivery {delivery.pk} did not settle: {delivery.state}")
 

@@ -64,9 +64,10 @@ def test_several_photos_in_one_post(publish, upload, samples, channels):
     assert len(held["attachments"]["data"][0]["subattachments"]["data"]) == 3
 
 
-def test_video(publish, upload, samples, channels):
+def test_video(publish, upload, samples, channels, sandbox_control):
     delivery = publish(caption="Class replay", media=[MediaItem(upload(samples.landscape()))])
     assert delivery.state == DeliveryState.PUBLISHED, delivery.error_message
+    sandbox_control.clock_advance(60)  # looked at later, not polled again straight away
     held = channel_client(channels["page"]).get(delivery.upload_id, fields="id,status")
     assert held["status"]["video_status"] == "ready"
 
@@ -79,9 +80,10 @@ def test_large_video_goes_up_in_chunks(publish, upload, samples, settings):
     assert any(s.startswith("video chunk") for s in steps)
 
 
-def test_reel(publish, upload, samples, channels):
+def test_reel(publish, upload, samples, channels, sandbox_control):
     delivery = publish(caption="60 seconds of calm", media=[MediaItem(upload(samples.reel()))], format=Post.Format.REEL)
     assert delivery.state == DeliveryState.PUBLISHED, delivery.error_message
     assert delivery.uploaded_ids == [delivery.upload_id]
+    sandbox_control.clock_advance(60)  # looked at later, not polled again straight away
     held = channel_client(channels["page"]).get(delivery.upload_id, fields="id,status")
     assert held["status"]["publishing_phase"]["status"] == "complete"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.access import get_workspace_for_user
@@ -114,6 +115,7 @@ def test_worker_killed_between_steps_resumes_from_saved_ids(ig_delivery, channel
     assert container and delivery.state == DeliveryState.PUBLISHING  # stuck, as after a killed worker
 
     Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    sandbox_control.clock_advance(settings.PUBLISH_LEASE_SECONDS)  # the lease ran out: that much time passed
     queued = []
     monkeypatch.setattr(pipeline, "_enqueue", lambda pk, token, countdown=0: queued.append((pk, token)))
     assert sweep_stale() == 1

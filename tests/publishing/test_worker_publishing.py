@@ -19,6 +19,13 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 DONE = (DeliveryState.PUBLISHED, DeliveryState.FAILED)
 
 
+@pytest.fixture(autouse=True)
+def unhurried_clock(sandbox_control):
+    """The worker re-queues its polls after PUBLISH_POLL_SECONDS of real time (0.2 s here); at 60 sandbox
+    seconds per real second Meta sees them 12 s apart, as polls minutes apart would be in production."""
+    sandbox_control.clock_rate(60)
+
+
 def test_publish_now_reel_waits_for_processing_without_sleeping(
     celery_app, celery_worker, public_media, channels, upload, samples, workspace, alice, sandbox_control
 ):

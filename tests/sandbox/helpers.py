@@ -119,7 +119,7 @@ def ig_login(base, long_lived=True, **consent) -> dict:
     out = {"short": r.json()["data"][0]["access_token"], "user_id": r.json()["data"][0]["user_id"], "redirect": loc}
     if long_lived:
         r = requests.get(
-            f"{base}/graph.instagram.com/access_token",
+            f"{base}/graph.instagram.com/v25.0/access_token",
             timeout=30,
             params={"grant_type": "ig_exchange_token", "client_secret": IG_APP_SECRET, "access_token": out["short"]},
         )

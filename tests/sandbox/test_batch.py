@@ -40,8 +40,10 @@ def test_mixed_success_and_errors(sandbox, sandbox_control):
     assert json.loads(answers[3]["body"])["error"]["error_subcode"] == 33
     names = {h["name"] for h in answers[1]["headers"]}
     assert "X-App-Usage" in names and "X-Business-Use-Case-Usage" in names
-    # unversioned root works too
+    # the unversioned root works too, with a warning in the log
     assert post_batch(base, token, ops[:1], path="/").json()[0]["code"] == 200
+    assert [(m["kind"], m["path"]) for m in sandbox_control.marks()] == [("unversioned", "graph.facebook.com/")]
+    sandbox_control.clear_marks()
 
 
 def test_each_operation_checks_its_own_token(sandbox, sandbox_control):

@@ -22,9 +22,9 @@ def test_missing_and_malformed_tokens(sandbox, sandbox_control):
 def test_expired_via_clock(sandbox, sandbox_control):
     base = sandbox.url
     short = fb_login(base, long_lived=False)["short"]
-    assert get(base, "/me", short).status_code == 200
+    assert get(base, "/v25.0/me", short).status_code == 200
     sandbox_control.clock_advance(3600 + 1)
-    r = get(base, "/me", short)
+    r = get(base, "/v25.0/me", short)
     err = error_of(r)
     assert r.status_code == 400 and err["code"] == 190 and err["error_subcode"] == 463
     assert "Session has expired on" in err["message"] and "The current time is" in err["message"]
@@ -36,13 +36,13 @@ def test_revoked_and_logged_out(sandbox, sandbox_control):
     token = fb_login(base)["long"]
     page_token = next(iter(page_tokens(base, token).values()))["access_token"]
     assert sandbox_control.revoke_tokens(user_id=state["users"][0]["id"])["revoked"] >= 1
-    err = error_of(get(base, "/me", token))
+    err = error_of(get(base, "/v25.0/me", token))
     assert err["code"] == 190 and err["error_subcode"] == 460
     assert err["message"].startswith("Error validating access token: The session has been invalidated")
-    assert error_of(get(base, "/me", page_token))["error_subcode"] == 460  # Page tokens go with it
+    assert error_of(get(base, "/v25.0/me", page_token))["error_subcode"] == 460  # Page tokens go with it
     token = fb_login(base)["long"]
     sandbox_control.revoke_tokens(token_prefix=token[:20], reason="logged_out")
-    assert error_of(get(base, "/me", token))["error_subcode"] == 467
+    assert error_of(get(base, "/v25.0/me", token))["error_subcode"] == 467
 
 
 def test_permission_removed_in_settings(sandbox, sandbox_control):
@@ -86,14 +86,14 @@ def test_unknown_field_edge_object_and_method(sandbox, sandbox_control):
 def test_appsecret_proof_missing_or_wrong(sandbox, sandbox_control):
     base = sandbox.url
     token = fb_login(base)["long"]
-    err = error_of(get(base, "/me", token, proof=False))
+    err = error_of(get(base, "/v25.0/me", token, proof=False))
     assert err == {
         **err,
         "code": 100,
         "type": "GraphMethodException",
         "message": "API calls from the server require an appsecret_proof argument",
     }
-    err = error_of(get(base, "/me", token, secret="sandbox-ig-app-secret"))
+    err = error_of(get(base, "/v25.0/me", token, secret="sandbox-ig-app-secret"))
     assert err["message"] == "Invalid appsecret_proof provided in the API argument" and err["code"] == 100
 
 
@@ -103,16 +103,16 @@ def test_app_throttling_with_growing_headers_and_recovery(sandbox, sandbox_contr
     sandbox_control.set_usage(capacity=10, window_seconds=600, clear=True)
     seen = []
     for _ in range(10):
-        r = get(base, "/me", token)
+        r = get(base, "/v25.0/me", token)
         assert r.status_code == 200
         seen.append(json.loads(r.headers["X-App-Usage"])["call_count"])
     assert seen == sorted(seen) and seen[-1] == 100 and seen[0] == 10
-    r = get(base, "/me", token)
+    r = get(base, "/v25.0/me", token)
     err = error_of(r)
     assert err["code"] == 4 and err["message"] == "(#4) Application request limit reached" and err["is_transient"]
     assert json.loads(r.headers["X-App-Usage"])["call_count"] == 100
     sandbox_control.clock_advance(601)
-    assert get(base, "/me", token).status_code == 200
+    assert get(base, "/v25.0/me", token).status_code == 200
 
 
 def test_business_use_case_throttling(sandbox, sandbox_control):

@@ -103,7 +103,7 @@ def test_only_granted_pages_are_listed_and_page_tokens_follow_short_lived(sandbo
     tokens = fb_login(base, long_lived=False, pages=[first_page], instagram=[])
     pages = page_tokens(base, tokens["short"])
     assert list(pages) == [first_page]
-    dbg = get(base, "/debug_token", app_token(base), input_token=pages[first_page]["access_token"]).json()["data"]
+    dbg = get(base, "/v25.0/debug_token", app_token(base), input_token=pages[first_page]["access_token"]).json()["data"]
     assert dbg["expires_at"] > 0
     other = state["users"][0]["page_ids"][1]
     err = error_of(get(base, f"/v25.0/{other}", tokens["short"]))
@@ -143,7 +143,7 @@ def test_user_switch_shows_that_users_pages(sandbox, sandbox_control):
     state = sandbox_control.state()
     second = state["users"][1]
     token = fb_login(sandbox.url, user=second["name"])["long"]
-    assert get(sandbox.url, "/me", token).json()["id"] == second["id"]
+    assert get(sandbox.url, "/v25.0/me", token).json()["id"] == second["id"]
     assert list(page_tokens(sandbox.url, token)) == second["page_ids"]
 
 
@@ -180,8 +180,18 @@ def test_app_token_and_unversioned_paths(sandbox, sandbox_control):
     token = app_token(sandbox.url)
     assert token.startswith(APP_ID + "|")
     # an app token has no "me"
-    err = error_of(get(sandbox.url, "/me", token))
+    err = error_of(get(sandbox.url, "/v25.0/me", token))
     assert err["code"] == 2500
+    # unversioned paths are served like Meta does (the app's default version), and logged as a warning
+    r = get(sandbox.url, "/me", token)
+    assert error_of(r)["code"] == 2500 and r.headers["facebook-api-version"] == "v25.0"
+    marks = sandbox_control.marks()
+    assert [(m["level"], m["kind"], m["method"], m["path"]) for m in marks] == [
+        ("warning", "unversioned", "GET", "graph.facebook.com/me")
+    ]
+    log = sandbox_control.requests(limit=1)[0]
+    assert log["marks"][0]["kind"] == "unversioned"
+    sandbox_control.clear_marks()
 
 
 def test_delete_permission_and_deauthorize(sandbox, sandbox_control):
@@ -196,7 +206,7 @@ def test_delete_permission_and_deauthorize(sandbox, sandbox_control):
         },
     )
     assert r.json() == {"success": True}
-    perms = get(base, "/me/permissions", token).json()["data"]
+    perms = get(base, "/v25.0/me/permissions", token).json()["data"]
     assert {"permission": "pages_manage_posts", "status": "declined"} in perms
     r = requests.delete(
         f"{base}/v25.0/me/permissions",
@@ -207,7 +217,7 @@ def test_delete_permission_and_deauthorize(sandbox, sandbox_control):
         },
     )
     assert r.json() == {"success": True}
-    err = error_of(get(base, "/me", token))
+    err = error_of(get(base, "/v25.0/me", token))
     assert err["code"] == 190 and err["error_subcode"] == 458
-    dbg = get(base, "/debug_token", app_token(base), input_token=token).json()["data"]
+    dbg = get(base, "/v25.0/debug_token", app_token(base), input_token=token).json()["data"]
     assert dbg["is_valid"] is False and dbg["error"]["subcode"] == 458

@@ -29,18 +29,22 @@ def test_flow_me_and_refresh_rules(sandbox, sandbox_control):
     body = me.json()
     assert body["user_id"] == login_only["id"] and body["username"] == login_only["username"]
     assert body["id"] == login_only["scoped_id"] and body["media_count"] > 0
-    assert ig_get(base, "/me", tokens["long"]).status_code == 200  # unversioned
+    assert ig_get(base, "/me", tokens["long"]).status_code == 200  # unversioned: served, with a warning
+    assert [(m["level"], m["kind"], m["path"]) for m in sandbox_control.marks()] == [
+        ("warning", "unversioned", "graph.instagram.com/me")
+    ]
+    sandbox_control.clear_marks()
 
     refresh = {"grant_type": "ig_refresh_token", "access_token": tokens["long"]}
-    r = requests.get(f"{base}/graph.instagram.com/refresh_access_token", params=refresh, timeout=30)
+    r = requests.get(f"{base}/graph.instagram.com/v25.0/refresh_access_token", params=refresh, timeout=30)
     assert r.status_code == 400 and error_of(r)["code"] == 100
     sandbox_control.clock_advance(86400 + 5)
-    r = requests.get(f"{base}/graph.instagram.com/refresh_access_token", params=refresh, timeout=30)
+    r = requests.get(f"{base}/graph.instagram.com/v25.0/refresh_access_token", params=refresh, timeout=30)
     assert r.status_code == 200, r.text
     assert r.json()["token_type"] == "bearer" and r.json()["expires_in"] == 5184000
     # past expiry a refresh is refused with 190/463
     sandbox_control.clock_advance(61 * 86400)
-    r = requests.get(f"{base}/graph.instagram.com/refresh_access_token", params=refresh, timeout=30)
+    r = requests.get(f"{base}/graph.instagram.com/v25.0/refresh_access_token", params=refresh, timeout=30)
     err = error_of(r)
     assert err["code"] == 190 and err["error_subcode"] == 463
 
@@ -48,9 +52,9 @@ def test_flow_me_and_refresh_rules(sandbox, sandbox_control):
 def test_short_lived_token_expires_after_an_hour(sandbox, sandbox_control):
     base = sandbox.url
     tokens = ig_login(sandbox.url, long_lived=False)
-    assert ig_get(base, "/me", tokens["short"]).status_code == 200
+    assert ig_get(base, "/v25.0/me", tokens["short"]).status_code == 200
     sandbox_control.clock_advance(3601)
-    err = error_of(ig_get(base, "/me", tokens["short"]))
+    err = error_of(ig_get(base, "/v25.0/me", tokens["short"]))
     assert err["code"] == 190 and err["error_subcode"] == 463
     assert err["message"].startswith("Error validating access token: Session has expired on ")
 
@@ -84,7 +88,7 @@ def test_declined_scope_and_cancel(sandbox, sandbox_control):
     tokens = ig_login(base, decline=["instagram_business_content_publish"])
     r = requests.post(f"{base}/api.instagram.com/oauth/access_token", timeout=30)  # no form at all
     assert r.status_code == 400
-    assert ig_get(base, "/me", tokens["long"]).status_code == 200
+    assert ig_get(base, "/v25.0/me", tokens["long"]).status_code == 200
     loc = complete_instagram_consent(authorize_url(base, state="z"), cancel=True)
     q = query(loc)
     assert q["error"] == "access_denied" and q["error_reason"] == "user_denied" and q["state"] == "z"
@@ -93,12 +97,12 @@ def test_declined_scope_and_cancel(sandbox, sandbox_control):
 def test_ig_tokens_need_the_instagram_app_secret_proof(sandbox, sandbox_control):
     base = sandbox.url
     token = ig_login(base)["long"]
-    err = error_of(ig_get(base, "/me", token, proof=False))
+    err = error_of(ig_get(base, "/v25.0/me", token, proof=False))
     assert err["message"] == "API calls from the server require an appsecret_proof argument"
     from sandbox.client import appsecret_proof
 
     r = requests.get(
-        f"{base}/graph.instagram.com/me",
+        f"{base}/graph.instagram.com/v25.0/me",
         timeout=30,
         params={"access_token": token, "appsecret_proof": appsecret_proof(token, "sandbox-app-secret")},
     )

@@ -60,7 +60,7 @@ def test_state_survives_save_and_sigterm(tmp_path):
         first.control.clock_advance(3600)
     # clean shutdown saved again; the token and the clock offset come back
     with SandboxProcess.start(state=path) as second:
-        assert get(second.url, "/me", token).status_code == 200
+        assert get(second.url, "/v25.0/me", token).status_code == 200
         assert second.control.clock()["offset"] >= 3600 - 5
 
 

@@ -78,7 +78,7 @@ def exchange_for_long_lived_token(short_lived: str) -> dict:
     client = GraphClient(access_token=short_lived, host="instagram")
     return client.request(
         "GET",
-        f"{settings.INSTAGRAM_GRAPH_URL}/access_token",
+        "access_token",  # under the versioned host, like every other call
         params={"grant_type": "ig_exchange_token", "client_secret": settings.INSTAGRAM_APP_SECRET},
     )
 
