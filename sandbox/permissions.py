@@ -32,24 +32,23 @@ NEEDED: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+def needed(operation: str, platform: str) -> tuple[str, ...]:
+    """The operation's row for this login; an operation the login cannot do at all (Page insights with
+    Instagram Login) needs the other login's row, so nothing this token holds is enough."""
+    rows = NEEDED[operation]
+    return rows.get(platform) or next(iter(rows.values()))
+
+
 def missing(granted, operation: str, platform: str) -> str | None:
     """The first permission ``operation`` needs on ``platform`` that is not in ``granted``; None if all are."""
-    needed = NEEDED[operation].get(platform)
-    if needed is None:
-        return needed_elsewhere(operation, platform)
-    return next((p for p in needed if p not in set(granted)), None)
-
-
-def needed_elsewhere(operation: str, platform: str) -> str:
-    # an operation this login cannot do at all (e.g. Page insights with Instagram Login) needs the other login
-    other = next(iter(NEEDED[operation].values()))
-    return other[0]
+    have = set(granted)
+    return next((p for p in needed(operation, platform) if p not in have), None)
 
 
 def require_all(state, tok: dict, operation: str, platform: str, code: int = 10) -> None:
     """Meta's (#10) permission error naming the first missing permission of the operation's row."""
     if tok["kind"] == "APP":
-        raise errors.permission_missing(NEEDED[operation].get(platform, ("",))[0], code)
+        raise errors.permission_missing(needed(operation, platform)[0], code)
     lacking = missing(auth.scopes(state, tok), operation, platform)
     if lacking:
         raise errors.permission_missing(lacking, code)

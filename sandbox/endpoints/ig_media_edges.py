@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from .. import auth, errors, seed
+from .. import auth, errors, permissions, seed
 from ..app import IG_GRAPH
 from .facebook import paginate
 from .graph_nodes import check_fields, ig_comment_values, media_values, node_edge, parse_fields, render
@@ -112,10 +112,7 @@ def comments_post(ctx, tok, media_id):
     m = state.data["ig_media"][media_id]
     if not auth.can_see_ig(state, tok, m["owner"]):
         raise errors.unsupported_request("POST", media_id)
-    if ctx.host == IG_GRAPH:
-        auth.require(state, tok, "instagram_business_manage_comments")
-    else:
-        auth.require(state, tok, "instagram_manage_comments")
+    permissions.require_all(state, tok, "ig_comments", "instagram" if ctx.host == IG_GRAPH else "facebook")
     ctx.touch(m["owner"], "instagram")
     text = ctx.get("message")
     if not text:

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from sandbox import permissions
+from sandbox import state as state_module
 from sandbox.client import appsecret_proof
 from tests.sandbox_fixtures import marks_problem
 
@@ -201,3 +202,29 @@ def test_a_second_finish_of_a_chunked_video_changes_nothing_and_is_flagged(token
     status = get(base, f"{V}/{start['video_id']}", token, fields="status").json()["status"]
     assert status["video_status"] == "ready"  # the second finish did not restart processing
     sandbox_control.clear_marks()
+
+
+def test_ig_comments_ask_for_their_whole_permission_row(sandbox, sandbox_control):
+    short = "pages_show_list,instagram_basic,instagram_manage_comments"  # no pages_read_engagement
+    toks = publishing_tokens(sandbox.url, scope=short)
+    ig_id, token = toks["ig"][0]
+    media_id = get(sandbox.url, f"{V}/{ig_id}/media", token, fields="id", limit=1).json()["data"][0]["id"]
+    r = post(sandbox.url, f"{V}/{media_id}/comments", token, message="Thanks!")
+    assert r.status_code == 403 and "pages_read_engagement" in error_of(r)["message"]
+
+
+# ------------------------------------------------------------------------------------------------ clock rate
+def test_the_clock_runs_at_the_chosen_rate(monkeypatch):
+    real = [1_000_000.0]
+    monkeypatch.setattr(state_module.time, "time", lambda: real[0])
+    clock = state_module.Clock()
+    clock.advance(100)
+    real[0] += 2
+    assert clock.now() == 1_000_102.0  # rate 1: real time plus what was advanced
+    clock.set_rate(60)
+    real[0] += 2
+    assert clock.now() == 1_000_222.0  # two real seconds are two sandbox minutes, from the change on
+    clock.advance(8)
+    assert clock.now() == 1_000_230.0 and clock.offset == 226.0
+    with pytest.raises(ValueError):
+        clock.set_rate(0)
