@@ -16,14 +16,18 @@ class TokenDecryptionError(Exception):
     """The stored token cannot be decrypted with any configured key."""
 
 
+class TokenKeysUnusable(ImproperlyConfigured, TokenDecryptionError):
+    """TOKEN_ENCRYPTION_KEYS is empty or holds a malformed key, so no stored token can be read either."""
+
+
 @cache
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     if not keys:
-        raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS is empty: tokens cannot be encrypted or read.")
+        raise TokenKeysUnusable("TOKEN_ENCRYPTION_KEYS is empty: tokens cannot be encrypted or read.")
     try:
         return MultiFernet([Fernet(key.strip().encode()) for key in keys])
     except ValueError as exc:
-        raise ImproperlyConfigured(f"TOKEN_ENCRYPTION_KEYS holds an invalid Fernet key: {exc}") from None
+        raise TokenKeysUnusable(f"TOKEN_ENCRYPTION_KEYS holds an invalid Fernet key: {exc}") from None
 
 
 def fernet() -> MultiFernet:
@@ -64,3 +68,9 @@ class EncryptedTextField(models.TextField):
         if value in (None, ""):
             return value
         return decrypt(value)
+
+
+def encrypted_field_names(model: type[models.Model], *, prefix: str = "") -> list[str]:
+    """The model's encrypted columns, for `.defer()`: a page that shows no token should not decrypt one, and then
+    still opens when TOKEN_ENCRYPTION_KEYS cannot read the stored tokens. `prefix` as in `channel__`."""
+    return [f"{prefix}{field.name}" for field in model._meta.concrete_fields if isinstance(field, EncryptedTextField)]

@@ -1,10 +1,12 @@
-"""`/healthz`: 200 when the database and the broker answer, 503 naming the part that does not."""
+"""`/healthz`: 200 when the database, the broker and the cache answer, 503 naming the part that does not."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -36,10 +38,26 @@ def _broker_ok() -> bool:
         return False
 
 
+def _cache_ok() -> bool:
+    # A key of its own per probe, so probes running at once cannot see each other's value.
+    key = f"healthz:{uuid.uuid4().hex}"
+    try:
+        cache.set(key, "ok", timeout=10)
+        found = cache.get(key)
+        cache.delete(key)
+    except Exception:
+        logger.exception("health check: cache unreachable")
+        return False
+    if found != "ok":
+        logger.error("health check: the cache did not keep a value it was given")
+        return False
+    return True
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    checks = {"database": _database_ok(), "broker": _broker_ok(), "cache": _cache_ok()}
     failing = [name for name, ok in checks.items() if not ok]
     body = {"status": "ok" if not failing else "unavailable", "failing": failing}
     return JsonResponse(body, status=200 if not failing else 503)

@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from socialhub.content_policy import content_security_policy
 from tests.factories import (
     AgencyFactory,
     AgencyMembershipFactory,
@@ -33,6 +34,12 @@ def _graph_points_at_sandbox(request: pytest.FixtureRequest, settings) -> None: 
     settings.INSTAGRAM_GRAPH_URL = f"{sandbox.url}/graph.instagram.com"
     settings.INSTAGRAM_API_URL = f"{sandbox.url}/api.instagram.com"
     settings.INSTAGRAM_WWW_URL = f"{sandbox.url}/www.instagram.com"
+    # The policy is built from the Meta URLs when settings load; build it again for the sandbox's.
+    settings.CONTENT_SECURITY_POLICY = content_security_policy(
+        facebook_url=settings.META_FACEBOOK_URL,
+        instagram_www_url=settings.INSTAGRAM_WWW_URL,
+        graph_urls=[settings.META_GRAPH_URL, settings.INSTAGRAM_GRAPH_URL],
+    )
 
 
 @pytest.fixture(autouse=True)

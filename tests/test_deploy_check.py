@@ -53,3 +53,14 @@ def test_missing_secret_key_fails_loudly():
     result = run_check({"SECRET_KEY": ""})
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.no_sandbox
+def test_unusable_token_keys_fail_check_deploy():
+    result = run_check({"TOKEN_ENCRYPTION_KEYS": "not-a-fernet-key"})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "socialhub.E002" in output and "not-a-fernet-key" not in output
+    result = run_check({"TOKEN_ENCRYPTION_KEYS": ""})
+    assert result.returncode != 0
+    assert "socialhub.E001" in result.stdout + result.stderr

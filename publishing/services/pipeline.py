@@ -9,6 +9,9 @@ Contract of a run (`delivery_run`):
   without the resulting id asks Meta what happened before doing anything (see `instagram.py`, `facebook.py`).
 - Waiting for Meta (video processing, a full quota, a usage limit) never sleeps in a worker: the run ends with
   `Outcome.wait(...)` and the task re-queues itself with a countdown; the sweep catches what a dead worker left.
+- A channel token the server cannot decrypt (TOKEN_ENCRYPTION_KEYS changed) is the server's fault, not the
+  post's or the channel's: the delivery goes back to the dispatcher, untouched, and is tried again every
+  KEYS_WAIT_SECONDS until the key is back. Nothing is sent meanwhile and the channel keeps its status.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.crypto import TokenDecryptionError
 from accounts.models import ChannelStatus, Platform
 from accounts.services.channels import channel_record_error
 from socialhub.graph import GraphAuthError, GraphError, GraphPermissionError, GraphRateLimitError
@@ -33,6 +37,13 @@ from socialhub.graph.usage import wait_seconds
 from ..models import ACTIVE_STATES, Delivery, DeliveryAttempt, DeliveryState, PostMedia
 
 logger = logging.getLogger(__name__)
+
+KEYS_WAIT_SECONDS = 5 * 60
+KEYS_UNREADABLE = (
+    "SocialHub cannot read its saved access to this channel because the server's encryption key "
+    "(TOKEN_ENCRYPTION_KEYS) was changed or removed. Nothing was sent. It will be tried again once your operator "
+    "puts the key back; the channel does not need reconnecting."
+)
 
 
 class LeaseLost(Exception):
@@ -173,7 +184,14 @@ def delivery_run(*, delivery_id: int, token: str) -> Outcome:
     """Run one delivery as far as it can go now. Called by the `publish_delivery` task."""
     try:
         delivery = _claim(delivery_id, token)
-    except Exception as exc:  # e.g. the stored token can no longer be decrypted
+    except TokenDecryptionError:
+        logger.error(
+            "delivery %s waits: its channel's token cannot be decrypted with TOKEN_ENCRYPTION_KEYS; restore the key "
+            "it was encrypted with (run `manage.py check` to validate the keys)",
+            delivery_id,
+        )
+        return _defer(delivery_id, token, KEYS_WAIT_SECONDS, KEYS_UNREADABLE)
+    except Exception as exc:
         logger.exception("cannot load delivery %s", delivery_id)
         Delivery.objects.filter(pk=delivery_id, lease_token=token).update(
             state=DeliveryState.FAILED,
@@ -342,9 +360,10 @@ def _pause(delivery: Delivery, token: str, *, reason: str) -> Outcome:
     return Outcome("paused", reason=reason)
 
 
-def _defer(delivery: Delivery, token: str, seconds: float, reason: str) -> Outcome:
+def _defer(delivery: Delivery | int, token: str, seconds: float, reason: str) -> Outcome:
     """Hand the delivery back to the dispatcher for `seconds` (no run holds it meanwhile)."""
-    Delivery.objects.filter(pk=delivery.pk, lease_token=token).update(
+    pk = delivery if isinstance(delivery, int) else delivery.pk
+    Delivery.objects.filter(pk=pk, lease_token=token).update(
         state=DeliveryState.SCHEDULED,
         next_attempt_at=timezone.now() + timedelta(seconds=seconds),
         waiting_reason=reason,

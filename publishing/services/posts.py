@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.crypto import encrypted_field_names
 from accounts.models import Channel, ChannelStatus, ConnectedVia, Platform
 from accounts.roles import Capability
 
@@ -64,6 +65,12 @@ def delivery_kind(
     if unreadable:
         return "", [
             _problem("unreadable", f"{a.original_name}: {a.probe_error or 'cannot be read.'}") for a in unreadable
+        ]
+    unfinished = [a for a in assets if a.status != MediaAsset.Status.READY]
+    if unfinished:
+        return "", [
+            _problem("unfinished", f"{a.original_name}: this copy is still being made, or could not be made.")
+            for a in unfinished
         ]
     if channel.platform == Platform.INSTAGRAM:
         if post_format == Post.Format.STORY:
@@ -241,7 +248,8 @@ def validate_delivery(delivery: Delivery, *, items: list[PostMedia] | None = Non
 
 def post_validate(post: Post) -> dict[Channel, list[Problem]]:
     items = list(post.items.select_related("asset"))
-    return {d.channel: validate_delivery(d, items=items) for d in post.deliveries.select_related("channel")}
+    deliveries = post.deliveries.select_related("channel").defer(*encrypted_field_names(Channel, prefix="channel__"))
+    return {d.channel: validate_delivery(d, items=items) for d in deliveries}
 
 
 @transaction.atomic
@@ -345,7 +353,8 @@ def _schedule_deliveries(post: Post) -> None:
     pending = post.deliveries.filter(state__in=[DeliveryState.DRAFT, DeliveryState.AWAITING_APPROVAL])
     pending.update(state=DeliveryState.SCHEDULED, due_at=due, next_attempt_at=due, waiting_reason="")
     if post.scheduled_at is None:  # "publish now": no need to wait for the next dispatcher tick
-        for delivery in post.deliveries.filter(state=DeliveryState.SCHEDULED).select_related("channel"):
+        scheduled = post.deliveries.filter(state=DeliveryState.SCHEDULED).select_related("channel")
+        for delivery in scheduled.defer(*encrypted_field_names(Channel, prefix="channel__")):
             if delivery.channel.status == ChannelStatus.ACTIVE:
                 delivery_queue_now(delivery)
 
