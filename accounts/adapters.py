@@ -1,5 +1,5 @@
-"""allauth hooks: where people land after signing in, and how a Facebook or Instagram consent becomes
-channels of a workspace instead of a login."""
+"""allauth hooks: who may sign up, where people land after signing in, and how a Facebook or Instagram
+consent becomes channels of a workspace instead of a login."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialLogin
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
@@ -15,13 +16,29 @@ from django.urls import reverse
 from socialhub.graph import GraphError
 
 from .access import get_workspace_for_user
+from .models import Invitation
 from .roles import Capability
 
 # Set by the Channels page right before it sends the person to Meta: which workspace the consent is for.
 CONNECT_SESSION_KEY = "channel_connect"
+# Set when someone who is not signed in opens an invitation link: the token of that invitation.
+INVITATION_SESSION_KEY = "invitation_token"
+
+
+def invitation_from_session(request: HttpRequest) -> Invitation | None:
+    """The pending invitation whose link this visitor opened, if there is one."""
+    token = request.session.get(INVITATION_SESSION_KEY)
+    invitation = Invitation.find_by_token(token) if token else None
+    if invitation is None or invitation.status != "pending":
+        return None
+    return invitation
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        """With SIGNUP_POLICY "invitation", only someone who came through a pending invitation link may sign up."""
+        return settings.SIGNUP_POLICY == "open" or invitation_from_session(request) is not None
+
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         # `home` sends people without an agency to onboarding and others to their last workspace.
         return reverse("home")
@@ -33,6 +50,15 @@ class AccountAdapter(DefaultAccountAdapter):
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     """ "Log in with Facebook" is a way to sign in; connecting a client's channels is a separate flow that never
     links the person's Facebook identity to anything: its token only serves to list and pick the assets."""
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
+        """A new account through "Log in with Facebook" follows SIGNUP_POLICY too, and through an invitation
+        only for the invited address."""
+        if settings.SIGNUP_POLICY == "open":
+            return True
+        invitation = invitation_from_session(request)
+        email = (sociallogin.user.email if sociallogin.user else "") or ""
+        return invitation is not None and email.lower() == invitation.email.lower()
 
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
         provider = sociallogin.account.provider

@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import zoneinfo
 
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.core import context
 from django import forms
+from django.conf import settings
 
+from .adapters import invitation_from_session
 from .models import AgencyMembership, AgencyRole, Workspace, WorkspaceRole
 
 
@@ -77,3 +81,16 @@ class WorkspaceMemberForm(forms.Form):
 
 class WorkspaceRoleForm(forms.Form):
     role = forms.ChoiceField(choices=WorkspaceRole.choices)
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up form. When sign-up is by invitation, the account is for the invited address."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        if settings.SIGNUP_POLICY == "open":
+            return email
+        invitation = invitation_from_session(context.request)
+        if invitation is not None and email.lower() != invitation.email.lower():
+            raise forms.ValidationError(f"This invitation was sent to {invitation.email}. Sign up with that address.")
+        return email

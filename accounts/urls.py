@@ -42,6 +42,11 @@ urlpatterns = [
         name="agency_member_remove",
     ),
     path(
+        "agency/<uuid:agency_id>/invitations/<int:invitation_id>/link/",
+        views.invitation_link,
+        name="invitation_link",
+    ),
+    path(
         "agency/<uuid:agency_id>/invitations/<int:invitation_id>/revoke/",
         views.invitation_revoke,
         name="invitation_revoke",

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
 from .access import AgencyAccess, WorkspaceAccess, agency_view, workspace_view, workspaces_for_user
+from .adapters import INVITATION_SESSION_KEY
 from .forms import (
     InvitationForm,
     OnboardingForm,
@@ -17,7 +23,7 @@ from .forms import (
     WorkspaceMemberForm,
     WorkspaceRoleForm,
 )
-from .models import AgencyMembership, AgencyRole, Invitation, WorkspaceMembership, WorkspaceRole
+from .models import AgencyMembership, AgencyRole, Invitation, User, WorkspaceMembership, WorkspaceRole
 from .roles import GRANTABLE_AGENCY_ROLES, AgencyCapability, Capability, capability_table
 
 LAST_WORKSPACE_SESSION_KEY = "last_workspace"
@@ -28,7 +34,9 @@ def _validation_messages(exc: ValidationError) -> list[str]:
 
 
 def _pending_invitations(request: HttpRequest) -> list[Invitation]:
-    return list(Invitation.objects.pending().filter(email__iexact=request.user.email).select_related("agency"))
+    """Pending invitations sent to an address the signed-in person has confirmed."""
+    emails = services.user_verified_emails(request.user)
+    return list(Invitation.objects.pending().filter(email__in=emails).select_related("agency"))
 
 
 @login_required
@@ -241,6 +249,26 @@ def agency_member_remove(request: HttpRequest, access: AgencyAccess, membership_
 
 @agency_view(AgencyCapability.TEAM_MANAGE)
 @require_POST
+def invitation_link(request: HttpRequest, access: AgencyAccess, invitation_id: int) -> HttpResponse:
+    """Show a fresh accept link for one pending invitation, to pass on by hand when mail is not set up yet.
+    The page is rendered, not redirected to, so the link is never stored in a URL or a message."""
+    invitation = get_object_or_404(Invitation, pk=invitation_id, agency=access.agency)
+    try:
+        url = services.invitation_link_renew(access=access, invitation=invitation)
+    except ValidationError as exc:
+        for message in _validation_messages(exc):
+            messages.error(request, message)
+        return redirect("accounts:agency_team", agency_id=access.agency.public_id)
+    form = InvitationForm(agency_id=access.agency.pk, grantable=GRANTABLE_AGENCY_ROLES[access.role])
+    context = _agency_team_context(access, form)
+    context["shared_link"] = {"invitation": invitation, "url": url}
+    response = render(request, "accounts/agency_team.html", context)
+    add_never_cache_headers(response)
+    return response
+
+
+@agency_view(AgencyCapability.TEAM_MANAGE)
+@require_POST
 def invitation_revoke(request: HttpRequest, access: AgencyAccess, invitation_id: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=invitation_id, agency=access.agency)
     services.invitation_revoke(access=access, invitation=invitation)
@@ -248,12 +276,27 @@ def invitation_revoke(request: HttpRequest, access: AgencyAccess, invitation_id:
     return redirect("accounts:agency_team", agency_id=access.agency.public_id)
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """The emailed link. Only the invited address may accept; an unknown token is a 404."""
+    """The emailed (or copied) link. Only the invited address may accept; an unknown token is a 404.
+
+    Someone not signed in is sent to sign in, or to sign up when no account has the invited address; the
+    session keeps the invitation, which is what opens sign-up when SIGNUP_POLICY is "invitation"."""
     invitation = Invitation.find_by_token(token)
-    if invitation is None or invitation.email.lower() != request.user.email.lower():
+    if invitation is None:
+        raise Http404
+    if not request.user.is_authenticated:
+        if invitation.status != "pending":
+            return redirect_to_login(request.path)
+        request.session[INVITATION_SESSION_KEY] = token
+        query = {"next": request.path}
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            messages.info(request, f"Sign in as {invitation.email} to join {invitation.agency.name}.")
+            return redirect(f"{reverse('account_login')}?{urlencode(query)}")
+        messages.info(request, f"Create your account with {invitation.email} to join {invitation.agency.name}.")
+        return redirect(f"{reverse('account_signup')}?{urlencode({'email': invitation.email, **query})}")
+    addresses = {request.user.email.lower(), *(e.email.lower() for e in request.user.emailaddress_set.all())}
+    if invitation.email.lower() not in addresses:
         raise Http404
     return _invitation_respond(request, invitation)
 
@@ -261,8 +304,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_POST
 def invitation_accept_pending(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    """Accept from the home page, where signed-in people see invitations sent to their address."""
-    invitation = get_object_or_404(Invitation, pk=invitation_id, email__iexact=request.user.email)
+    """Accept from the home page, where signed-in people see invitations sent to an address they confirmed."""
+    invitation = get_object_or_404(Invitation, pk=invitation_id, email__in=services.user_verified_emails(request.user))
     return _invitation_respond(request, invitation)
 
 
@@ -273,9 +316,11 @@ def _invitation_respond(request: HttpRequest, invitation: Invitation) -> HttpRes
         except ValidationError as exc:
             for message in _validation_messages(exc):
                 messages.error(request, message)
+        else:
+            request.session.pop(INVITATION_SESSION_KEY, None)
+            messages.success(request, f"You joined {invitation.agency.name}.")
+            if invitation.workspace_id:
+                return redirect("accounts:workspace_dashboard", workspace_id=invitation.workspace.public_id)
             return redirect("home")
-        messages.success(request, f"You joined {invitation.agency.name}.")
-        if invitation.workspace_id:
-            return redirect("accounts:workspace_dashboard", workspace_id=invitation.workspace.public_id)
-        return redirect("home")
-    return render(request, "accounts/invitation.html", {"invitation": invitation})
+    verified = invitation.email.lower() in services.user_verified_emails(request.user)
+    return render(request, "accounts/invitation.html", {"invitation": invitation, "verified": verified})

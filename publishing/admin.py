@@ -29,7 +29,18 @@ class PostMediaInline(admin.TabularInline):
     raw_id_fields = ["asset"]
 
 
-class DeliveryInline(admin.TabularInline):
+class PipelineOwnedMixin:
+    """Deliveries and their attempts belong to the publishing pipeline: the admin shows them and never edits
+    or adds them. Failed deliveries go through the Retry action (the same service as the Retry button)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+class DeliveryInline(PipelineOwnedMixin, admin.TabularInline):
     model = Delivery
     extra = 0
     fields = ["channel", "kind", "state", "due_at", "remote_id", "permalink", "error_message"]
@@ -49,7 +60,7 @@ class PostAdmin(admin.ModelAdmin):
     inlines = [PostMediaInline, DeliveryInline]
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(PipelineOwnedMixin, admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     fields = [
@@ -69,34 +80,19 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(PipelineOwnedMixin, admin.ModelAdmin):
     list_display = ["__str__", "state", "due_at", "attempts", "remote_id", "error_code", "updated_at"]
     list_filter = ["state", "kind"]
     list_select_related = ["channel"]
     search_fields = ["remote_id", "container_id", "fbtrace_id", "channel__name", "post__caption"]
     date_hierarchy = "due_at"
-    raw_id_fields = ["post", "channel"]
-    readonly_fields = [
-        "public_id",
-        "lease_token",
-        "lease_until",
-        "container_id",
-        "child_container_ids",
-        "upload_id",
-        "photo_ids",
-        "uploaded_ids",
-        "remote_id",
-        "permalink",
-        "first_comment_id",
-        "publish_started_at",
-        "first_comment_started_at",
-        "published_at",
-        "fbtrace_id",
-    ]
     inlines = [DeliveryAttemptInline]
     actions = ["retry"]
 
-    @admin.action(description="Retry failed deliveries")
+    def has_retry_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return request.user.has_perm("publishing.change_delivery")
+
+    @admin.action(description="Retry failed deliveries", permissions=["retry"])
     def retry(self, request, queryset) -> None:  # type: ignore[no-untyped-def]
         from .services.posts import PostInvalid, delivery_retry
 

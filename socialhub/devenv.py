@@ -19,6 +19,8 @@ SECRET_KEY={secrets.token_urlsafe(50)}
 TOKEN_ENCRYPTION_KEYS={Fernet.generate_key().decode()}
 PUBLIC_BASE_URL=http://127.0.0.1:8000
 ACCOUNT_EMAIL_VERIFICATION=optional
+# Anyone may create an account here; production keeps sign-up to invitations.
+SIGNUP_POLICY=open
 
 # The Graph API sandbox started by the Procfile (python -m sandbox --port 8100).
 META_GRAPH_URL={SANDBOX}

@@ -38,6 +38,7 @@ def hostile_value(name: str, example: str) -> str:
         "ALLOWED_HOSTS": "hostile.invalid",
         "CSRF_TRUSTED_ORIGINS": "https://hostile.invalid",
         "MEDIA_ROOT": "/tmp/hostile-media",
+        "SIGNUP_POLICY": "open",
     }
     if name in special:
         return special[name]

@@ -214,7 +214,7 @@ def pending_connection_confirm(*, pending: PendingConnection, keys: list[str], u
     row (and so its history and scheduled posts) and only replaces its token and status."""
     chosen = [Candidate.from_dict(c) for c in pending.candidates if c["key"] in set(keys)]
     if not chosen:
-        raise ValidationError("Pick at least one account to connect.")
+        raise ValidationError("Tick the accounts to connect to this workspace. Nothing was connected.")
     elsewhere = candidates_connected_elsewhere(pending=pending)
     blocked = [c for c in chosen if c.key in elsewhere]
     if blocked:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from ..models import (
@@ -102,8 +104,7 @@ def invitation_create(
         invited_by=invited_by,
         expires_at=now + settings.INVITATION_LIFETIME,
     )
-    accept_url = f"{settings.PUBLIC_BASE_URL}/invitations/{token}/"
-    context = {"invitation": invitation, "accept_url": accept_url, "inviter": invited_by}
+    context = {"invitation": invitation, "accept_url": invitation_accept_url(token), "inviter": invited_by}
     transaction.on_commit(
         lambda: send_mail(
             subject=f"{invited_by.get_full_name()} invited you to {access.agency.name} on SocialHub",
@@ -113,6 +114,29 @@ def invitation_create(
         )
     )
     return invitation
+
+
+def invitation_accept_url(token: str) -> str:
+    """The link that accepts an invitation, as sent by email or copied from the team page."""
+    return settings.PUBLIC_BASE_URL + reverse("accounts:invitation_accept", kwargs={"token": token})
+
+
+def invitation_link_renew(*, access: AgencyAccess, invitation: Invitation) -> str:
+    """A new accept link for a pending invitation, to pass on by hand when mail is not set up. Only the new
+    token's hash is kept, so the link sent before stops working."""
+    access.require("team.manage")
+    if invitation.agency_id != access.agency.pk:
+        raise PermissionDenied
+    token, token_hash = Invitation.new_token()
+    if not Invitation.objects.pending().filter(pk=invitation.pk).update(token_hash=token_hash):
+        raise ValidationError(f"The invitation for {invitation.email} is no longer pending. Send a new one.")
+    invitation.token_hash = token_hash
+    return invitation_accept_url(token)
+
+
+def user_verified_emails(user: User) -> list[str]:
+    """The user's email addresses they have confirmed, in lower case."""
+    return [e.lower() for e in EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)]
 
 
 def invitation_revoke(*, access: AgencyAccess, invitation: Invitation) -> None:
@@ -127,9 +151,15 @@ def invitation_revoke(*, access: AgencyAccess, invitation: Invitation) -> None:
 def invitation_accept(*, invitation: Invitation, user: User) -> AgencyMembership:
     if invitation.status != "pending":
         raise ValidationError(f"This invitation is {invitation.status}. Ask for a new one.")
-    if user.email.lower() != invitation.email.lower():
+    addresses = EmailAddress.objects.filter(user=user, email__iexact=invitation.email)
+    if user.email.lower() != invitation.email.lower() and not addresses.exists():
         raise ValidationError(
             f"This invitation was sent to {invitation.email}. Sign in with that address to accept it."
+        )
+    if invitation.email.lower() not in user_verified_emails(user):
+        raise ValidationError(
+            f"Confirm your email address {invitation.email} first: open the link in the confirmation email we "
+            "sent you, then accept the invitation again."
         )
     membership, _created = AgencyMembership.objects.get_or_create(
         agency=invitation.agency, user=user, defaults={"role": invitation.agency_role}

@@ -111,3 +111,19 @@ def test_only_managers_may_connect(client, bob, workspace, sandbox_control):
     client.force_login(bob)
     assert client.post(f"/w/{workspace.public_id}/channels/connect/facebook_login/").status_code == 403
     assert client.get(f"/w/{workspace.public_id}/channels/").status_code == 200
+
+
+def test_picker_ticks_nothing_and_refuses_an_empty_choice(client, alice, workspace, sandbox_control):
+    client.force_login(alice)
+    dialog = start_connect(client, workspace, "facebook_login")
+    callback = complete_facebook_consent(dialog, pages=[HARBOR_PAGE, COPPER_PAGE])
+    pick_url = client.get(callback.replace("http://testserver", ""))["Location"]
+    page = client.get(pick_url).content.decode()
+    assert f'value="facebook_page:{HARBOR_PAGE}"' in page
+    assert "checked" not in page
+    response = client.post(pick_url, {})
+    assert response.status_code == 200
+    assert "Tick the accounts to connect to this workspace. Nothing was connected." in response.content.decode()
+    assert not Channel.objects.exists()
+    client.post(pick_url, {"accounts": [f"facebook_page:{COPPER_PAGE}"]})
+    assert list(Channel.objects.values_list("external_id", flat=True)) == [COPPER_PAGE]

@@ -24,3 +24,30 @@ def test_demo_setup_connects_channels_through_the_sandbox_and_is_idempotent(clie
     assert Channel.objects.count() == len(channels)
     user = User.objects.get(email="demo@socialhub.localhost")
     assert client.login(email=user.email, password="socialhub-demo")
+    # DEBUG is off here: no operator with a well-known password.
+    assert not User.objects.filter(email="operator@socialhub.localhost").exists()
+
+
+def test_demo_setup_creates_and_refreshes_the_operator_in_debug_mode(client, sandbox_control, capsys, settings):
+    settings.DEBUG = True
+    call_command("demo_setup")
+    out = capsys.readouterr().out
+    assert "demo@socialhub.localhost" in out
+    assert "Operations admin: http://127.0.0.1:8000/admin/" in out
+    assert "operator@socialhub.localhost" in out and "socialhub-operator" in out
+    operator = User.objects.get(email="operator@socialhub.localhost")
+    assert operator.is_staff and operator.is_superuser and operator.is_active
+    assert operator.emailaddress_set.get().verified
+
+    operator.is_superuser = False
+    operator.set_password("changed")
+    operator.save()
+    call_command("demo_setup")
+    operator.refresh_from_db()
+    assert operator.is_superuser and operator.check_password("socialhub-operator")
+    settings.DEBUG = False
+    response = client.post(
+        "/accounts/login/", {"login": "operator@socialhub.localhost", "password": "socialhub-operator"}
+    )
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200

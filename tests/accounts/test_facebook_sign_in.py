@@ -18,7 +18,8 @@ def sign_in_with_facebook(client, user=None) -> object:
     return client.get(callback.replace("http://testserver", ""), follow=True)
 
 
-def test_log_in_with_facebook_creates_a_login_not_channels(client, sandbox_control):
+def test_log_in_with_facebook_creates_a_login_not_channels(client, sandbox_control, settings):
+    settings.SIGNUP_POLICY = "open"
     assert "Log in with Facebook" in client.get("/accounts/login/").content.decode()
     sign_in_with_facebook(client)
     account = SocialAccount.objects.get(provider="facebook")

@@ -12,7 +12,8 @@ from accounts.models import AgencyMembership, User
 pytestmark = pytest.mark.django_db
 
 
-def test_signup_verification_and_onboarding(client):
+def test_signup_verification_and_onboarding(client, settings):
+    settings.SIGNUP_POLICY = "open"
     response = client.post(
         "/accounts/signup/",
         {"email": "erin@brandco.example", "password1": "a sturdy passphrase 42", "password2": "a sturdy passphrase 42"},

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.core.exceptions import ValidationError
 
+from accounts import services
 from accounts.models import AgencyMembership, Invitation, WorkspaceMembership
 from tests.factories import AgencyMembershipFactory, UserFactory
 
@@ -141,3 +145,87 @@ def test_create_workspace_and_change_time_zone(client, alice, agency):
     response = client.post(f"/w/{ws.public_id}/settings/", {"name": "Beta Foods", "timezone": "Mars/Olympus"})
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
+
+
+def unconfirmed_user(email: str):
+    user = UserFactory(email=email)
+    user.emailaddress_set.update(verified=False)
+    return user
+
+
+def test_an_invitation_needs_a_confirmed_address(client, alice, agency, workspace):
+    client.force_login(alice)
+    invite(client, agency, workspace)
+    invitation = Invitation.objects.get()
+    token, token_hash = Invitation.new_token()
+    Invitation.objects.filter(pk=invitation.pk).update(token_hash=token_hash)
+    dana = unconfirmed_user("dana@northwind.example")
+    client.force_login(dana)
+
+    page = client.get(f"/invitations/{token}/").content.decode()
+    assert "Confirm your email address <strong>dana@northwind.example</strong>" in page
+    assert "Accept invitation" not in page
+    response = client.post(f"/invitations/{token}/")
+    assert "Confirm your email address dana@northwind.example first" in response.content.decode()
+    assert not AgencyMembership.objects.filter(user=dana).exists()
+    # Neither the home page nor its Accept button offer it.
+    assert "Northwind" not in client.get("/", follow=True).content.decode()
+    assert client.post(f"/invitations/pending/{invitation.pk}/accept/").status_code == 404
+    with pytest.raises(ValidationError, match="Confirm your email address"):
+        services.invitation_accept(invitation=invitation, user=dana)
+
+    # The page's button sends the confirmation email again; once confirmed, the invitation can be accepted.
+    mail.outbox.clear()
+    client.post("/accounts/email/", {"email": "dana@northwind.example", "action_send": ""})
+    assert len(mail.outbox) == 1 and "/accounts/confirm-email/" in mail.outbox[0].body
+    dana.emailaddress_set.update(verified=True)
+    assert "Accept invitation" in client.get(f"/invitations/{token}/").content.decode()
+    client.post(f"/invitations/{token}/")
+    assert AgencyMembership.objects.get(user=dana, agency=agency).role == "member"
+
+
+def test_copy_invitation_link_replaces_the_emailed_link(
+    client, alice, agency, workspace, caplog, django_capture_on_commit_callbacks
+):
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        invite(client, agency, workspace)
+    emailed = re.search(r"http\S+/invitations/(\S+)/", mail.outbox[0].body).group(1)
+    invitation = Invitation.objects.get()
+    page = client.get(f"/agency/{agency.public_id}/team/").content.decode()
+    assert f'action="/agency/{agency.public_id}/invitations/{invitation.pk}/link/"' in page
+
+    with caplog.at_level(logging.DEBUG):
+        response = client.post(f"/agency/{agency.public_id}/invitations/{invitation.pk}/link/")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    page = response.content.decode()
+    link = re.search(r'<input[^>]*id="invitation-link" value="([^"]+)" readonly>', page).group(1)
+    assert link.startswith(f"{settings.PUBLIC_BASE_URL}/invitations/")
+    token = link.rsplit("/", 2)[1]
+    assert services.invitation_accept_url(token) == link
+    assert 'data-copy-target="invitation-link"' in page and "/static/js/copy.js" in page
+    assert "no longer works" in page
+    assert token not in caplog.text
+
+    assert Invitation.find_by_token(emailed) is None
+    assert Invitation.find_by_token(token) == invitation
+    dana = UserFactory(email="dana@northwind.example")
+    client.force_login(dana)
+    assert client.get(f"/invitations/{emailed}/").status_code == 404
+    client.post(f"/invitations/{token}/")
+    assert AgencyMembership.objects.filter(user=dana, agency=agency).exists()
+
+
+def test_only_team_managers_of_the_agency_may_copy_an_invitation_link(client, alice, agency, workspace, bob, charlie):
+    client.force_login(alice)
+    invite(client, agency, workspace)
+    invitation = Invitation.objects.get()
+    url = f"/agency/{agency.public_id}/invitations/{invitation.pk}/link/"
+    client.force_login(bob)
+    assert client.post(url).status_code == 403
+    client.force_login(charlie)
+    assert client.post(url).status_code == 404
+    elsewhere = charlie.agency_memberships.get().agency
+    assert client.post(f"/agency/{elsewhere.public_id}/invitations/{invitation.pk}/link/").status_code == 404
+    assert Invitation.objects.get().token_hash == invitation.token_hash

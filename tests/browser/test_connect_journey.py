@@ -31,6 +31,10 @@ def test_connect_two_pages_with_facebook(live_server, page: Page, alice, agency,
     expect(page.get_by_role("heading", name=f"Which accounts should {workspace.name} use?")).to_be_visible()
     expect(page.get_by_text("Harbor Yoga Studio")).to_be_visible()
     expect(page.get_by_text("Blue Door Bakery")).to_have_count(0)
+    # Nothing is ticked until the manager ticks it.
+    expect(page.locator("input[name=accounts]:checked")).to_have_count(0)
+    page.locator(f"#pick-{HARBOR_PAGE}").check()
+    page.locator(f"#pick-{COPPER_PAGE}").check()
     page.get_by_role("button", name="Connect selected").click()
 
     expect(page.get_by_text("Connected: Harbor Yoga Studio, Copper Kettle Cafe.")).to_be_visible()

@@ -1,4 +1,5 @@
-"""Create (or refresh) the demo agency, its workspaces, its channels and a login, and print the login.
+"""Create (or refresh) the demo agency, its workspaces, its channels and its login, plus an operator login for
+the admin (in debug mode only), and print the logins.
 
 Channels are connected the way a person connects them: through the Channels page, the sandbox's consent
 dialog and the picker (a real code exchange with the sandbox), never by writing rows directly."""
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test import Client
+from django.urls import reverse
 
 from accounts.connect_driver import connect_with_facebook, connect_with_instagram
 from accounts.models import Agency, AgencyMembership, AgencyRole, Channel, User, Workspace
@@ -22,6 +24,9 @@ from accounts.models import Agency, AgencyMembership, AgencyRole, Channel, User,
 DEMO_EMAIL = "demo@socialhub.localhost"
 DEMO_PASSWORD = "socialhub-demo"
 DEMO_AGENCY = "Demo Agency"
+# Staff and superuser: the operations admin. A known password, so created only when DEBUG is on.
+OPERATOR_EMAIL = "operator@socialhub.localhost"
+OPERATOR_PASSWORD = "socialhub-operator"
 # (workspace, time zone, how its accounts are connected in the sandbox)
 DEMO_WORKSPACES = [
     ("Harbor Yoga Studio", "Europe/Rome", {"facebook": ["Harbor Yoga Studio"]}),
@@ -32,23 +37,45 @@ SANDBOX_STATE = Path(settings.BASE_DIR) / "var" / "sandbox-state.json"
 
 
 class Command(BaseCommand):
-    help = "Create the demo agency, workspaces, channels and login used by `make run` (safe to run again)."
+    help = (
+        "Create the demo agency, workspaces, channels and login, and the operator login for the admin, used by "
+        "`make run` (safe to run again)."
+    )
 
     def handle(self, *args: object, **options: object) -> str:
         user, workspaces = self._accounts()
         self._channels(user, workspaces)
         base = settings.PUBLIC_BASE_URL
-        return "\n".join(
-            [
+        lines = [
+            "",
+            "=" * 60,
+            f"  SocialHub demo: {base}/",
+            f"  email:    {DEMO_EMAIL}",
+            f"  password: {DEMO_PASSWORD}",
+        ]
+        if settings.DEBUG:
+            self._operator()
+            lines += [
                 "",
-                "=" * 60,
-                f"  SocialHub demo: {base}/",
-                f"  email:    {DEMO_EMAIL}",
-                f"  password: {DEMO_PASSWORD}",
-                "=" * 60,
-                "",
+                f"  Operations admin: {base}{reverse('admin:index')}",
+                f"  email:    {OPERATOR_EMAIL}",
+                f"  password: {OPERATOR_PASSWORD}",
             ]
+        else:
+            lines += ["", "  No operator login: DEBUG is off. Create one with `manage.py createsuperuser`."]
+        return "\n".join([*lines, "=" * 60, ""])
+
+    @transaction.atomic
+    def _operator(self) -> User:
+        user, created = User.objects.get_or_create(email=OPERATOR_EMAIL, defaults={"full_name": "Operator"})
+        if created or not user.check_password(OPERATOR_PASSWORD):
+            user.set_password(OPERATOR_PASSWORD)
+        user.is_staff = user.is_superuser = user.is_active = True
+        user.save()
+        EmailAddress.objects.update_or_create(
+            user=user, email=OPERATOR_EMAIL, defaults={"verified": True, "primary": True}
         )
+        return user
 
     @transaction.atomic
     def _accounts(self) -> tuple[User, list[tuple[Workspace, dict]]]:
