@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ def convert_to_jpeg(src: str | Path, dest: str | Path, *, quality: int = 90) -> 
         im.seek(0)  # animated GIF/WebP: the first frame
         icc = im.info.get("icc_profile")
         upright = ImageOps.exif_transpose(im)
-        rgb = _flatten_on_white(upright)
+        rgb = probe.flatten_on_white(upright)
         with _atomic_dest(dest) as tmp:
             rgb.save(tmp, "JPEG", quality=quality, optimize=True, **({"icc_profile": icc} if icc else {}))
     return Path(dest)
@@ -58,7 +57,7 @@ def downscale_image(src: str | Path, dest: str | Path, *, max_width: int = 1440,
         if width > max_width:
             new_height = max(1, round(height * max_width / width))
             upright = upright.resize((max_width, new_height), Image.Resampling.LANCZOS)
-        rgb = _flatten_on_white(upright)
+        rgb = probe.flatten_on_white(upright)
         with _atomic_dest(dest) as tmp:
             rgb.save(tmp, "JPEG", quality=quality, optimize=True, **({"icc_profile": icc} if icc else {}))
     return Path(dest)
@@ -69,15 +68,21 @@ def move_moov_to_front(src: str | Path, dest: str | Path) -> Path:
     binary = shutil.which(probe.FFMPEG)
     if binary is None:
         raise ConversionError(probe.NO_FFMPEG_MESSAGE)
+    try:
+        kind, fmt = _sniff(src)
+    except OSError as exc:
+        raise ConversionError("The file to convert could not be found.") from exc
+    if kind != "video" or fmt not in ("mp4", "mov"):
+        raise ConversionError("Only MP4 and MOV videos can be made streaming-ready.")
     suffix = Path(dest).suffix or ".mp4"
     with _atomic_dest(dest, suffix=suffix) as tmp:
-        command = [binary, "-y", "-v", "error", "-i", str(src), "-map", "0", "-c", "copy",
-                   "-movflags", "+faststart", str(tmp)]  # fmt: skip
+        command = [binary, "-y", "-v", "error", *probe.ffmpeg_input(src, fmt), "-map", "0", "-c", "copy",
+                   "-movflags", "+faststart", "-f", "mp4" if fmt == "mp4" else "mov", f"file:{tmp}"]  # fmt: skip
         try:
-            result = subprocess.run(command, capture_output=True, timeout=FASTSTART_TIMEOUT_SECONDS, check=False)
+            result = probe.run_limited(command, timeout=FASTSTART_TIMEOUT_SECONDS)
         except FileNotFoundError as exc:
             raise ConversionError(probe.NO_FFMPEG_MESSAGE) from exc
-        except subprocess.TimeoutExpired as exc:
+        except probe.ProcessTimeout as exc:
             raise ConversionError("Preparing this video took too long; the file may be damaged.") from exc
         if result.returncode != 0:
             raise ConversionError("This video could not be prepared for streaming; the file may be damaged.")
@@ -105,32 +110,32 @@ def apply_fix(fix: str, src: str | Path, dest: str | Path, **options: object) ->
 
 @contextmanager
 def _open_image(src: str | Path) -> Iterator[Image.Image]:
+    """Open with the decoder of the sniffed format only (``probe.open_image``), so nothing but a real image of a
+    known format is ever decoded."""
     try:
-        im = Image.open(src)
+        kind, fmt = _sniff(src)
+        with probe.open_image(src, fmt if kind == "image" else None) as im:
+            yield im
+    except ConversionError:
+        raise
     except FileNotFoundError as exc:
         raise ConversionError("The file to convert could not be found.") from exc
     except UnidentifiedImageError as exc:
-        raise ConversionError(_unreadable_message(src)) from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ConversionError("This image is damaged or incomplete and cannot be converted.") from exc
-    try:
-        yield im
-    except ConversionError:
-        raise
-    except Image.DecompressionBombError as exc:
+        raise ConversionError(_unreadable_message(kind, fmt)) from exc
+    except probe.ImageTooLarge as exc:
+        raise ConversionError(str(exc)) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ConversionError("This image has too many pixels to be converted safely.") from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ConversionError("This image is damaged or incomplete and cannot be converted.") from exc
-    finally:
-        im.close()
 
 
-def _unreadable_message(src: str | Path) -> str:
-    try:
-        with open(src, "rb") as fh:
-            kind, fmt = probe.sniff(fh.read(64))
-    except OSError:
-        kind, fmt = "unknown", None
+def _sniff(src: str | Path) -> tuple[str, str | None]:
+    with open(src, "rb") as fh:
+        return probe.sniff(fh.read(64))
+
+
+def _unreadable_message(kind: str, fmt: str | None) -> str:
     if fmt in ("heif", "avif"):
         return (
             "This HEIF/HEIC photo cannot be converted on this server. "
@@ -139,17 +144,6 @@ def _unreadable_message(src: str | Path) -> str:
     if kind == "video":
         return "This is a video, not an image: it cannot be converted to JPEG."
     return "This file is not an image SocialHub can convert."
-
-
-def _flatten_on_white(im: Image.Image) -> Image.Image:
-    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale PNG/TIFF: scale to 8 bits first
-        return im.point(lambda value: value / 256).convert("L").convert("RGB")
-    return im.convert("RGB")
 
 
 @contextmanager

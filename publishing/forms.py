@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from accounts.crypto import encrypted_field_names
 from accounts.models import Channel, ChannelStatus
 
 from . import specs
@@ -36,12 +37,12 @@ class PostForm(forms.Form):
 
     def __init__(self, *args: object, workspace, **kwargs: object) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["channels"].queryset = Channel.objects.filter(workspace=workspace).exclude(  # type: ignore[attr-defined]
-            status=ChannelStatus.DISCONNECTED
+        self.fields["channels"].queryset = (  # type: ignore[attr-defined]
+            Channel.objects.filter(workspace=workspace)
+            .exclude(status=ChannelStatus.DISCONNECTED)
+            .defer(*encrypted_field_names(Channel))
         )
-        self.fields["media"].queryset = MediaAsset.objects.filter(workspace=workspace).exclude(  # type: ignore[attr-defined]
-            kind=MediaAsset.Kind.UNKNOWN
-        )
+        self.fields["media"].queryset = MediaAsset.objects.filter(workspace=workspace).usable()  # type: ignore[attr-defined]
 
     def clean_collaborators(self) -> list[str]:
         raw = self.cleaned_data.get("collaborators") or ""

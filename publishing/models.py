@@ -25,13 +25,27 @@ def thumbnail_upload_to(instance: MediaAsset, filename: str) -> str:
     return f"workspaces/{instance.workspace.public_id}/media/{instance.public_id}/thumb.jpg"
 
 
+class MediaAssetQuerySet(models.QuerySet):
+    def usable(self) -> MediaAssetQuerySet:
+        """Files a post may use: read by the probe as an image or a video, and not still being made."""
+        return self.filter(status=MediaAsset.Status.READY).exclude(kind=MediaAsset.Kind.UNKNOWN)
+
+
 class MediaAsset(models.Model):
-    """A file in a workspace's media library, probed on upload (`publishing.probe`)."""
+    """A file in a workspace's media library, probed on upload (`publishing.probe`).
+
+    A copy made by a fix (`pending_fix`) is created "converting", without a file, and a worker fills it in;
+    previews of videos and large images are likewise made by a worker (`preview_pending`)."""
 
     class Kind(models.TextChoices):
         IMAGE = "image", _("Image")
         VIDEO = "video", _("Video")
         UNKNOWN = "unknown", _("Unreadable")
+
+    class Status(models.TextChoices):
+        READY = "ready", _("Ready")
+        CONVERTING = "converting", _("Converting")
+        FAILED = "failed", _("Conversion failed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="media_assets")
@@ -53,8 +67,14 @@ class MediaAsset(models.Model):
     derived_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="derivatives"
     )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.READY)
+    status_message = models.TextField(blank=True, help_text="Why a conversion failed, in words for the user.")
+    pending_fix = models.CharField(max_length=30, blank=True, help_text="The fix a worker applies to derived_from.")
+    preview_pending = models.BooleanField(default=False)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = MediaAssetQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

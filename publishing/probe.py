@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
 import struct
 import subprocess
 import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 try:  # HEIF/HEIC support is optional: without pillow-heif such photos are reported as unreadable.
     import pillow_heif  # type: ignore[import-not-found]
@@ -32,6 +37,15 @@ FFPROBE = "ffprobe"
 FFMPEG = "ffmpeg"
 FFPROBE_TIMEOUT_SECONDS = 30
 FFMPEG_TIMEOUT_SECONDS = 60
+
+# The most pixels an image may have. Meta never shows more than 1440 px (Instagram scales wider images down) or
+# 2048 px (Facebook) on the longer side, so this bound only refuses files no camera makes: it keeps 48 MP phone
+# photos, while one decoded frame stays under 200 MB. Checked from the header, before any pixel is decoded.
+MAX_IMAGE_PIXELS = 50_000_000
+TOO_MANY_PIXELS_MESSAGE = (
+    "This image{size} has {megapixels} megapixels; SocialHub accepts at most 50 megapixels. "
+    "Export it smaller (Meta shows at most 2048 pixels on the longer side) and upload it again."
+)
 
 UNKNOWN_FILE_MESSAGE = "This file is not an image or a video SocialHub can read."
 EMPTY_FILE_MESSAGE = "This file is empty."
@@ -74,6 +88,21 @@ PILLOW_FORMATS = {
     "HEIF": "heif",
     "AVIF": "avif",
 }
+# Our format names → the only Pillow decoders an image of that format may be opened with. Opening a file with
+# its sniffed decoder alone means no other plugin (PostScript/EPS through Ghostscript above all) ever sees it.
+PILLOW_DECODERS = {
+    "jpeg": ("JPEG", "MPO"),
+    "png": ("PNG",),
+    "gif": ("GIF",),
+    "webp": ("WEBP",),
+    "bmp": ("BMP",),
+    "tiff": ("TIFF",),
+    "heif": ("HEIF",),
+    "avif": ("AVIF",),
+}
+# Our video format names → the FFmpeg demuxer forced on the input, so no playlist, concat or image-sequence
+# demuxer can be picked from the file's content and open other paths.
+FFMPEG_DEMUXERS = {"mp4": "mov", "mov": "mov", "webm": "matroska", "mkv": "matroska", "avi": "avi"}
 # ISO base media ("ftyp") brands that mean a still image rather than a video.
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"mif2"}
 AVIF_BRANDS = {b"avif", b"avis"}
@@ -83,6 +112,14 @@ EXIF_ROTATION = {1: 0, 2: 0, 3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}
 
 class ProbeError(Exception):
     """A media file could not be read or previewed. ``str(error)`` is a sentence for the user."""
+
+
+class ImageTooLarge(ProbeError):
+    """The image header announces more than ``MAX_IMAGE_PIXELS`` pixels."""
+
+
+class ProcessTimeout(Exception):
+    """An external program ran past its wall-clock limit and was killed with its children."""
 
 
 @dataclass(frozen=True)
@@ -149,20 +186,79 @@ def probe_file(path: str | Path, *, filename: str | None = None) -> MediaInfo:
     return MediaInfo(kind="unknown", size_bytes=size, filename=shown_name, error=UNKNOWN_FILE_MESSAGE)
 
 
-def thumbnail(path: str | Path, dest: str | Path, *, max_size: int = 480) -> Path:
+def thumbnail(path: str | Path, dest: str | Path, *, info: MediaInfo | None = None, max_size: int = 480) -> Path:
     """Write a JPEG preview of an image or video, at most ``max_size`` px on its longer side.
 
-    Raises ``ProbeError`` (with a sentence for the user) when the file cannot be previewed.
+    ``info`` is the file's probe when the caller has it (the file is not read twice). Raises ``ProbeError``
+    (with a sentence for the user) when the file cannot be previewed.
     """
     path, dest = Path(path), Path(dest)
-    info = probe_file(path)
+    info = info or probe_file(path)
     if info.error:
         raise ProbeError(info.error)
     if info.kind == "image":
-        return _image_thumbnail(path, dest, max_size)
+        return _image_thumbnail(path, dest, max_size, info.format)
     if info.kind == "video":
-        return _video_thumbnail(path, dest, max_size, info.duration_seconds)
+        return _video_thumbnail(path, dest, max_size, info)
     raise ProbeError(UNKNOWN_FILE_MESSAGE)
+
+
+@contextmanager
+def open_image(path: str | Path, fmt: str | None) -> Iterator[Image.Image]:
+    """Open an image with the decoder of its sniffed format only, refusing a pixel count above the bound from
+    the header alone. Pillow's decompression-bomb warning is an error here. Raises ``ImageTooLarge``,
+    ``UnidentifiedImageError`` (no decoder for this format) or Pillow's own errors for damaged files."""
+    Image.init()
+    decoders = [name for name in PILLOW_DECODERS.get(fmt or "", ()) if name in Image.OPEN]
+    if not decoders:
+        raise UnidentifiedImageError(f"no decoder allowed for {fmt!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            opened = Image.open(path, formats=decoders)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            pixels = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow: "Image size (N pixels) exceeds limit …"
+            megapixels = round(int(pixels.group(1)) / 1e6) if pixels else "too many"
+            raise ImageTooLarge(TOO_MANY_PIXELS_MESSAGE.format(size="", megapixels=megapixels)) from exc
+        with opened as im:
+            width, height = im.size
+            if width * height > MAX_IMAGE_PIXELS:
+                size = f" is {width}×{height} pixels and"
+                raise ImageTooLarge(TOO_MANY_PIXELS_MESSAGE.format(size=size, megapixels=round(width * height / 1e6)))
+            yield im
+
+
+def run_limited(command: list[str], *, timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """Run an external program with a wall-clock limit. It runs in its own process group, and past the limit
+    the whole group is killed (helpers it started included) before ``ProcessTimeout`` is raised."""
+    process = subprocess.Popen(  # noqa: S603 - fixed argument list, never a shell
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        raise ProcessTimeout(command[0]) from None
+    except BaseException:
+        _kill_group(process)
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.communicate()
+
+
+def ffmpeg_input(path: str | Path, fmt: str | None) -> list[str]:
+    """FFmpeg/ffprobe input arguments that read exactly this one local file with its sniffed demuxer."""
+    demuxer = FFMPEG_DEMUXERS.get(fmt or "")
+    if demuxer is None:
+        raise ProbeError(UNKNOWN_FILE_MESSAGE)
+    return ["-f", demuxer, "-protocol_whitelist", "file", "-i", f"file:{Path(path).resolve()}"]
 
 
 def sniff(head: bytes) -> tuple[str, str | None]:
@@ -247,9 +343,9 @@ def _probe_image(path: Path, size: int, sniffed: str | None, shown_name: str) ->
         "filename": shown_name,
     }
     try:
-        with Image.open(path) as im:
+        with open_image(path, sniffed) as im:
             im.verify()
-        with Image.open(path) as im:  # verify() leaves the image unusable: reopen to read it
+        with open_image(path, sniffed) as im:  # verify() leaves the image unusable: reopen to read it
             fmt = PILLOW_FORMATS.get(im.format or "", sniffed)
             width, height = im.size
             orientation = _exif_orientation(im)
@@ -257,7 +353,9 @@ def _probe_image(path: Path, size: int, sniffed: str | None, shown_name: str) ->
             mode = im.mode
             has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info)
             im.load()  # decode the pixels: catches truncated files that verify() lets through
-    except Image.DecompressionBombError:
+    except ImageTooLarge as exc:
+        return MediaInfo(**base, error=str(exc))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return MediaInfo(**base, error="This image has too many pixels to be processed safely.")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error):
         if sniffed in ("heif", "avif") and not _pillow_reads(sniffed):
@@ -299,26 +397,48 @@ def _pillow_reads(fmt: str) -> bool:
     return fmt.upper() in Image.registered_extensions().values() or (fmt == "heif" and pillow_heif is not None)
 
 
-def _image_thumbnail(path: Path, dest: Path, max_size: int) -> Path:
+def _image_thumbnail(path: Path, dest: Path, max_size: int, fmt: str | None) -> Path:
+    """Decode no more than the preview needs: JPEGs at a reduced scale (``draft``), others shrunk by whole
+    factors (``reduce``) before the final resampling; the EXIF rotation is applied to the small picture."""
     try:
-        with Image.open(path) as im:
+        with open_image(path, fmt) as im:
             im.seek(0)
-            frame = ImageOps.exif_transpose(im)
-            frame = _flatten_on_white(frame)
-            frame.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
+            orientation = _exif_orientation(im)
+            im.thumbnail((max_size, max_size), Image.Resampling.LANCZOS, reducing_gap=2.0)
+            frame = flatten_on_white(im)
+            if orientation != 1:
+                frame = _apply_orientation(frame, orientation)
             dest.parent.mkdir(parents=True, exist_ok=True)
             frame.save(dest, "JPEG", quality=85)
-    except (OSError, ValueError, SyntaxError) as exc:
+    except ImageTooLarge:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning) as exc:
         raise ProbeError("A preview of this image could not be made.") from exc
     return dest
 
 
-def _flatten_on_white(im: Image.Image) -> Image.Image:
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+def _apply_orientation(im: Image.Image, orientation: int) -> Image.Image:
+    method = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90,
+    }.get(orientation)
+    return im.transpose(method) if method is not None else im
+
+
+def flatten_on_white(im: Image.Image) -> Image.Image:
+    """An RGB picture: transparency laid on white, 16-bit greyscale scaled to 8 bits first."""
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return im.point(lambda value: value / 256).convert("L").convert("RGB")
     return im.convert("RGB")
 
 
@@ -336,12 +456,14 @@ def _probe_video(path: Path, size: int, sniffed: str | None, shown_name: str) ->
     binary = shutil.which(FFPROBE)
     if binary is None:
         return MediaInfo(**base, error=NO_FFPROBE_MESSAGE)
-    command = [binary, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+    command = [
+        binary, "-v", "error", *ffmpeg_input(path, sniffed), "-print_format", "json", "-show_format", "-show_streams",
+    ]  # fmt: skip
     try:
-        result = subprocess.run(command, capture_output=True, timeout=FFPROBE_TIMEOUT_SECONDS, check=False)
+        result = run_limited(command, timeout=FFPROBE_TIMEOUT_SECONDS)
     except FileNotFoundError:
         return MediaInfo(**base, error=NO_FFPROBE_MESSAGE)
-    except subprocess.TimeoutExpired:
+    except ProcessTimeout:
         return MediaInfo(**base, error="Reading this video took too long; the file may be damaged.")
     try:
         data = json.loads(result.stdout or b"{}")
@@ -422,27 +544,27 @@ def _format_from_name(format_name: str) -> str | None:
     return names[0] or None
 
 
-def _video_thumbnail(path: Path, dest: Path, max_size: int, duration: float | None) -> Path:
+def _video_thumbnail(path: Path, dest: Path, max_size: int, info: MediaInfo) -> Path:
     binary = shutil.which(FFMPEG)
     if binary is None:
         raise ProbeError(NO_FFMPEG_MESSAGE)
-    offset = min(1.0, (duration or 0) / 2)
+    offset = min(1.0, (info.duration_seconds or 0) / 2)
     scale = f"scale='min({max_size},iw)':'min({max_size},ih)':force_original_aspect_ratio=decrease"
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(suffix=".jpg", dir=dest.parent)
     os.close(fd)
     command = [
-        binary, "-y", "-v", "error", "-ss", f"{offset:.3f}", "-i", str(path),
+        binary, "-y", "-v", "error", "-ss", f"{offset:.3f}", *ffmpeg_input(path, info.format),
         "-frames:v", "1", "-vf", scale, "-q:v", "3", "-f", "mjpeg", tmp_name,
     ]  # fmt: skip
     try:
-        result = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_SECONDS, check=False)
+        result = run_limited(command, timeout=FFMPEG_TIMEOUT_SECONDS)
         if result.returncode != 0 or os.path.getsize(tmp_name) == 0:
             raise ProbeError("A preview of this video could not be made; the file may be damaged.")
         os.replace(tmp_name, dest)
     except FileNotFoundError as exc:
         raise ProbeError(NO_FFMPEG_MESSAGE) from exc
-    except subprocess.TimeoutExpired as exc:
+    except ProcessTimeout as exc:
         raise ProbeError("Making a preview of this video took too long; the file may be damaged.") from exc
     finally:
         if os.path.exists(tmp_name):

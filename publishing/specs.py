@@ -268,6 +268,19 @@ FB_SCHEDULE_MIN_AHEAD = timedelta(minutes=10)
 FB_SCHEDULE_MAX_AHEAD = timedelta(days=75)
 FB_MULTI_PHOTO_MAX = 10  # photos attached to one Page post via attached_media; Meta gives no figure (verify)
 
+# --- upload limits ------------------------------------------------------------------------------------------
+# The largest file of each kind some post type takes: a bigger one cannot be posted anywhere, so its upload is
+# stopped while the body streams in. Images: 8 MB, Instagram's limit [ig-media], the largest image rule above
+# (Facebook photos take 4 MB [fb-photos]). Videos: 4 GB, Facebook video's limit [fb-video] (reels take 300 MB
+# [ig-media]). Settings MEDIA_UPLOAD_MAX_IMAGE_BYTES / _VIDEO_BYTES lower or raise them per installation.
+UPLOAD_MAX_BYTES = {
+    kind: max(spec.max_bytes or 0 for spec in SPECS.values() if spec.kind == kind) for kind in ("image", "video")
+}
+# A file SocialHub cannot read is kept only so its uploader sees why it cannot be posted; not Meta's figure.
+UNREADABLE_UPLOAD_MAX_BYTES = 1 * MB
+# The pixel bound of an image (probe.MAX_IMAGE_PIXELS) is read from the header before anything is decoded.
+
+
 # --- checking media -----------------------------------------------------------------------------------------
 
 # Formats that publishing.convert.convert_to_jpeg can turn into a JPEG.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .services import pipeline
+from .services import media, pipeline
 
 
 @shared_task(name="publishing.dispatch_due_deliveries")
@@ -27,3 +27,9 @@ def publish_delivery(self, delivery_id: int, lease_token: str) -> str:  # type: 
     if outcome.kind == "poll":  # Meta is processing: come back later instead of sleeping here
         self.apply_async(args=[delivery_id, lease_token], countdown=outcome.countdown)
     return outcome.kind
+
+
+@shared_task(name="publishing.process_media_asset", ignore_result=True)
+def process_media_asset(asset_id: int) -> None:
+    """Make a fix's copy or a preview off the web request (FFmpeg and large images can take a while)."""
+    media.media_asset_process(asset_id=asset_id)

@@ -7,6 +7,7 @@ app_name = "publishing"
 urlpatterns = [
     path("media/s/<str:signed>/<str:filename>", views.media_public, name="media_public"),
     path("w/<uuid:workspace_id>/media/", views.media_library, name="media_library"),
+    path("w/<uuid:workspace_id>/media/<uuid:asset_id>/", views.media_card, name="media_card"),
     path("w/<uuid:workspace_id>/media/<uuid:asset_id>/fix/<str:fix>/", views.media_fix, name="media_fix"),
     path("w/<uuid:workspace_id>/media/<uuid:asset_id>/file", views.media_file, name="media_file"),
     path("w/<uuid:workspace_id>/posts/", views.post_list, name="posts"),

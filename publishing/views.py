@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import WorkspaceAccess, workspace_view
+from accounts.crypto import encrypted_field_names
 from accounts.models import Channel, ChannelStatus
 from accounts.roles import Capability
 
@@ -22,6 +23,7 @@ from .forms import PostForm
 from .models import Delivery, MediaAsset, Post, PostMedia
 from .services import media as media_services
 from .services import posts as post_services
+from .uploads import upload_limit, upload_refusals
 
 MAX_FILES_PER_UPLOAD = 20
 
@@ -31,6 +33,8 @@ def _serve(asset: MediaAsset, *, thumbnail: bool = False) -> FileResponse:
     else is a download, so an uploaded page or script never runs on SocialHub's origin."""
     if thumbnail and asset.thumbnail:
         return FileResponse(asset.thumbnail.open("rb"), content_type="image/jpeg")
+    if not asset.file:
+        raise Http404
     if asset.kind in (MediaAsset.Kind.IMAGE, MediaAsset.Kind.VIDEO) and asset.mime_type.split("/")[0] in (
         "image",
         "video",
@@ -58,21 +62,15 @@ def media_file(request: HttpRequest, access: WorkspaceAccess, asset_id: UUID) ->
     return _serve(asset, thumbnail=bool(request.GET.get("thumb")))
 
 
-def _library_rows(assets: list[MediaAsset]) -> list[dict]:
-    rows = []
-    for asset in assets:
-        usable = media_services.usable_for(asset) if asset.kind != MediaAsset.Kind.UNKNOWN else {}
-        rows.append(
-            {
-                "asset": asset,
-                "ok": [str(t) for t, problems in usable.items() if not specs.blocking(problems)],
-                "problems": {
-                    str(t): specs.blocking(problems) for t, problems in usable.items() if specs.blocking(problems)
-                },
-                "fixes": sorted({p.fix for ps in usable.values() for p in ps if p.fix}),
-            }
-        )
-    return rows
+def _library_row(asset: MediaAsset) -> dict:
+    usable = media_services.usable_for(asset) if asset.kind != MediaAsset.Kind.UNKNOWN and asset.probe else {}
+    return {
+        "asset": asset,
+        "ok": [str(t) for t, problems in usable.items() if not specs.blocking(problems)],
+        "problems": {str(t): specs.blocking(problems) for t, problems in usable.items() if specs.blocking(problems)},
+        "fixes": sorted(media_services.offered_fixes(asset)),
+        "busy": asset.status == MediaAsset.Status.CONVERTING or asset.preview_pending,
+    }
 
 
 @workspace_view()
@@ -81,7 +79,10 @@ def media_library(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse
     if request.method == "POST":
         access.require(Capability.POSTS_DRAFT)
         files = request.FILES.getlist("files")[:MAX_FILES_PER_UPLOAD]
-        if not files:
+        refused = upload_refusals(request)
+        for reason in refused:
+            messages.error(request, reason)
+        if not files and not refused:
             messages.error(request, "Choose one or more files to upload.")
         for uploaded in files:
             asset = media_services.media_asset_upload(workspace=access.workspace, uploaded=uploaded, user=request.user)
@@ -90,19 +91,37 @@ def media_library(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse
         if files:
             messages.success(request, f"Uploaded {len(files)} file(s).")
         return redirect("publishing:media_library", workspace_id=access.workspace.public_id)
-    page = Paginator(MediaAsset.objects.filter(workspace=access.workspace), 24).get_page(request.GET.get("page"))
+    assets = MediaAsset.objects.filter(workspace=access.workspace).select_related("derived_from")
+    page = Paginator(assets, 24).get_page(request.GET.get("page"))
     return render(
         request,
         "publishing/media_library.html",
         {
-            "access": access,
-            "workspace": access.workspace,
+            **_library_context(access),
             "page": page,
-            "rows": _library_rows(list(page)),
-            "can_upload": access.can(Capability.POSTS_DRAFT),
-            "post_type_labels": POST_TYPE_LABELS,
+            "rows": [_library_row(asset) for asset in page],
+            "upload_limits": {kind: specs.size_text(upload_limit(kind)) for kind in ("image", "video")},
         },
     )
+
+
+@workspace_view()
+@require_GET
+def media_card(request: HttpRequest, access: WorkspaceAccess, asset_id: UUID) -> HttpResponse:
+    """One file's card; the library polls it while a copy is being made or a preview is pending."""
+    asset = get_object_or_404(MediaAsset, public_id=asset_id, workspace=access.workspace)
+    return render(
+        request, "publishing/media_library.html#asset-card", {**_library_context(access), "row": _library_row(asset)}
+    )
+
+
+def _library_context(access: WorkspaceAccess) -> dict:
+    return {
+        "access": access,
+        "workspace": access.workspace,
+        "can_upload": access.can(Capability.POSTS_DRAFT),
+        "post_type_labels": POST_TYPE_LABELS,
+    }
 
 
 POST_TYPE_LABELS = {
@@ -122,14 +141,12 @@ POST_TYPE_LABELS = {
 @require_POST
 def media_fix(request: HttpRequest, access: WorkspaceAccess, asset_id: UUID, fix: str) -> HttpResponse:
     asset = get_object_or_404(MediaAsset, public_id=asset_id, workspace=access.workspace)
-    if fix not in (specs.FIX_CONVERT_TO_JPEG, specs.FIX_DOWNSCALE, specs.FIX_FASTSTART):
-        raise Http404
     try:
         new = media_services.media_asset_fix(asset=asset, fix=fix, user=request.user)
     except ConversionError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Made {new.original_name} from {asset.original_name}; the original is kept.")
+        messages.success(request, f"Making {new.original_name} from {asset.original_name}; the original is kept.")
     return redirect("publishing:media_library", workspace_id=access.workspace.public_id)
 
 
@@ -143,7 +160,7 @@ def post_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
             Prefetch(
                 "deliveries",
                 queryset=Delivery.objects.select_related("channel")
-                .defer("channel__access_token")
+                .defer(*encrypted_field_names(Channel, prefix="channel__"))
                 .order_by("channel__name"),
             ),
             Prefetch("items", queryset=PostMedia.objects.select_related("asset")),
@@ -203,7 +220,7 @@ def post_new(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
             )
             messages.success(request, f"Post {what}.")
             return redirect("publishing:posts", workspace_id=workspace.public_id)
-    recent_media = MediaAsset.objects.filter(workspace=workspace).exclude(kind=MediaAsset.Kind.UNKNOWN)[:60]
+    recent_media = MediaAsset.objects.filter(workspace=workspace).usable()[:60]
     chosen = set(request.POST.getlist("media"))
     return render(
         request,
@@ -247,7 +264,9 @@ def post_cancel(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) ->
 @require_POST
 def delivery_retry(request: HttpRequest, access: WorkspaceAccess, delivery_id: UUID) -> HttpResponse:
     delivery = get_object_or_404(
-        Delivery.objects.select_related("channel", "post"), public_id=delivery_id, post__workspace=access.workspace
+        Delivery.objects.select_related("channel", "post").defer(*encrypted_field_names(Channel, prefix="channel__")),
+        public_id=delivery_id,
+        post__workspace=access.workspace,
     )
     try:
         post_services.delivery_retry(delivery=delivery)

@@ -11,6 +11,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from socialhub.content_policy import content_security_policy, s3_origins
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -161,6 +163,7 @@ ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mand
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}  # through an invitation: only the invited address
 ACCOUNT_SIGNUP_REDIRECT_URL = "accounts:onboarding"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[SocialHub] "
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
@@ -272,6 +275,14 @@ MEDIA_PUBLIC_URL_MAX_AGE = env.int("MEDIA_PUBLIC_URL_MAX_AGE", default=24 * 60 *
 # Facebook videos larger than this go up in chunks (resumable upload) instead of one request.
 FB_VIDEO_RESUMABLE_THRESHOLD = env.int("FB_VIDEO_RESUMABLE_THRESHOLD", default=50 * 1000 * 1000)
 
+# --- Media uploads ------------------------------------------------------------------------------------------
+# Every upload streams to a temporary file through this handler, which stops a file as soon as it passes the
+# limit of its kind (sniffed from its first bytes). 0 means Meta's own limit: 8 MB images, 4 GB videos
+# (publishing/specs.py UPLOAD_MAX_BYTES); files SocialHub cannot read stop at 1 MB.
+FILE_UPLOAD_HANDLERS = ["publishing.uploads.MediaUploadHandler"]
+MEDIA_UPLOAD_MAX_IMAGE_BYTES = env.int("MEDIA_UPLOAD_MAX_IMAGE_BYTES", default=0)
+MEDIA_UPLOAD_MAX_VIDEO_BYTES = env.int("MEDIA_UPLOAD_MAX_VIDEO_BYTES", default=0)
+
 # --- Tokens at rest -----------------------------------------------------------------------------------------
 # Comma-separated Fernet keys, newest first. Encrypting uses the first; decrypting tries each.
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
@@ -280,6 +291,14 @@ if not TOKEN_ENCRYPTION_KEYS and DEBUG:
 
 # --- Invitations --------------------------------------------------------------------------------------------
 INVITATION_LIFETIME = timedelta(days=env.int("INVITATION_LIFETIME_DAYS", default=7))
+
+# --- Sign-up ------------------------------------------------------------------------------------------------
+# "open": anyone may create an account. "invitation": only someone who opened a pending invitation link.
+SIGNUP_POLICY = env.str("SIGNUP_POLICY", default="open" if DEBUG else "invitation")
+if SIGNUP_POLICY not in ("open", "invitation"):
+    raise ImproperlyConfigured(
+        f"SIGNUP_POLICY must be 'open' or 'invitation', not {SIGNUP_POLICY!r} (see .env.example)."
+    )
 
 # --- Security -----------------------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
@@ -292,17 +311,17 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", "https:", "http:"],
-        "connect-src": ["'self'"],
-        "frame-ancestors": ["'none'"],
-        "form-action": ["'self'", "https:", "http:"],
-    }
-}
+# Only SocialHub itself, Meta's consent dialogs (form-action), Meta's picture CDNs and the media bucket (img-src).
+CONTENT_SECURITY_POLICY = content_security_policy(
+    facebook_url=META_FACEBOOK_URL,
+    instagram_www_url=INSTAGRAM_WWW_URL,
+    graph_urls=[META_GRAPH_URL, INSTAGRAM_GRAPH_URL],
+    media_origins=s3_origins(
+        bucket=AWS_STORAGE_BUCKET_NAME, region=AWS_S3_REGION_NAME, endpoint_url=AWS_S3_ENDPOINT_URL
+    )
+    if AWS_STORAGE_BUCKET_NAME
+    else [],
+)
 
 # --- Logging: one line per event, no request bodies or query strings with tokens -----------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -19,6 +19,7 @@ from django.core import signing
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.urls import reverse
 
 from .. import convert, probe, specs
@@ -39,29 +40,37 @@ def usable_for(asset: MediaAsset) -> dict[str, list[specs.Problem]]:
     return specs.usable_for(asset_info(asset))
 
 
+# Previews of images up to this many pixels are made during the upload (decoding at a reduced scale takes
+# milliseconds); larger images and every video get theirs from a worker, so a request never waits on FFmpeg.
+INLINE_PREVIEW_MAX_PIXELS = 12_000_000
+FIX_RESULTS = {  # fix → (kind, format, suffix) of the copy it makes
+    specs.FIX_CONVERT_TO_JPEG: (MediaAsset.Kind.IMAGE, "jpeg", ".jpg"),
+    specs.FIX_DOWNSCALE: (MediaAsset.Kind.IMAGE, "jpeg", ".jpg"),
+    specs.FIX_FASTSTART: (MediaAsset.Kind.VIDEO, "mp4", ".mp4"),
+}
+
+
 def media_asset_upload(*, workspace: Workspace, uploaded: UploadedFile | File, user: User | None) -> MediaAsset:
-    """Store a file in the workspace's library, probe it and make its thumbnail. Unreadable files are kept
-    (nothing the user uploaded is lost) and say why they cannot be used."""
+    """Store a file in the workspace's library, probe it and make (or queue) its preview. Unreadable files are
+    kept (nothing the user uploaded is lost) and say why they cannot be used. An upload that is already a
+    temporary file on disk is probed where it lies and moved into storage, never copied."""
     name = Path(uploaded.name or "upload").name
-    with tempfile.TemporaryDirectory() as tmp:
-        local = Path(tmp) / name
-        with local.open("wb") as fh:
-            for chunk in uploaded.chunks():
-                fh.write(chunk)
+    asset = MediaAsset(workspace=workspace, original_name=name, uploaded_by=user)
+    with tempfile.TemporaryDirectory() as tmp, _path_of(uploaded, Path(tmp) / name) as local:
         info = probe.probe_file(local, filename=name)
-        asset = MediaAsset(workspace=workspace, original_name=name, uploaded_by=user)
         _apply_info(asset, info)
-        with local.open("rb") as fh:
-            asset.file.save(name, File(fh), save=False)
-        if not info.error:
-            try:
-                thumb = probe.thumbnail(local, Path(tmp) / "thumb.jpg")
-            except probe.ProbeError:
-                pass
-            else:
-                with thumb.open("rb") as fh:
-                    asset.thumbnail.save("thumb.jpg", File(fh), save=False)
+        if asset.kind == MediaAsset.Kind.IMAGE and (info.width or 0) * (info.height or 0) <= INLINE_PREVIEW_MAX_PIXELS:
+            _save_thumbnail(asset, local, info, Path(tmp))
+        else:
+            asset.preview_pending = asset.kind != MediaAsset.Kind.UNKNOWN
+        if hasattr(uploaded, "temporary_file_path"):
+            asset.file.save(name, uploaded, save=False)  # local storage moves the temporary file into place
+        else:
+            with local.open("rb") as fh:
+                asset.file.save(name, File(fh), save=False)
         asset.save()
+    if asset.preview_pending:
+        _queue_processing(asset)
     return asset
 
 
@@ -79,18 +88,104 @@ def _apply_info(asset: MediaAsset, info: probe.MediaInfo) -> None:
     asset.probe_error = info.error or ""
 
 
+def offered_fixes(asset: MediaAsset) -> set[str]:
+    """The fixes the rules offer for this file; none for a file the probe could not read."""
+    if asset.status != MediaAsset.Status.READY or asset.kind == MediaAsset.Kind.UNKNOWN or asset.probe_error:
+        return set()
+    return {problem.fix for problems in usable_for(asset).values() for problem in problems if problem.fix}
+
+
 def media_asset_fix(*, asset: MediaAsset, fix: str, user: User | None) -> MediaAsset:
-    """Apply a mechanical fix (convert to JPEG, downscale, move the MP4 index to the front) into a new asset;
-    the original stays in the library."""
-    suffix = ".mp4" if fix == specs.FIX_FASTSTART else ".jpg"
-    stem = Path(asset.original_name).stem
-    with tempfile.TemporaryDirectory() as tmp, local_copy(asset) as source:
-        result = convert.apply_fix(fix, source, Path(tmp) / f"{stem}{suffix}")
-        with result.open("rb") as fh:
-            new = media_asset_upload(workspace=asset.workspace, uploaded=File(fh, name=f"{stem}{suffix}"), user=user)
-    new.derived_from = asset
-    new.save(update_fields=["derived_from"])
+    """Queue a mechanical fix (convert to JPEG, downscale, move the MP4 index to the front) into a new asset,
+    shown as "converting…" until a worker has made it; the original stays in the library. Only a fix the
+    rules offer for this very file is run, and only on a file the probe read as an image or a video."""
+    if fix not in offered_fixes(asset):
+        raise convert.ConversionError(
+            "SocialHub offers no such fix for this file: only images and videos it could read are converted, and "
+            "only in the ways listed under the file."
+        )
+    kind, fmt, suffix = FIX_RESULTS[fix]
+    new = MediaAsset.objects.create(
+        workspace=asset.workspace,
+        original_name=f"{Path(asset.original_name).stem}{suffix}",
+        kind=kind,
+        format=fmt,
+        status=MediaAsset.Status.CONVERTING,
+        pending_fix=fix,
+        derived_from=asset,
+        uploaded_by=user,
+    )
+    _queue_processing(new)
     return new
+
+
+def media_asset_process(*, asset_id: int) -> MediaAsset | None:
+    """The worker's half: make a queued fix's copy, or a preview that was left for later. Safe to run twice."""
+    asset = MediaAsset.objects.select_related("workspace", "derived_from").filter(pk=asset_id).first()
+    if asset is None:
+        return None
+    if asset.status == MediaAsset.Status.CONVERTING:
+        _convert(asset)
+    elif asset.preview_pending:
+        with tempfile.TemporaryDirectory() as tmp, local_copy(asset) as local:
+            _save_thumbnail(asset, local, asset_info(asset), Path(tmp))
+            asset.preview_pending = False
+            asset.save(update_fields=["thumbnail", "preview_pending"])
+    return asset
+
+
+def _convert(asset: MediaAsset) -> None:
+    source = asset.derived_from
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            if source is None or not source.file:
+                raise convert.ConversionError("The original file is no longer in the library.")
+            with local_copy(source) as original:
+                result = convert.apply_fix(asset.pending_fix, original, Path(tmp) / asset.original_name)
+        except convert.ConversionError as exc:
+            asset.status, asset.status_message = MediaAsset.Status.FAILED, str(exc)
+            asset.save(update_fields=["status", "status_message"])
+            return
+        info = probe.probe_file(result, filename=asset.original_name)
+        _apply_info(asset, info)
+        _save_thumbnail(asset, result, info, Path(tmp))
+        with result.open("rb") as fh:
+            asset.file.save(asset.original_name, File(fh), save=False)
+        asset.status, asset.status_message, asset.preview_pending = MediaAsset.Status.READY, "", False
+        asset.save()
+
+
+def _save_thumbnail(asset: MediaAsset, local: Path, info: probe.MediaInfo, tmp: Path) -> None:
+    if info.error:
+        return
+    try:
+        thumb = probe.thumbnail(local, tmp / "thumb.jpg", info=info)
+    except probe.ProbeError:
+        return  # a missing preview never stops a file from being used
+    with thumb.open("rb") as fh:
+        asset.thumbnail.save("thumb.jpg", File(fh), save=False)
+
+
+def _queue_processing(asset: MediaAsset) -> None:
+    from ..tasks import process_media_asset
+
+    transaction.on_commit(lambda: process_media_asset.delay(asset.pk))
+
+
+@contextmanager
+def _path_of(uploaded: UploadedFile | File, fallback: Path) -> Iterator[Path]:
+    """A path to the upload's bytes: its temporary file, the file it was opened from, or one copy at ``fallback``."""
+    if hasattr(uploaded, "temporary_file_path"):
+        yield Path(uploaded.temporary_file_path())
+        return
+    opened_from = getattr(getattr(uploaded, "file", None), "name", None)
+    if isinstance(opened_from, str) and Path(opened_from).is_file():
+        yield Path(opened_from)
+        return
+    with fallback.open("wb") as fh:
+        for chunk in uploaded.chunks():
+            fh.write(chunk)
+    yield fallback
 
 
 @contextmanager

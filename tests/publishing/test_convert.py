@@ -127,8 +127,12 @@ def test_moov_is_moved_to_the_front_without_re_encoding(samples: Samples, tmp_pa
 
 
 def test_faststart_errors(samples: Samples, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConversionError, match="could not be prepared"):
+    with pytest.raises(ConversionError, match="Only MP4 and MOV"):
         move_moov_to_front(samples.text(), tmp_path / "x.mp4")
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 500)
+    with pytest.raises(ConversionError, match="could not be prepared"):
+        move_moov_to_front(damaged, tmp_path / "x.mp4")
     monkeypatch.setattr(probe, "FFMPEG", "ffmpeg-that-does-not-exist")
     with pytest.raises(ConversionError, match="FFmpeg is not installed"):
         move_moov_to_front(samples.text(), tmp_path / "x.mp4")

@@ -9,7 +9,7 @@ from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from publishing.models import MediaAsset
-from publishing.services.media import SIGNED_URL_SALT, public_url
+from publishing.services.media import SIGNED_URL_SALT, media_asset_process, public_url
 
 pytestmark = pytest.mark.django_db
 
@@ -26,17 +26,31 @@ def test_upload_many_files_probes_and_shows_what_they_fit(client, alice, workspa
     mp4 = MediaAsset.objects.get(original_name="reel.mp4")
     assert (png.kind, png.format, png.width, png.height) == ("image", "png", 1080, 1080)
     assert (mp4.kind, mp4.video_codec, mp4.audio_codec) == ("video", "h264", "aac")
-    assert round(mp4.duration_seconds) == 4 and png.thumbnail and mp4.thumbnail
+    assert round(mp4.duration_seconds) == 4 and png.thumbnail
     page = response.content.decode()
     assert "Instagram reel" in page and "Make a JPEG copy" in page  # PNG on Instagram: the fix is offered
+    # The video's preview is made off the request, by the worker; the card says so until then.
+    assert mp4.preview_pending and not mp4.thumbnail and "Making a preview…" in page
+    media_asset_process(asset_id=mp4.pk)
+    mp4.refresh_from_db()
+    assert mp4.thumbnail and not mp4.preview_pending
+    card = client.get(f"/w/{workspace.public_id}/media/{mp4.public_id}/").content.decode()
+    assert "Making a preview…" not in card and "hx-trigger" not in card
 
 
 def test_convert_png_to_jpeg_keeps_the_original(client, alice, workspace, upload, samples):
     png = upload(samples.png(1080, 1080))
     client.force_login(alice)
-    client.post(f"/w/{workspace.public_id}/media/{png.public_id}/fix/convert_to_jpeg/")
+    response = client.post(f"/w/{workspace.public_id}/media/{png.public_id}/fix/convert_to_jpeg/", follow=True)
     jpeg = MediaAsset.objects.get(derived_from=png)
-    assert jpeg.format == "jpeg" and jpeg.original_name == "img-1080x1080.jpg"
+    # The copy is made by the worker: until then it shows as converting and no post can use it.
+    assert jpeg.status == MediaAsset.Status.CONVERTING and not jpeg.file
+    assert "Converting… from img-1080x1080.png" in response.content.decode()
+    assert not MediaAsset.objects.filter(workspace=workspace).usable().filter(pk=jpeg.pk).exists()
+    media_asset_process(asset_id=jpeg.pk)
+    jpeg.refresh_from_db()
+    assert jpeg.status == MediaAsset.Status.READY and jpeg.format == "jpeg" and jpeg.thumbnail
+    assert jpeg.original_name == "img-1080x1080.jpg" and jpeg.file.name.endswith(".jpg")
     assert MediaAsset.objects.filter(pk=png.pk).exists()
 
 
