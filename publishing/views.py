@@ -68,7 +68,7 @@ def _library_row(asset: MediaAsset) -> dict:
         "asset": asset,
         "ok": [str(t) for t, problems in usable.items() if not specs.blocking(problems)],
         "problems": {str(t): specs.blocking(problems) for t, problems in usable.items() if specs.blocking(problems)},
-        "fixes": sorted(media_services.offered_fixes(asset)),
+        "fixes": sorted(media_services.offered_fixes(asset, usable)),
         "busy": asset.status == MediaAsset.Status.CONVERTING or asset.preview_pending,
     }
 

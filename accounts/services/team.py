@@ -151,12 +151,13 @@ def invitation_revoke(*, access: AgencyAccess, invitation: Invitation) -> None:
 def invitation_accept(*, invitation: Invitation, user: User) -> AgencyMembership:
     if invitation.status != "pending":
         raise ValidationError(f"This invitation is {invitation.status}. Ask for a new one.")
-    addresses = EmailAddress.objects.filter(user=user, email__iexact=invitation.email)
-    if user.email.lower() != invitation.email.lower() and not addresses.exists():
+    invited = invitation.email.lower()
+    confirmed = {e.email.lower(): e.verified for e in EmailAddress.objects.filter(user=user)}
+    if invited not in confirmed and user.email.lower() != invited:
         raise ValidationError(
             f"This invitation was sent to {invitation.email}. Sign in with that address to accept it."
         )
-    if invitation.email.lower() not in user_verified_emails(user):
+    if not confirmed.get(invited):
         raise ValidationError(
             f"Confirm your email address {invitation.email} first: open the link in the confirmation email we "
             "sent you, then accept the invitation again."

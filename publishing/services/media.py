@@ -8,6 +8,7 @@ publish reels and videos."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from accounts.models import User, Workspace
 
 SIGNED_URL_SALT = "publishing.media.public"
+logger = logging.getLogger(__name__)
 
 
 def asset_info(asset: MediaAsset) -> probe.MediaInfo:
@@ -88,11 +90,13 @@ def _apply_info(asset: MediaAsset, info: probe.MediaInfo) -> None:
     asset.probe_error = info.error or ""
 
 
-def offered_fixes(asset: MediaAsset) -> set[str]:
-    """The fixes the rules offer for this file; none for a file the probe could not read."""
+def offered_fixes(asset: MediaAsset, usable: dict[str, list[specs.Problem]] | None = None) -> set[str]:
+    """The fixes the rules offer for this file (``usable``: its ``usable_for``, when the caller has it); none
+    for a file the probe could not read or a copy not yet made."""
     if asset.status != MediaAsset.Status.READY or asset.kind == MediaAsset.Kind.UNKNOWN or asset.probe_error:
         return set()
-    return {problem.fix for problems in usable_for(asset).values() for problem in problems if problem.fix}
+    usable = usable_for(asset) if usable is None else usable
+    return {problem.fix for problems in usable.values() for problem in problems if problem.fix}
 
 
 def media_asset_fix(*, asset: MediaAsset, fix: str, user: User | None) -> MediaAsset:
@@ -122,19 +126,26 @@ def media_asset_fix(*, asset: MediaAsset, fix: str, user: User | None) -> MediaA
 def media_asset_process(*, asset_id: int) -> MediaAsset | None:
     """The worker's half: make a queued fix's copy, or a preview that was left for later. Safe to run twice."""
     asset = MediaAsset.objects.select_related("workspace", "derived_from").filter(pk=asset_id).first()
-    if asset is None:
-        return None
-    if asset.status == MediaAsset.Status.CONVERTING:
-        _convert(asset)
-    elif asset.preview_pending:
-        with tempfile.TemporaryDirectory() as tmp, local_copy(asset) as local:
-            _save_thumbnail(asset, local, asset_info(asset), Path(tmp))
-            asset.preview_pending = False
-            asset.save(update_fields=["thumbnail", "preview_pending"])
+    if asset is None or not (asset.status == MediaAsset.Status.CONVERTING or asset.preview_pending):
+        return asset  # gone, or done by an earlier run
+    try:
+        if asset.status == MediaAsset.Status.CONVERTING:
+            _convert(asset)
+        elif asset.preview_pending:
+            with tempfile.TemporaryDirectory() as tmp, local_copy(asset) as local:
+                _save_thumbnail(asset, local, asset_info(asset), Path(tmp))
+    except Exception:
+        # Never leave a card "converting…" for ever: say it failed, and keep the details for the operator.
+        logger.exception("media asset %s could not be processed", asset.pk)
+        if asset.status == MediaAsset.Status.CONVERTING:
+            asset.status, asset.status_message = MediaAsset.Status.FAILED, "Something went wrong; make it again."
+    asset.preview_pending = False
+    asset.save()
     return asset
 
 
 def _convert(asset: MediaAsset) -> None:
+    """Make the copy and read it; the caller saves the asset."""
     source = asset.derived_from
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -144,15 +155,13 @@ def _convert(asset: MediaAsset) -> None:
                 result = convert.apply_fix(asset.pending_fix, original, Path(tmp) / asset.original_name)
         except convert.ConversionError as exc:
             asset.status, asset.status_message = MediaAsset.Status.FAILED, str(exc)
-            asset.save(update_fields=["status", "status_message"])
             return
         info = probe.probe_file(result, filename=asset.original_name)
         _apply_info(asset, info)
         _save_thumbnail(asset, result, info, Path(tmp))
         with result.open("rb") as fh:
             asset.file.save(asset.original_name, File(fh), save=False)
-        asset.status, asset.status_message, asset.preview_pending = MediaAsset.Status.READY, "", False
-        asset.save()
+        asset.status, asset.status_message = MediaAsset.Status.READY, ""
 
 
 def _save_thumbnail(asset: MediaAsset, local: Path, info: probe.MediaInfo, tmp: Path) -> None:
