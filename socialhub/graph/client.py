@@ -300,14 +300,17 @@ class GraphClient:
         content: bytes | IO[bytes] | None = None,
         timeout: float | None = None,
         authenticate: bool = True,
+        upload: bool = False,
     ) -> dict[str, Any]:
         """Make one call and return the decoded JSON object, or raise a typed `GraphError`.
 
         `url_or_path` is a path under the versioned Graph host of this client or an absolute URL (OAuth token
         exchanges on other hosts, rupload). With `authenticate` the token and `appsecret_proof` go in the
-        query string for GET/DELETE and in the form body for writes; a raw `content` body (resumable upload)
-        and any call to the rupload host carry the token as `Authorization: OAuth <token>` instead, as
-        Meta's resumable upload expects. No retries here."""
+        query string for GET/DELETE and in the form body for writes. A resumable upload to rupload (a raw
+        `content` body, or `upload=True` for one without a body, such as a `file_url` header) carries the token
+        as `Authorization: OAuth <token>` instead, as Meta's resumable upload expects. What the call is decides
+        this, never its URL: an installation may serve rupload and Graph from one host or prefix, and every
+        other call must keep its `appsecret_proof`. No retries here."""
         if content is not None and (data is not None or files is not None):
             raise ValueError("Pass either a raw content body or form data/files, not both.")
         method = method.upper()
@@ -317,17 +320,18 @@ class GraphClient:
             query["fields"] = format_fields(fields)
         body = _encode_values(data or {}) if (data is not None or files is not None) else None
         send_headers = dict(headers or {})
+        uploading = upload or content is not None
         auth = self.auth_params() if authenticate else {}
         if auth:
-            if content is not None or url.startswith(settings.META_RUPLOAD_URL.rstrip("/") + "/"):
+            if uploading:
                 send_headers["Authorization"] = f"OAuth {auth['access_token']}"
             elif method in ("GET", "DELETE", "HEAD"):
                 query.update(auth)
             else:  # writes carry credentials in the form body, out of URLs
                 body = {**(body or {}), **auth}
         if timeout is None:
-            uploading = files is not None or content is not None
-            timeout = settings.GRAPH_TIMEOUT_UPLOAD if uploading else settings.GRAPH_TIMEOUT_READ
+            slow = uploading or files is not None
+            timeout = settings.GRAPH_TIMEOUT_UPLOAD if slow else settings.GRAPH_TIMEOUT_READ
 
         recorded_path = _recorded_path(url, {k: v for k, v in query.items() if k not in AUTH_PARAMS})
         started = time.monotonic()

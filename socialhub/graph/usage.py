@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 
 APP_KEY = "graph:usage:app:{}"
 BUC_KEY = "graph:usage:buc:{}"
-# Meta's windows roll over one hour; a reading older than that says nothing about now.
+# Meta's usage percentages cover a rolling one-hour window: calls older than that have left it, and a throttled
+# caller gets access back "once enough time has passed for the call count to drop below the limit" (rate-limiting
+# docs). A reading therefore loses weight as it ages and says nothing about now once it is this old.
 WINDOW_SECONDS = 3600
 # Wait before the next call when usage sits exactly at 100 % and Meta gave no estimate.
 THROTTLED_WAIT = 300.0
@@ -60,18 +62,25 @@ class Usage:
             observed_at=max(self.observed_at, other.observed_at),
         )
 
+    def effective_percent(self, *, now: float) -> float:
+        """The share of the window this reading's calls still fill `now`. Meta gives only a total, not when the
+        calls were made, so they are taken as spread evenly over the hour before the reading: each second of
+        age moves an equal slice of them out of the rolling window (90 % read 50 minutes ago is 15 % now)."""
+        age = min(max(now - self.observed_at, 0.0), WINDOW_SECONDS)
+        return self.percent * (1.0 - age / WINDOW_SECONDS)
+
     def wait_seconds(self, *, now: float, slowdown_percent: float) -> float:
         age = max(now - self.observed_at, 0.0)
         if self.regain_seconds > 0:
+            # Meta's own estimate, counted down from when it was read.
             return max(self.regain_seconds - age, 0.0)
-        if age >= WINDOW_SECONDS:
-            return 0.0
-        if self.percent >= 100:
-            return max(THROTTLED_WAIT - age, 0.0)
-        if self.percent < slowdown_percent or slowdown_percent >= 100:
+        if self.percent >= 100 and age < THROTTLED_WAIT:
+            return THROTTLED_WAIT - age
+        percent = min(self.effective_percent(now=now), 100.0)
+        if percent <= 0 or percent < slowdown_percent or slowdown_percent >= 100:
             return 0.0
         # Grows linearly from 0 at the threshold to MAX_SLOWDOWN_WAIT at 100 %.
-        return MAX_SLOWDOWN_WAIT * (self.percent - slowdown_percent) / (100.0 - slowdown_percent)
+        return MAX_SLOWDOWN_WAIT * (percent - slowdown_percent) / (100.0 - slowdown_percent)
 
 
 @dataclass(frozen=True)
@@ -196,16 +205,21 @@ def business_usage(object_id: str) -> Usage | None:
     return _read(BUC_KEY.format(object_id))
 
 
-def wait_seconds(*, business_id: str | int | None = None, app_id: str | None = None) -> float:
-    """How long background work should wait before its next Graph call. 0 while usage stays below
-    `GRAPH_USAGE_SLOWDOWN_PERCENT`; then growing with usage up to `MAX_SLOWDOWN_WAIT`; once throttled, Meta's
-    `estimated_time_to_regain_access` (or `THROTTLED_WAIT`). Looks at the app (`app_id`, default both
-    configured apps) and, with `business_id`, at that Page's or Instagram account's Business Use Case usage."""
+def wait_seconds(*, app_id: str, business_id: str | int | None = None) -> float:
+    """How long background work should wait before its next Graph call for one channel.
+
+    `app_id` is the app whose tokens the call will use, i.e. the app of the channel's Graph host
+    (`GraphClient(host=channel.graph_host).app_id`: META_APP_ID for graph.facebook.com, INSTAGRAM_APP_ID for
+    graph.instagram.com); `business_id` is the Page or Instagram account, for its Business Use Case usage. Only
+    those two readings count: another app's or another account's usage never holds this channel back.
+
+    0 while the (age-decayed, see `Usage.effective_percent`) usage stays below `GRAPH_USAGE_SLOWDOWN_PERCENT`;
+    then growing with usage up to `MAX_SLOWDOWN_WAIT`; once throttled, what is left of Meta's
+    `estimated_time_to_regain_access` (or of `THROTTLED_WAIT`). 0 when the cache cannot be read."""
     threshold = float(settings.GRAPH_USAGE_SLOWDOWN_PERCENT)
-    app_ids = [app_id] if app_id else [settings.META_APP_ID, settings.INSTAGRAM_APP_ID]
     try:
-        readings = [app_usage(a) for a in app_ids if a]
-        if business_id is not None:
+        readings = [app_usage(app_id) if app_id else None]
+        if business_id is not None and str(business_id):
             readings.append(business_usage(str(business_id)))
     except Exception:
         logger.warning("Could not read Graph API usage from the cache", exc_info=True)

@@ -131,6 +131,57 @@ def test_resumable_upload_sends_raw_bytes_with_an_oauth_header(mocked: responses
     assert GraphCall.objects.get().host == "rupload.facebook.test"
 
 
+@pytest.fixture
+def rupload_on_graph_host(fake_meta, settings) -> None:  # type: ignore[no-untyped-def]
+    """One local stand-in serving both Graph and rupload under the same prefix."""
+    settings.META_RUPLOAD_URL = settings.META_GRAPH_URL
+
+
+@pytest.mark.usefixtures("rupload_on_graph_host")
+def test_graph_calls_keep_their_proof_when_rupload_shares_the_graph_host(mocked: responses.RequestsMock) -> None:
+    mocked.get(f"{FB}/me/accounts", json={"data": []})
+    mocked.post(f"{FB}/123/feed", json={"id": "123_456"})
+    client = GraphClient(access_token=TOKEN)
+    client.get("me/accounts")
+    client.post("123/feed", data={"message": "Hello"})
+    read, write = mocked.calls
+    assert query_of(read)["appsecret_proof"] == [EXPECTED_PROOF]
+    assert query_of(read)["access_token"] == [TOKEN]
+    assert form_of(write)["appsecret_proof"] == [EXPECTED_PROOF]
+    assert form_of(write)["access_token"] == [TOKEN]
+    assert "Authorization" not in read.request.headers and "Authorization" not in write.request.headers
+
+
+@pytest.mark.usefixtures("rupload_on_graph_host")
+def test_an_upload_with_content_uses_the_oauth_header_on_a_shared_host(mocked: responses.RequestsMock) -> None:
+    url = f"{FB}/video-upload/v25.0/555"
+    mocked.post(url, json={"success": True})
+    GraphClient(access_token=TOKEN).request("POST", url, content=b"abc", headers={"offset": "0", "file_size": "3"})
+    sent = mocked.calls[0].request
+    assert sent.headers["Authorization"] == f"OAuth {TOKEN}"
+    assert sent.url == url and sent.body == b"abc"
+
+
+def test_upload_flag_uses_the_oauth_header_without_a_body(mocked: responses.RequestsMock, settings) -> None:  # type: ignore[no-untyped-def]
+    url = "https://rupload.facebook.test/ig-api-upload/v25.0/17900000000000002"
+    mocked.post(url, json={"success": True})
+    GraphClient(access_token=TOKEN).request("POST", url, headers={"file_url": "https://cdn.test/v.mp4"}, upload=True)
+    sent = mocked.calls[0].request
+    assert sent.headers["Authorization"] == f"OAuth {TOKEN}"
+    assert sent.url == url and not sent.body
+    assert sent.req_kwargs["timeout"][1] == settings.GRAPH_TIMEOUT_UPLOAD
+
+
+def test_a_non_upload_call_to_the_rupload_host_is_signed(mocked: responses.RequestsMock, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.META_RUPLOAD_URL = "https://rupload.facebook.test"
+    url = "https://rupload.facebook.test/ig-api-upload/v25.0/17900000000000003"
+    mocked.get(url, json={"ok": True})
+    GraphClient(access_token=TOKEN).request("GET", url)
+    call = mocked.calls[0]
+    assert query_of(call)["appsecret_proof"] == [EXPECTED_PROOF]
+    assert "Authorization" not in call.request.headers
+
+
 def test_for_app_uses_the_app_token(mocked: responses.RequestsMock) -> None:
     mocked.get(f"{FB}/debug_token", json={"data": {"is_valid": True}})
     GraphClient.for_app().get("debug_token", params={"input_token": TOKEN})
@@ -211,8 +262,8 @@ def test_buc_usage_is_recorded_and_remembered(mocked: responses.RequestsMock) ->
     call = GraphCall.objects.get()
     assert call.buc_usage == buc
     assert call.app_usage_percent == 96
-    assert wait_seconds(business_id="1784") > 0
-    assert wait_seconds() == 0
+    assert wait_seconds(app_id="111", business_id="1784") > 0
+    assert wait_seconds(app_id="111") == 0
 
 
 def test_rate_limit_error_reads_headers(mocked: responses.RequestsMock) -> None:
@@ -236,7 +287,7 @@ def test_rate_limit_error_reads_headers(mocked: responses.RequestsMock) -> None:
     with pytest.raises(GraphRateLimitError) as caught:
         GraphClient(access_token=TOKEN).get("1784/insights")
     assert caught.value.retry_after == 540
-    assert 530 < wait_seconds(business_id="1784") <= 540
+    assert 530 < wait_seconds(app_id="111", business_id="1784") <= 540
 
 
 @pytest.mark.parametrize(

@@ -171,11 +171,11 @@ def test_usage_headers_slow_down_then_throttle(user_client: GraphClient, sandbox
     with pytest.raises(GraphRateLimitError) as caught:
         for _ in range(12):
             user_client.get("me")
-            waits.append(wait_seconds())
+            waits.append(wait_seconds(app_id=user_client.app_id))
     assert waits[0] == 0
     assert waits[-1] > 0
     assert waits == sorted(waits)  # never less patient while usage climbs
     assert caught.value.retry_after and caught.value.retry_after > 0
-    assert wait_seconds() > 0
+    assert wait_seconds(app_id=user_client.app_id) > 0
     recorded = list(GraphCall.objects.filter(path__endswith="/me").values_list("app_usage_percent", flat=True))
     assert max(p for p in recorded if p is not None) >= 90
