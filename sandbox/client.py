@@ -79,7 +79,8 @@ class SandboxControl:
 
     def _call(self, method, path, json=None, **params):
         r = self.http.request(method, f"{self.url}/__sandbox__{path}", json=json, params=params or None, timeout=30)
-        r.raise_for_status()
+        if r.status_code >= 400:  # say what the control refused, not only its status
+            raise requests.HTTPError(f"{r.status_code} {method} /__sandbox__{path}: {r.text[:500]}", response=r)
         return r.json()
 
     def health(self):
@@ -139,6 +140,33 @@ class SandboxControl:
     def revoke_tokens(self, *, user_id=None, token_prefix=None, ig_user_id=None, reason=None):
         body = {"user_id": user_id, "token_prefix": token_prefix, "ig_user_id": ig_user_id, "reason": reason}
         return self._call("POST", "/tokens/revoke", {k: v for k, v in body.items() if v is not None})
+
+    def issue_facebook_token(
+        self, *, user_id=None, scopes=None, declined=None, page_ids=None, ig_ids=None, long_lived=True
+    ) -> dict:
+        """Grant (adding to earlier grants) and return a user token plus the Page token of each Page in
+        ``page_ids``, as Graph API Explorer would; see ``POST tokens/issue`` in the README."""
+        body = {
+            "platform": "facebook",
+            "user_id": user_id,
+            "scopes": scopes,
+            "declined": declined,
+            "page_ids": page_ids,
+            "ig_ids": ig_ids,
+            "long_lived": long_lived,
+        }
+        return self._call("POST", "/tokens/issue", {k: v for k, v in body.items() if v is not None})
+
+    def issue_instagram_token(self, ig_user_id: str, *, scopes=None, declined=None, long_lived=True) -> dict:
+        """An Instagram-Login token (60 days unless ``long_lived=False``) for a seeded account, with its profile."""
+        body = {
+            "platform": "instagram",
+            "ig_user_id": ig_user_id,
+            "scopes": scopes,
+            "declined": declined,
+            "long_lived": long_lived,
+        }
+        return self._call("POST", "/tokens/issue", {k: v for k, v in body.items() if v is not None})
 
     def remove_permission(self, user_id: str, permission: str, app_id=None):
         body = {"user_id": user_id, "permission": permission}

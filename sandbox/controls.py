@@ -152,6 +152,145 @@ def revoke(ctx):
     return {"revoked": n, "subcode": reason}
 
 
+@route(CONTROL, r"/tokens/issue", ("POST",))
+def tokens_issue(ctx):
+    """Consent without the dialog, like Meta's Graph API Explorer "Generate Access Token" (then "Extend" in the
+    Access Token Debugger): the person grants ``scopes`` and the assets, and gets a token at once.
+
+    Facebook (``"platform": "facebook"``, the default): ``{"user_id"?, "scopes"?, "declined"?, "page_ids"?,
+    "ig_ids"?, "long_lived"?}`` → a user token and the Page token of every Page in ``page_ids``, each with the
+    Page and its linked Instagram account as ``/me/accounts`` shows them. ``user_id`` defaults to the first seeded
+    user who administers every Page asked for; without ``page_ids`` / ``ig_ids`` every Page of the user and
+    their linked accounts are granted (the dialog's default, all ticked).
+    Instagram Login (``"platform": "instagram"``): ``{"ig_user_id", "scopes"?, "declined"?, "long_lived"?}`` →
+    the account's token and profile.
+
+    What is granted adds to what the person granted the app before (a later dialog shows earlier choices
+    ticked), so channels made one by one for the same person keep working. Long-lived by default: 60-day
+    tokens, and Page tokens that never expire (auth.page_token_for)."""
+    from .endpoints.oauth import CONFIG_SCOPES, FB_PERMISSIONS, IG_PERMISSIONS
+
+    b = body(ctx)
+    state, cfg = ctx.state, ctx.state.config
+    long_lived = b.get("long_lived", True) not in (False, "false", "0", 0)
+    lifetime = auth.LONG_LIVED if long_lived else auth.SHORT_LIVED
+    # public_profile and instagram_business_basic cannot be unticked in the dialogs
+    declined = [p for p in b.get("declined") or [] if p not in ("public_profile", "instagram_business_basic")]
+    if b.get("platform", "facebook") == "instagram":
+        acc = state.data["ig_accounts"].get(str(b.get("ig_user_id")))
+        if acc is None:
+            return 400, {"error": "ig_user_id must be a seeded Instagram account id"}
+        scopes = ["instagram_business_basic", *(b.get("scopes") or sorted(IG_PERMISSIONS))]
+        unknown = sorted(set(scopes + declined) - IG_PERMISSIONS)
+        if unknown:
+            return 400, {"error": f"not Instagram Login permissions: {unknown}"}
+        grant = _consent(state, acc["id"], cfg.ig_app_id, "instagram", scopes, declined, [], [acc["id"]])
+        tok = auth.issue(
+            state,
+            "USER",
+            cfg.ig_app_id,
+            platform="instagram",
+            ig_user_id=acc["id"],
+            lifetime=lifetime,
+            long_lived=long_lived,
+        )
+        return {
+            "access_token": tok["token"],
+            "token_type": "bearer",
+            "expires_in": lifetime,
+            "permissions": list(grant["granted"]),
+            # as graph.instagram.com /me answers: "user_id" the professional account id, "id" app-scoped
+            "user_id": acc["id"],
+            "id": acc["scoped_id"],
+            "username": acc["username"],
+            "name": acc["name"],
+            "profile_picture_url": ctx.url(acc["profile_picture_path"]),
+        }
+
+    users = list(state.data["users"].values())
+    page_ids = [str(p) for p in b.get("page_ids") or []]
+    if b.get("user_id"):
+        user = state.data["users"].get(str(b["user_id"]))
+    else:
+        user = next((u for u in users if set(page_ids) <= set(u["page_ids"])), None)
+    if user is None:
+        return 400, {"error": "user_id must be a seeded Facebook user who administers every Page in page_ids"}
+    if b.get("page_ids") is None and b.get("ig_ids") is None:
+        page_ids = list(user["page_ids"])
+        ig_ids = [state.data["pages"][p]["ig_user_id"] for p in page_ids if state.data["pages"][p].get("ig_user_id")]
+    else:
+        ig_ids = [str(i) for i in b.get("ig_ids") or []]
+    if not set(page_ids) <= set(user["page_ids"]):
+        return 400, {"error": f"{user['name']} does not administer every Page in {page_ids}"}
+    linked = {state.data["pages"][p].get("ig_user_id") for p in user["page_ids"]}
+    if not set(ig_ids) <= linked:
+        strangers = sorted(set(ig_ids) - linked)
+        return 400, {"error": f"not Instagram accounts linked to {user['name']}'s Pages: {strangers}"}
+    scopes = ["public_profile", *(b.get("scopes") or CONFIG_SCOPES)]
+    unknown = sorted(set(scopes + declined) - FB_PERMISSIONS)
+    if unknown:
+        return 400, {"error": f"not Facebook Login permissions: {unknown}"}
+    grant = _consent(state, user["id"], cfg.app_id, "facebook", scopes, declined, page_ids, ig_ids)
+    tok = auth.issue(state, "USER", cfg.app_id, user_id=user["id"], lifetime=lifetime, long_lived=long_lived)
+    pages = []
+    for page_id in page_ids:
+        page = state.data["pages"][page_id]
+        acc = state.data["ig_accounts"].get(page.get("ig_user_id") or "")
+        pages.append(
+            {
+                "id": page_id,
+                "name": page["name"],
+                "access_token": auth.page_token_for(state, tok, page_id)["token"],
+                "picture_url": ctx.url(page["picture_path"]),
+                "instagram_business_account": _ig_profile(ctx, acc) if acc else None,
+            }
+        )
+    return {
+        "access_token": tok["token"],
+        "token_type": "bearer",
+        "expires_in": lifetime,
+        "user_id": user["id"],
+        "granted": list(grant["granted"]),
+        "declined": list(grant["declined"]),
+        "pages": pages,
+    }
+
+
+def _ig_profile(ctx, acc: dict) -> dict:
+    """A Page's ``instagram_business_account{id,username,name,profile_picture_url}``."""
+    return {
+        "id": acc["id"],
+        "username": acc["username"],
+        "name": acc["name"],
+        "profile_picture_url": ctx.url(acc["profile_picture_path"]),
+    }
+
+
+def _consent(state, user_id, app_id, platform, scopes, declined, page_ids, ig_ids) -> dict:
+    """Record a consent on the (person, app) grant as the dialogs do (endpoints/oauth.py), adding to it."""
+    key = state.grant_key(user_id, app_id)
+    grant = state.data["grants"].get(key) or {
+        "user_id": user_id,
+        "app_id": app_id,
+        "granted": [],
+        "declined": [],
+        "page_ids": [],
+        "ig_ids": [],
+        "platform": platform,
+    }
+    for p in scopes:
+        if p not in declined:
+            grant["granted"] = [x for x in grant["granted"] if x != p] + [p]
+            grant["declined"] = [x for x in grant["declined"] if x != p]
+    for p in declined:
+        grant["declined"] = [x for x in grant["declined"] if x != p] + [p]
+        grant["granted"] = [x for x in grant["granted"] if x != p]
+    grant["page_ids"] += [p for p in page_ids if p not in grant["page_ids"]]
+    grant["ig_ids"] += [i for i in ig_ids if i not in grant["ig_ids"]]
+    state.data["grants"][key] = grant
+    return grant
+
+
 @route(CONTROL, r"/permissions/remove", ("POST",))
 def permissions_remove(ctx):
     b = body(ctx)

@@ -186,7 +186,7 @@ def video_status_values(v: dict) -> dict:
     if st == "processing" and not up.get("done"):
         st = "upload_in_progress" if up.get("received") else "upload_not_started"
     processing = {"status": {"ready": "complete", "error": "error"}.get(v["video_status"], "in_progress")}
-    if not up.get("done"):
+    if not up.get("done") or (v["kind"] == "reel" and not v.get("finished")):
         processing["status"] = "not_started"
     if v.get("error"):
         processing["errors"] = [{"code": 1363019, "message": v["error"]}]  # (verify code)

@@ -197,6 +197,13 @@ def create_container(ctx, tok, ig_id):
             if p is None or p["review_status"] != "approved":
                 raise pe.product_not_found()
 
+    # reference §1 "alt_text": images only (a single image or an image carousel child), up to 1000 characters;
+    # not reels, videos or stories.
+    if g("alt_text") not in (None, ""):
+        if kind != "image" or mt == "STORIES":
+            raise pe.param("(#100) Param alt_text is only supported for images in feed posts and carousels")
+        if len(g("alt_text")) > 1000:
+            raise pe.param("(#100) Param alt_text must be at most 1000 characters")
     if g("thumb_offset") not in (None, "") and not str(g("thumb_offset")).isdigit():
         raise pe.param("(#100) Param thumb_offset must be a non-negative number of milliseconds")
 

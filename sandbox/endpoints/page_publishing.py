@@ -338,6 +338,8 @@ def reels_post(ctx, tok, page_id):
         raise pe.param("(#100) video_state must be one of PUBLISHED, DRAFT, SCHEDULED")
     if v.get("finished"):
         ctx.mark("flag", "repeat_finish", f"upload_phase=finish sent again for reel {v['id']}")
+    else:
+        v["ready_at"] = state.clock.now() + processing.delay(state, "video")  # processing starts now
     v["finished"] = True
     v["description"] = ctx.get("description") or v.get("description")
     v["publish"] = state_value == "PUBLISHED"

@@ -112,7 +112,9 @@ def start_video_processing(state, v, blob: bytes):
     v["error"] = f"The video could not be processed ({problem})" if problem else None
     v["upload"].update(received=len(blob), file_size=v["upload"].get("file_size") or len(blob), done=True)
     v["video_status"] = "processing"
-    v["ready_at"] = state.clock.now() + processing.delay(state, "video")
+    # A Page video is processed once its bytes are in. A reel waits for `finish`: until then its status reads
+    # uploading complete, processing and publishing not_started (Reels Publishing API, step 3 example).
+    v["ready_at"] = None if v["kind"] == "reel" else state.clock.now() + processing.delay(state, "video")
     processing.refresh_video(state, v)
 
 

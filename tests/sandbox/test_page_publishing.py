@@ -145,6 +145,10 @@ def test_reel_start_upload_finish(page, media_server, sandbox_control):
     headers = {"Authorization": f"OAuth {page['token']}", "offset": "0", "file_size": str(len(blob))}
     r = requests.post(url, headers=headers, data=blob, timeout=30)
     assert r.json() == {"success": True}, r.text
+    # Uploaded, not yet finished: Meta has not started processing it (Reels Publishing API, step 3).
+    phases = read(page, vid, fields="status")["status"]
+    assert phases["uploading_phase"]["status"] == "complete"
+    assert phases["processing_phase"]["status"] == phases["publishing_phase"]["status"] == "not_started"
     r = post(
         page["base"],
         f"{V}/{page['id']}/video_reels",
@@ -166,6 +170,14 @@ def test_reel_start_upload_finish(page, media_server, sandbox_control):
         f"{page['base']}/rupload.facebook.com/video-upload/v25.0/{vid2}",
         headers={"Authorization": f"OAuth {page['token']}", "file_url": media_server("short.mp4")},
         timeout=30,
+    )
+    post(
+        page["base"],
+        f"{V}/{page['id']}/video_reels",
+        page["token"],
+        upload_phase="finish",
+        video_id=vid2,
+        video_state="PUBLISHED",
     )
     sandbox_control.clock_advance(3)
     assert read(page, vid2, fields="status")["status"]["video_status"] == "error"
