@@ -11,11 +11,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from accounts.connect_driver import connect_with_facebook, connect_with_instagram
 from accounts.crypto import TokenDecryptionError
 from accounts.models import Channel, ChannelStatus
 from accounts.services.channels import channel_check_token, channel_disconnect, channels_due_for_refresh
 from accounts.tasks import check_channel_token, refresh_instagram_token
+from socialhub.devconnect import connect_with_facebook, connect_with_instagram
 
 pytestmark = pytest.mark.django_db
 

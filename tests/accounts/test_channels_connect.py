@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from accounts.connect_driver import connect_with_facebook, connect_with_instagram, start_connect
 from accounts.models import Channel, ChannelStatus, ConnectedVia
 from sandbox.client import complete_facebook_consent
+from socialhub.devconnect import connect_with_facebook, connect_with_instagram, start_connect
 from tests.factories import WorkspaceFactory
 
 pytestmark = pytest.mark.django_db

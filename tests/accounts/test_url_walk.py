@@ -12,9 +12,8 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts.models import Channel, Invitation, PendingConnection, WorkspaceMembership
-from publishing.models import Delivery, MediaAsset, Post
-from tests.factories import UserFactory
+from accounts.models import Invitation, PendingConnection, WorkspaceMembership
+from tests.factories import ChannelFactory, DeliveryFactory, MediaAssetFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -74,20 +73,13 @@ def param_values(workspace, agency, alice, bob):
         invited_by=alice,
         expires_at="2099-01-01T00:00:00Z",
     )
-    channel = Channel.objects.create(
-        workspace=workspace,
-        platform="facebook_page",
-        connected_via="facebook_login",
-        external_id="1",
-        name="Page",
-        access_token="secret-page-token",
-    )
+    channel = ChannelFactory(workspace=workspace, connected_by=alice, access_token="secret-page-token")
     pending = PendingConnection.objects.create(
         workspace=workspace, user=alice, connected_via="facebook_login", user_token="secret-user-token"
     )
-    asset = MediaAsset.objects.create(workspace=workspace, file="x.jpg", original_name="x.jpg", kind="image")
-    post = Post.objects.create(workspace=workspace, author=alice, caption="Private draft")
-    delivery = Delivery.objects.create(post=post, channel=channel, kind="fb_text")
+    asset = MediaAssetFactory(workspace=workspace, original_name="x.jpg")
+    post = PostFactory(workspace=workspace, author=alice, caption="Private draft")
+    delivery = DeliveryFactory(post=post, channel=channel)
     return {
         "workspace_id": workspace.public_id,
         "asset_id": asset.public_id,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from accounts.models import Channel
-from publishing.models import Delivery, DeliveryAttempt, DeliveryState, Post
-from tests.factories import UserFactory
+from accounts.models import ChannelStatus
+from publishing.models import Delivery, DeliveryState
+from tests.factories import ChannelFactory, DeliveryAttemptFactory, DeliveryFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,28 +22,11 @@ def operator(client):
 
 @pytest.fixture
 def failed_delivery(workspace, alice) -> Delivery:
-    channel = Channel.objects.create(
-        workspace=workspace,
-        platform="facebook_page",
-        connected_via="facebook_login",
-        external_id="183533740681241",
-        name="Harbor Yoga Studio",
-        access_token="page-token",
-        status="needs_reconnect",  # a retry waits for the reconnect instead of calling Meta
-        granted_scopes=["pages_manage_posts"],
-    )
-    post = Post.objects.create(workspace=workspace, author=alice, caption="Sunrise class at 7")
-    delivery = Delivery.objects.create(
-        post=post,
-        channel=channel,
-        kind="fb_text",
-        state=DeliveryState.FAILED,
-        attempts=3,
-        error_message="Meta refused the post.",
-        error_code=100,
-        due_at=timezone.now(),
-    )
-    DeliveryAttempt.objects.create(delivery=delivery, number=1, outcome="failed", message="refused")
+    # A retry waits for the reconnect instead of calling Meta, so the channel needs no real token.
+    channel = ChannelFactory(workspace=workspace, connected_by=alice, status=ChannelStatus.NEEDS_RECONNECT)
+    post = PostFactory(workspace=workspace, author=alice, caption="Sunrise class at 7")
+    delivery = DeliveryFactory(post=post, channel=channel, failed=True, attempts=3, error_code=100)
+    DeliveryAttemptFactory(delivery=delivery, message="refused")
     return delivery
 
 

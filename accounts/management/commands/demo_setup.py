@@ -18,8 +18,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from accounts.connect_driver import connect_with_facebook, connect_with_instagram
 from accounts.models import Agency, AgencyMembership, AgencyRole, Channel, User, Workspace
+from socialhub.devconnect import connect_with_facebook, connect_with_instagram
 
 DEMO_EMAIL = "demo@socialhub.localhost"
 DEMO_PASSWORD = "socialhub-demo"

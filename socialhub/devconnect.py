@@ -1,6 +1,10 @@
-"""Drive the channel-connect flow through SocialHub's own views, answering the sandbox's consent page over
-HTTP. The demo (`manage.py demo_setup`) connects its channels this way, and the tests use it too, so both
-take exactly the path a person takes in the browser: Channels → Meta's dialog → callback → picker → channels."""
+"""Development only: drive the channel-connect flow through SocialHub's own views, answering the sandbox's
+consent page over HTTP. The demo (`manage.py demo_setup`), the benchmark (`bench/publish.py`) and the OAuth tests
+connect channels this way, so they take exactly the path a person takes in the browser: Channels → Meta's
+dialog → callback → picker → channels. Tests that only need a connected channel use `tests.factories` instead.
+
+It uses Django's test `Client` and the sandbox's Python client, so, like `socialhub.devenv`, it is never
+imported by the apps or by anything a production process loads at start."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from django.test import Client
 from sandbox.client import complete_facebook_consent, complete_instagram_consent
 
 if TYPE_CHECKING:
-    from .models import Channel, Workspace
+    from accounts.models import Channel, Workspace
 
 
 class ConnectError(RuntimeError):
