@@ -35,8 +35,35 @@ class WorkspaceInline(admin.TabularInline):
         return format_html('<a href="{}">people</a>', url)
 
 
+class TenantDeleteMixin:
+    """Deleting a workspace or an agency takes everything in it along: channels, posts and their deliveries,
+    media, memberships and invitations. Operators get Django's confirmation page listing all of it, with a note
+    that what is already published stays on Meta. Nothing here calls Meta."""
+
+    delete_confirmation_template = "admin/accounts/tenant_delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/accounts/tenant_delete_selected_confirmation.html"
+
+    def get_deleted_objects(self, objs, request):  # type: ignore[no-untyped-def]
+        deleted, model_count, _perms_needed, protected = super().get_deleted_objects(objs, request)  # type: ignore[misc]
+        # The permission to delete the workspace (or agency) is the permission to delete what it holds: rows the
+        # admin shows read-only, such as deliveries, which belong to the publishing pipeline, must not make a
+        # tenant undeletable. What still blocks the delete is a restricted row outside of it (`protected`).
+        return deleted, model_count, set(), protected
+
+    def render_delete_form(self, request, context):  # type: ignore[no-untyped-def]
+        from publishing.models import Delivery, DeliveryState
+
+        published = Delivery.objects.filter(state=DeliveryState.PUBLISHED)
+        obj = context.get("object")
+        if isinstance(obj, Workspace):
+            context["published_count"] = published.filter(post__workspace=obj).count()
+        elif isinstance(obj, Agency):
+            context["published_count"] = published.filter(post__workspace__agency=obj).count()
+        return super().render_delete_form(request, context)  # type: ignore[misc]
+
+
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(TenantDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "workspace_count", "member_count", "created_at"]
     search_fields = ["name", "public_id", "memberships__user__email"]
     date_hierarchy = "created_at"
@@ -68,7 +95,7 @@ class WorkspaceMembershipInline(admin.TabularInline):
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(TenantDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "agency", "timezone", "created_at"]
     list_filter = ["timezone"]
     list_select_related = ["agency"]

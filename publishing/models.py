@@ -133,7 +133,9 @@ class PostMedia(models.Model):
     """An item of a post's media, in order, with what is tagged on it."""
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="items")
-    asset = models.ForeignKey(MediaAsset, on_delete=models.PROTECT, related_name="+")
+    # RESTRICT, not PROTECT: a file a post uses cannot be deleted on its own, but deleting the whole workspace
+    # (which takes the posts along) goes through.
+    asset = models.ForeignKey(MediaAsset, on_delete=models.RESTRICT, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
     user_tags = models.JSONField(default=list, blank=True, help_text='[{"username": "…", "x": 0.5, "y": 0.5}]')
     product_tags = models.JSONField(default=list, blank=True, help_text='[{"product_id": "…", "x": 0.5, "y": 0.5}]')
@@ -179,7 +181,9 @@ class Delivery(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="deliveries")
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
+    # RESTRICT, not PROTECT: a channel with deliveries is disconnected, never deleted on its own, but an operator
+    # deleting its workspace or agency (which takes the posts and so the deliveries along) is let through.
+    channel = models.ForeignKey(Channel, on_delete=models.RESTRICT, related_name="deliveries")
     kind = models.CharField(max_length=15, choices=DeliveryKind.choices)
     state = models.CharField(max_length=20, choices=DeliveryState.choices, default=DeliveryState.DRAFT)
     caption_override = models.TextField(blank=True)

@@ -300,16 +300,42 @@ def _flag_missing_scopes(channel: Channel) -> bool:
 
 
 # --- Status --------------------------------------------------------------------------------------------------
-def channel_mark_needs_reconnect(*, channel: Channel, reason: str, error: GraphError | None = None) -> None:
-    now = timezone.now()
-    channel.status = ChannelStatus.NEEDS_RECONNECT
-    channel.status_reason = reason
-    fields = ["status", "status_reason"]
+_CONNECTED = (ChannelStatus.ACTIVE, ChannelStatus.NEEDS_RECONNECT)
+
+
+def _channel_update(channel: Channel, *, statuses: tuple[str, ...] = _CONNECTED, **values: Any) -> bool:
+    """Write `values` on the channel only while it is still the connection `channel` was read as (same
+    `connected_at`) and in one of `statuses`; then mirror them on `channel`.
+
+    Meta can take seconds to answer. A disconnect made meanwhile (another request) or a reconnect (which stamps a
+    new `connected_at`) wins: the stale object is never saved over it. Returns False when the write lost; then
+    `channel` is reloaded, so its caller sees the status and token as they are now."""
+    updated = Channel.objects.filter(pk=channel.pk, status__in=statuses, connected_at=channel.connected_at).update(
+        **values
+    )
+    if updated:
+        for name, value in values.items():
+            setattr(channel, name, value)
+        return True
+    try:
+        channel.refresh_from_db(fields=["status", "status_reason", "access_token", "connected_at", "disconnected_at"])
+    except Channel.DoesNotExist:
+        pass
+    logger.info(
+        "channel %s changed while Meta was asked (now %s); its answer is not written", channel.pk, channel.status
+    )
+    return False
+
+
+def channel_mark_needs_reconnect(*, channel: Channel, reason: str, error: GraphError | None = None) -> bool:
+    """Ask the workspace to reconnect the channel. A channel disconnected meanwhile stays disconnected."""
+    values: dict[str, Any] = {"status": ChannelStatus.NEEDS_RECONNECT, "status_reason": reason}
     if error is not None:
-        channel.last_error, channel.last_error_at = _describe(error), now
-        fields += ["last_error", "last_error_at"]
-    channel.save(update_fields=fields)
+        values.update(last_error=_describe(error), last_error_at=timezone.now())
+    if not _channel_update(channel, **values):
+        return False
     logger.info("channel %s needs reconnect: %s", channel.pk, reason)
+    return True
 
 
 def _describe(error: GraphError) -> str:
@@ -322,8 +348,7 @@ def channel_record_error(*, channel: Channel, error: GraphError) -> None:
     if isinstance(error, GraphAuthError | GraphPermissionError):
         channel_mark_needs_reconnect(channel=channel, reason=error.message, error=error)
         return
-    channel.last_error, channel.last_error_at = _describe(error), timezone.now()
-    channel.save(update_fields=["last_error", "last_error_at"])
+    _channel_update(channel, last_error=_describe(error), last_error_at=timezone.now())
 
 
 def channel_client(channel: Channel) -> GraphClient:
@@ -334,7 +359,10 @@ def channel_client(channel: Channel) -> GraphClient:
 
 def channel_check_token(*, channel: Channel) -> bool:
     """Ask Meta whether the channel's token still works and still carries the permissions it needs.
-    Returns True when the channel is usable; otherwise it is marked "needs reconnect" with the reason."""
+    Returns True when the channel is usable; otherwise it is marked "needs reconnect" with the reason.
+
+    Every write is conditional on the channel still being the connection that was asked about: one disconnected
+    or reconnected while Meta answered is left as it is now (and False is returned for a disconnected one)."""
     if channel.status == ChannelStatus.DISCONNECTED:
         return False
     now = timezone.now()
@@ -360,29 +388,33 @@ def channel_check_token(*, channel: Channel) -> bool:
     except (GraphAuthError, GraphPermissionError) as exc:
         channel_record_error(channel=channel, error=exc)
         return False
-    channel.granted_scopes = granted
-    channel.last_checked_at = now
-    channel.save(update_fields=["granted_scopes", "last_checked_at"])
+    if not _channel_update(channel, granted_scopes=granted, last_checked_at=now):
+        return False  # disconnected or reconnected while Meta answered: the answer is about a connection now gone
     if _flag_missing_scopes(channel):
         return False
     if channel.status == ChannelStatus.NEEDS_RECONNECT:
-        channel.status, channel.status_reason = ChannelStatus.ACTIVE, ""
-        channel.save(update_fields=["status", "status_reason"])
-    return True
+        _channel_update(
+            channel, statuses=(ChannelStatus.NEEDS_RECONNECT,), status=ChannelStatus.ACTIVE, status_reason=""
+        )
+    return channel.status == ChannelStatus.ACTIVE
 
 
 def channel_refresh_instagram_token(*, channel: Channel) -> None:
-    """Swap an Instagram-Login token for a fresh 60-day one (`ig_refresh_token`; allowed once it is a day old)."""
+    """Swap an Instagram-Login token for a fresh 60-day one (`ig_refresh_token`; allowed once it is a day old).
+    The new token is kept only if the channel is still the same connection: a disconnect made while Meta answered
+    must not bring a token back."""
     client = channel_client(channel)
     try:
         answer = client.request("GET", "refresh_access_token", params={"grant_type": "ig_refresh_token"})
     except GraphError as exc:
         channel_record_error(channel=channel, error=exc)
         raise
-    channel.access_token = answer["access_token"]
-    channel.token_issued_at = timezone.now()
-    channel.token_expires_at = _expires_at(answer.get("expires_in"))
-    channel.save(update_fields=["access_token", "token_issued_at", "token_expires_at"])
+    _channel_update(
+        channel,
+        access_token=answer["access_token"],
+        token_issued_at=timezone.now(),
+        token_expires_at=_expires_at(answer.get("expires_in")),
+    )
 
 
 def channels_due_for_refresh() -> list[int]:

@@ -175,10 +175,24 @@ def invitation_accept(*, invitation: Invitation, user: User) -> AgencyMembership
     return membership
 
 
+def _lock_team(agency: Agency, membership_pk: int) -> AgencyMembership:
+    """Lock the agency's team for the rest of the transaction and re-read the membership under that lock.
+
+    The last-owner check and the write after it must see the same owners: without the lock two owners demoting
+    (or removing) each other at the same moment would each see the other still owner and both go through,
+    leaving the agency with none. Every change of a role takes the agency's row lock first, so they queue up
+    and the second one sees what the first one wrote."""
+    Agency.objects.select_for_update().only("pk").get(pk=agency.pk)
+    membership = AgencyMembership.objects.select_related("user").filter(pk=membership_pk, agency=agency).first()
+    if membership is None:
+        raise ValidationError("This person is no longer in the agency.")
+    return membership
+
+
 @transaction.atomic
 def agency_member_set_role(*, access: AgencyAccess, membership: AgencyMembership, role: str) -> AgencyMembership:
     access.require("team.manage")
-    membership = AgencyMembership.objects.select_for_update().get(pk=membership.pk, agency=access.agency)
+    membership = _lock_team(access.agency, membership.pk)
     _check_grantable(access, role)
     _check_grantable(access, membership.role)  # an admin cannot demote an owner
     if role != AgencyRole.OWNER and _is_last_owner(membership):
@@ -192,7 +206,7 @@ def agency_member_set_role(*, access: AgencyAccess, membership: AgencyMembership
 def agency_member_remove(*, access: AgencyAccess, membership: AgencyMembership) -> None:
     """Remove someone from the agency and every workspace in it. The last owner stays."""
     access.require("team.manage")
-    membership = AgencyMembership.objects.select_for_update().get(pk=membership.pk, agency=access.agency)
+    membership = _lock_team(access.agency, membership.pk)
     _check_grantable(access, membership.role)
     if _is_last_owner(membership):
         raise ValidationError("An agency needs at least one owner. Make someone else owner first.")
