@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 
 from accounts.crypto import encrypted_field_names
@@ -7,6 +9,7 @@ from accounts.models import Channel, ChannelStatus
 
 from . import specs
 from .models import MediaAsset, Post
+from .services.local_time import AmbiguousLocalTime, NonexistentLocalTime, Occurrence, to_aware
 
 
 class PostForm(forms.Form):
@@ -34,9 +37,23 @@ class PostForm(forms.Form):
     when = forms.ChoiceField(choices=[("now", "Publish now"), ("later", "Schedule")], initial="later")
     date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     time = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    # Asked only when the time happens twice (the night the clocks go back): 0 the first, 1 the second.
+    fold = forms.TypedChoiceField(
+        choices=[("0", "The first"), ("1", "The second")],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    # One per rendered form: sending the same form again finds the post it made (see `post_create`).
+    form_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: object, workspace, **kwargs: object) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.workspace = workspace
+        self.fields["form_token"].initial = uuid.uuid4()
+        # The two moments a time that happens twice can mean, once the form has been checked.
+        self.fold_choices: list[Occurrence] = []
         self.fields["channels"].queryset = (  # type: ignore[attr-defined]
             Channel.objects.filter(workspace=workspace)
             .exclude(status=ChannelStatus.DISCONNECTED)
@@ -50,8 +67,22 @@ class PostForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean() or {}
-        if data.get("when") == "later" and not (data.get("date") and data.get("time")):
+        data["scheduled_at"] = None
+        if data.get("when") != "later":
+            return data
+        if not (data.get("date") and data.get("time")):
             self.add_error("date", "Pick the day and time to publish, or choose Publish now.")
+            return data
+        try:
+            data["scheduled_at"] = to_aware(data["date"], data["time"], self.workspace.zoneinfo)
+        except NonexistentLocalTime as exc:
+            self.add_error("time", str(exc))
+        except AmbiguousLocalTime as exc:
+            self.fold_choices = exc.choices
+            if data.get("fold") is None:
+                self.add_error("fold", str(exc))
+            else:
+                data["scheduled_at"] = exc.choices[data["fold"]].moment
         return data
 
     def ordered_media(self) -> list[MediaAsset]:

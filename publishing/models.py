@@ -118,12 +118,18 @@ class Post(models.Model):
     scheduled_local = models.CharField(max_length=19, blank=True)
     scheduled_timezone = models.CharField(max_length=64, blank=True)
     approval = models.CharField(max_length=15, choices=Approval.choices, default=Approval.NOT_REQUIRED)
+    # The composer form's one-time token: sending the same form twice (double click, back and resubmit) finds
+    # this post instead of making a second one. Empty for posts made before it existed or outside the composer.
+    form_token = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["workspace", "-created_at"], name="post_workspace_recent")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "form_token"], name="unique_post_form_token_per_workspace")
+        ]
 
     def __str__(self) -> str:
         return (self.caption[:60] or self.get_format_display()).strip()

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 from django.contrib import messages
@@ -9,7 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import WorkspaceAccess, workspace_view
@@ -181,6 +180,11 @@ def post_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     )
 
 
+def _post_url(post: Post) -> str:
+    """The post in the workspace's list of posts."""
+    return reverse("publishing:posts", kwargs={"workspace_id": post.workspace.public_id}) + f"#post-{post.public_id}"
+
+
 @workspace_view(Capability.POSTS_DRAFT)
 @require_http_methods(["GET", "POST"])
 def post_new(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
@@ -189,9 +193,6 @@ def post_new(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     problems: dict[Channel, list[specs.Problem]] = {}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        scheduled_at = None
-        if data["when"] == "later":
-            scheduled_at = timezone.make_aware(datetime.combine(data["date"], data["time"]), workspace.zoneinfo)
         items = [post_services.MediaItem(asset=a) for a in form.ordered_media()]
         post = post_services.post_create(
             workspace=workspace,
@@ -200,13 +201,18 @@ def post_new(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
             caption=data["caption"],
             media=items,
             format=data["format"],
-            scheduled_at=scheduled_at,
+            scheduled_at=data["scheduled_at"],  # None: publish now; the form resolved daylight-saving times
+            form_token=data["form_token"],
             link=data["link"],
             cta_type=data["cta_type"],
             first_comment=data["first_comment"],
             location_id=data["location_id"],
             collaborators=data["collaborators"],
         )
+        if getattr(post, "form_token_reused", False):
+            # The same form came again (double click, or back and send): the first send made the post.
+            messages.info(request, "This post was already saved; sending the form again did not add a second one.")
+            return redirect(_post_url(post))
         try:
             post_services.post_submit(post=post, access=access, now=data["when"] == "now")
         except post_services.PostInvalid as exc:

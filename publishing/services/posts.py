@@ -8,8 +8,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.crypto import encrypted_field_names
@@ -263,10 +264,15 @@ def post_create(
     format: str = Post.Format.FEED,
     scheduled_at: datetime | None = None,
     caption_overrides: dict[int, str] | None = None,
+    form_token: UUID | None = None,
     **options: Any,
 ) -> Post:
     """A draft post with one delivery per channel. `options`: link, cta_type, first_comment, location_id,
-    location_name, collaborators, share_to_feed, audio_name, thumb_offset_ms, cover."""
+    location_name, collaborators, share_to_feed, audio_name, thumb_offset_ms, cover.
+
+    `form_token` (the composer form's one-time token) makes sending the same form twice harmless: a token this
+    workspace already used returns the post it made, with `form_token_reused` set, instead of a second post. Two
+    sends at the same moment meet at the unique constraint; the one that loses gets the winner's post."""
     media = media or []
     foreign = [c for c in channels if c.workspace_id != workspace.pk]
     foreign += [m.asset for m in media if m.asset.workspace_id != workspace.pk]  # type: ignore[misc]
@@ -275,35 +281,57 @@ def post_create(
         foreign.append(cover)
     if foreign:
         raise PermissionError("A channel or media file belongs to another workspace.")
-    post = Post.objects.create(
-        workspace=workspace,
-        author=author,
-        caption=caption,
-        format=format,
-        scheduled_at=scheduled_at,
-        scheduled_timezone=workspace.timezone,
-        scheduled_local=scheduled_at.astimezone(workspace.zoneinfo).strftime("%Y-%m-%dT%H:%M:%S")
-        if scheduled_at
-        else "",
-        **options,
-    )
-    PostMedia.objects.bulk_create(
-        PostMedia(
-            post=post,
-            asset=m.asset,
-            position=i,
-            user_tags=m.user_tags,
-            product_tags=m.product_tags,
-            alt_text=m.alt_text,
-        )
-        for i, m in enumerate(media)
-    )
-    assets = [m.asset for m in media]
-    for channel in channels:
-        kind, _ = delivery_kind(channel=channel, post_format=format, assets=assets, link=post.link)
-        Delivery.objects.create(
-            post=post, channel=channel, kind=kind or "", caption_override=(caption_overrides or {}).get(channel.pk, "")
-        )
+
+    def already_made() -> Post | None:
+        post = Post.objects.filter(workspace=workspace, form_token=form_token).first() if form_token else None
+        if post is not None:
+            post.form_token_reused = True  # type: ignore[attr-defined]
+        return post
+
+    existing = already_made()
+    if existing is not None:
+        return existing
+    try:
+        # All or nothing, so a second send that finds the post finds it whole.
+        with transaction.atomic():
+            post = Post.objects.create(
+                workspace=workspace,
+                author=author,
+                caption=caption,
+                format=format,
+                scheduled_at=scheduled_at,
+                scheduled_timezone=workspace.timezone,
+                scheduled_local=scheduled_at.astimezone(workspace.zoneinfo).strftime("%Y-%m-%dT%H:%M:%S")
+                if scheduled_at
+                else "",
+                form_token=form_token,
+                **options,
+            )
+            PostMedia.objects.bulk_create(
+                PostMedia(
+                    post=post,
+                    asset=m.asset,
+                    position=i,
+                    user_tags=m.user_tags,
+                    product_tags=m.product_tags,
+                    alt_text=m.alt_text,
+                )
+                for i, m in enumerate(media)
+            )
+            assets = [m.asset for m in media]
+            for channel in channels:
+                kind, _ = delivery_kind(channel=channel, post_format=format, assets=assets, link=post.link)
+                Delivery.objects.create(
+                    post=post,
+                    channel=channel,
+                    kind=kind or "",
+                    caption_override=(caption_overrides or {}).get(channel.pk, ""),
+                )
+    except IntegrityError:
+        existing = already_made()  # the same form, sent again at the same moment, won the race
+        if existing is None:
+            raise
+        return existing
     return post
 
 
