@@ -48,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stagger", type=float, default=0.0, help="spread due times over this many seconds (0)")
     parser.add_argument("--video-seconds", type=float, default=2.0, help="sandbox video processing time (2)")
     parser.add_argument("--poll-seconds", type=float, default=0.5, help="PUBLISH_POLL_SECONDS (0.5; min wait 1 s)")
+    parser.add_argument(
+        "--first-poll-seconds",
+        type=float,
+        default=None,
+        help="PUBLISH_FIRST_POLL_SECONDS, the wait before the first check (default: --video-seconds)",
+    )
     parser.add_argument("--tick", type=float, default=0.5, help="seconds between dispatcher runs (0.5)")
     parser.add_argument("--calls-per-kind", type=int, default=2, help="posts per kind in the Graph-calls phase (2)")
     parser.add_argument("--timeout", type=float, default=300.0, help="give up waiting after this many seconds")
@@ -66,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
         env.configure(
             sandbox_url=sandbox_url,
             PUBLISH_POLL_SECONDS=str(args.poll_seconds),
+            PUBLISH_FIRST_POLL_SECONDS=str(
+                args.video_seconds if args.first_poll_seconds is None else args.first_poll_seconds
+            ),
         )
         env.create_database()
         env.django_setup()
@@ -129,7 +138,7 @@ class PublishBench:
         from django.conf import settings
         from django.test import Client
 
-        from accounts.connect_driver import connect_with_facebook, connect_with_instagram
+        from socialhub.devconnect import connect_with_facebook, connect_with_instagram
 
         state = self.control.state()
         pages = {p["id"]: p for p in state["pages"]}

@@ -202,6 +202,12 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0, help_text="Runs so far (each is in the attempt log).")
     error_count = models.PositiveIntegerField(default=0, help_text="Runs that ended in an error or died.")
     processing_since = models.DateTimeField(null=True, blank=True, help_text="When waiting for Meta began.")
+    waiting_for = models.CharField(
+        max_length=80, blank=True, help_text="The container or video Meta is processing; a new one starts a new wait."
+    )
+    follow_up_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Failed tries at what follows a public post (the first comment)."
+    )
     # Remote ids, saved the moment Meta returns them.
     container_id = models.CharField(max_length=64, blank=True)
     child_container_ids = models.JSONField(default=list, blank=True)
@@ -221,6 +227,8 @@ class Delivery(models.Model):
     error_code = models.IntegerField(null=True, blank=True)
     error_subcode = models.IntegerField(null=True, blank=True)
     fbtrace_id = models.CharField(max_length=64, blank=True)
+    # After an unconfirmed outcome: the posts on the account that could be this one, for a person to check.
+    candidates = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -239,6 +247,10 @@ class Delivery(models.Model):
     @property
     def caption(self) -> str:
         return self.caption_override or self.post.caption
+
+    @property
+    def unconfirmed(self) -> bool:
+        return self.state == DeliveryState.FAILED and bool(self.candidates)
 
 
 class DeliveryAttempt(models.Model):

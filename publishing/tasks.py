@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .publishers.base import RunOutcome
 from .services import media, pipeline
 
 
@@ -19,14 +20,14 @@ def sweep_stale_deliveries() -> int:
     return pipeline.sweep_stale()
 
 
-@shared_task(bind=True, name="publishing.publish_delivery", ignore_result=True)
-def publish_delivery(self, delivery_id: int, lease_token: str) -> str:  # type: ignore[no-untyped-def]
+@shared_task(name=pipeline.PUBLISH_TASK, ignore_result=True)
+def publish_delivery(delivery_id: int, lease_token: str) -> str:
     """Run one delivery as far as it goes now. Safe to run twice: the lease lets only one run act, and every
     step already done (its Meta id is stored) is skipped. Waiting re-queues this task with a countdown."""
     outcome = pipeline.delivery_run(delivery_id=delivery_id, token=lease_token)
-    if outcome.kind == "poll":  # Meta is processing: come back later instead of sleeping here
-        self.apply_async(args=[delivery_id, lease_token], countdown=outcome.countdown)
-    return outcome.kind
+    if outcome.kind == RunOutcome.POLL:  # Meta is processing: come back later instead of sleeping here
+        pipeline.send_run(delivery_id, lease_token, countdown=outcome.countdown)
+    return outcome.kind.value
 
 
 @shared_task(name="publishing.process_media_asset", ignore_result=True)

@@ -15,4 +15,12 @@ urlpatterns = [
     path("w/<uuid:workspace_id>/posts/<uuid:post_id>/approve/", views.post_approve, name="post_approve"),
     path("w/<uuid:workspace_id>/posts/<uuid:post_id>/cancel/", views.post_cancel, name="post_cancel"),
     path("w/<uuid:workspace_id>/deliveries/<uuid:delivery_id>/retry/", views.delivery_retry, name="delivery_retry"),
+    path(
+        "w/<uuid:workspace_id>/deliveries/<uuid:delivery_id>/confirm/", views.delivery_confirm, name="delivery_confirm"
+    ),
+    path(
+        "w/<uuid:workspace_id>/deliveries/<uuid:delivery_id>/publish-again/",
+        views.delivery_publish_again,
+        name="delivery_publish_again",
+    ),
 ]

@@ -224,8 +224,14 @@ def post_new(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
                 if post.approval == Post.Approval.PENDING
                 else ("publishing now" if data["when"] == "now" else "scheduled")
             )
-            messages.success(request, f"Post {what}.")
-            return redirect("publishing:posts", workspace_id=workspace.public_id)
+            if data["when"] == "now" and post_services.post_queue_unavailable(post):
+                messages.warning(
+                    request,
+                    "Post queued: the publishing queue is not reachable right now; it goes out when the queue is back.",
+                )
+            else:
+                messages.success(request, f"Post {what}.")
+            return redirect(_post_url(post))
     recent_media = MediaAsset.objects.filter(workspace=workspace).usable()[:60]
     chosen = set(request.POST.getlist("media"))
     return render(
@@ -266,14 +272,46 @@ def post_cancel(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) ->
     return redirect("publishing:posts", workspace_id=access.workspace.public_id)
 
 
-@workspace_view(Capability.POSTS_PUBLISH)
-@require_POST
-def delivery_retry(request: HttpRequest, access: WorkspaceAccess, delivery_id: UUID) -> HttpResponse:
-    delivery = get_object_or_404(
+def _workspace_delivery(access: WorkspaceAccess, delivery_id: UUID) -> Delivery:
+    return get_object_or_404(
         Delivery.objects.select_related("channel", "post").defer(*encrypted_field_names(Channel, prefix="channel__")),
         public_id=delivery_id,
         post__workspace=access.workspace,
     )
+
+
+@workspace_view(Capability.POSTS_PUBLISH)
+@require_POST
+def delivery_confirm(request: HttpRequest, access: WorkspaceAccess, delivery_id: UUID) -> HttpResponse:
+    """After an unconfirmed outcome: the person picked the post on the account that is this one."""
+    delivery = _workspace_delivery(access, delivery_id)
+    try:
+        post_services.delivery_confirm(delivery=delivery, candidate_id=request.POST.get("candidate", ""))
+    except post_services.PostInvalid as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Marked as published on {delivery.channel.display_name}.")
+    return redirect("publishing:posts", workspace_id=access.workspace.public_id)
+
+
+@workspace_view(Capability.POSTS_PUBLISH)
+@require_POST
+def delivery_publish_again(request: HttpRequest, access: WorkspaceAccess, delivery_id: UUID) -> HttpResponse:
+    """After an unconfirmed outcome: the person checked the account and the post is not there."""
+    delivery = _workspace_delivery(access, delivery_id)
+    try:
+        post_services.delivery_publish_again(delivery=delivery)
+    except (post_services.PostInvalid, ValidationError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Publishing on {delivery.channel.display_name} again.")
+    return redirect("publishing:posts", workspace_id=access.workspace.public_id)
+
+
+@workspace_view(Capability.POSTS_PUBLISH)
+@require_POST
+def delivery_retry(request: HttpRequest, access: WorkspaceAccess, delivery_id: UUID) -> HttpResponse:
+    delivery = _workspace_delivery(access, delivery_id)
     try:
         post_services.delivery_retry(delivery=delivery)
     except (post_services.PostInvalid, ValidationError) as exc:

@@ -266,8 +266,10 @@ GRAPH_USAGE_SLOWDOWN_PERCENT = env.int("GRAPH_USAGE_SLOWDOWN_PERCENT", default=7
 PUBLISH_LEASE_SECONDS = env.int("PUBLISH_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
 # Give up waiting for Meta to process a video after this many seconds.
 PUBLISH_PROCESSING_TIMEOUT = env.int("PUBLISH_PROCESSING_TIMEOUT", default=3600)
-# How often Meta is asked whether a video has finished processing (Meta asks for about once a minute at most).
-PUBLISH_POLL_SECONDS = env.float("PUBLISH_POLL_SECONDS", default=30.0)
+# The first check of media handed to Meta waits a typical processing time; later checks come about once a
+# minute, as Meta asks (the same status is never read twice within 5 seconds).
+PUBLISH_FIRST_POLL_SECONDS = env.float("PUBLISH_FIRST_POLL_SECONDS", default=30.0)
+PUBLISH_POLL_SECONDS = env.float("PUBLISH_POLL_SECONDS", default=60.0)
 # Attempts at a delivery before it fails for good (errors a retry cannot fix fail at once).
 PUBLISH_MAX_ATTEMPTS = env.int("PUBLISH_MAX_ATTEMPTS", default=6)
 # Lifetime of the signed links through which Meta fetches media stored on this server.

@@ -430,45 +430,18 @@ def channels_due_for_refresh() -> list[int]:
     )
 
 
+@transaction.atomic
 def channel_disconnect(*, channel: Channel) -> int:
     """Stop using the channel: its token is dropped, its history kept, publishing to it stops. Posts that were
-    still to go out on it fail with the reason (and can be retried after reconnecting); returns how many."""
-    from publishing.models import Delivery, DeliveryState
+    still to go out on it fail with the reason (and can be retried after reconnecting); drafts and posts
+    awaiting approval stay as they are. Publishing owns its rows: it stops them, in this same transaction.
+    Returns how many were stopped."""
+    from publishing.services.transitions import channel_disconnected
 
-    now = timezone.now()
-    # Not gone out and not about to: stopped. A run in flight loses its lease, so its next save stops it.
-    stopped = Delivery.objects.filter(
-        channel=channel,
-        state__in=[
-            DeliveryState.DRAFT,
-            DeliveryState.AWAITING_APPROVAL,
-            DeliveryState.SCHEDULED,
-            DeliveryState.PUBLISHING,
-            DeliveryState.PROCESSING,
-        ],
-        remote_id="",
-        publish_started_at__isnull=True,
-    ).update(
-        state=DeliveryState.FAILED,
-        next_attempt_at=None,
-        waiting_reason="",
-        lease_token="",
-        lease_until=None,
-        error_message=f"{channel.display_name} was disconnected before this went out. Reconnect it and retry.",
-    )
-    # Already public, only the follow-up (permalink, first comment) was pending: it is published.
-    Delivery.objects.filter(channel=channel).exclude(remote_id="").exclude(state=DeliveryState.PUBLISHED).update(
-        state=DeliveryState.PUBLISHED,
-        published_at=now,
-        next_attempt_at=None,
-        lease_token="",
-        lease_until=None,
-        waiting_reason="",
-        error_message="Published. The first comment was not added: the account was disconnected.",
-    )
+    stopped = channel_disconnected(channel)
     channel.status = ChannelStatus.DISCONNECTED
     channel.status_reason = "Disconnected by your team."
     channel.access_token = ""
-    channel.disconnected_at = now
+    channel.disconnected_at = timezone.now()
     channel.save(update_fields=["status", "status_reason", "access_token", "disconnected_at"])
     return stopped

@@ -6,9 +6,22 @@ Contract of a run (`delivery_run`):
 - It resumes from the ids saved on the delivery: a step whose id is stored is not done again.
 - Before the one call that makes something public (`media_publish`, a Page post, a reel's finish, the first
   comment) it stores `publish_started_at` (or `first_comment_started_at`). A later run that finds the marker
-  without the resulting id asks Meta what happened before doing anything (see `instagram.py`, `facebook.py`).
+  without the resulting id asks Meta what happened before doing anything (see `publishers/`). When Meta's
+  answer cannot prove which post is this delivery's, the delivery fails as "unconfirmed" with the candidates
+  for a person to check, rather than claiming someone else's post or posting twice.
+- The publisher only saves ids and returns an `Outcome`; every state change goes through `transitions`. An
+  error is classified after the `try` that caught it, so no Graph call and no write happen in an `except`.
+- A run whose worker died (killed, out of memory, over the time limit) leaves its attempt "running"; the next
+  run, started by the sweep or by the broker's redelivery, counts it as a failed attempt, so a delivery that
+  keeps killing workers ends failed after PUBLISH_MAX_ATTEMPTS instead of looping for ever.
 - Waiting for Meta (video processing, a full quota, a usage limit) never sleeps in a worker: the run ends with
-  `Outcome.wait(...)` and the task re-queues itself with a countdown; the sweep catches what a dead worker left.
+  `Outcome.wait(...)` and the task comes back after a countdown; the sweep catches what a dead worker left.
+  Each wait is measured on its own (a new container, a finished step or a retry starts a new one). Media that
+  Meta already has and may publish by itself (Facebook video and reels after `finish`) is never answered
+  with "upload it again": it is checked with back-off, shown as "sent, Meta still processing".
+- Once the post is public (its Meta id stored) nothing fails it: a follow-up (the first comment) has its own
+  small retry budget, then the delivery is published with a note.
+- A task that cannot be handed to the broker leaves its delivery scheduled and due: the next tick sends it.
 - A channel token the server cannot decrypt (TOKEN_ENCRYPTION_KEYS changed) is the server's fault, not the
   post's or the channel's: the delivery goes back to the dispatcher, untouched, and is tried again every
   KEYS_WAIT_SECONDS until the key is back. Nothing is sent meanwhile and the channel keeps its status.
@@ -16,115 +29,79 @@ Contract of a run (`delivery_run`):
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
-import uuid
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.crypto import TokenDecryptionError
-from accounts.models import ChannelStatus, Platform
-from accounts.services.channels import channel_record_error
-from socialhub.graph import GraphAuthError, GraphError, GraphPermissionError, GraphRateLimitError
+from accounts.models import ChannelStatus
+from accounts.services.channels import channel_check_token, channel_record_error
+from socialhub.graph import GraphAuthError, GraphClient, GraphError, GraphPermissionError, GraphRateLimitError
 from socialhub.graph.usage import wait_seconds
 
-from ..models import ACTIVE_STATES, Delivery, DeliveryAttempt, DeliveryState, PostMedia
+from ..models import ACTIVE_STATES, Delivery, DeliveryAttempt, DeliveryState
+from ..publishers import publisher_for
+from ..publishers.base import DeliveryFailed, LeaseLost, Outcome, Run, RunOutcome, Unconfirmed
+from ..publishers.facebook import RepeatedOffset
+from ..publishers.instagram import QUOTA_SUBCODE, quota_wait
+from . import transitions
 
 logger = logging.getLogger(__name__)
 
+PUBLISH_TASK = "publishing.publish_delivery"
 KEYS_WAIT_SECONDS = 5 * 60
 KEYS_UNREADABLE = (
     "SocialHub cannot read its saved access to this channel because the server's encryption key "
     "(TOKEN_ENCRYPTION_KEYS) was changed or removed. Nothing was sent. It will be tried again once your operator "
     "puts the key back; the channel does not need reconnecting."
 )
+# What comes after a public post (the first comment) is tried this many times before giving up on it alone.
+FOLLOW_UP_ATTEMPTS = 3
+# Media already with Meta (sent) is checked with growing pauses up to this, and shown unconfirmed after a day.
+SENT_MAX_PAUSE = 30 * 60
+SENT_UNCONFIRMED_AFTER = 24 * 60 * 60
 
 
-class LeaseLost(Exception):
-    """Another run owns the delivery now (this one was presumed dead and swept)."""
-
-
-class DeliveryFailed(Exception):
-    """A problem no retry can fix; the message says what to do."""
-
-    def __init__(self, message: str, *, error: GraphError | None = None):
-        super().__init__(message)
-        self.error = error
-
-
-@dataclass(frozen=True)
-class Outcome:
-    # "published" | "poll" (the task re-queues itself after `countdown`) | "deferred" (back to the dispatcher
-    # until next_attempt_at) | "retry" | "failed" | "paused" | "stale" (another run owns the delivery)
-    kind: str
-    countdown: float = 0.0
-    reason: str = ""
-
-    @classmethod
-    def wait(cls, seconds: float, reason: str) -> Outcome:
-        """Meta is processing: ask again in `seconds` (a short poll)."""
-        return cls("poll", max(1.0, seconds), reason)
-
-
-def lease_seconds() -> int:
-    return settings.PUBLISH_LEASE_SECONDS
-
-
-class Run:
-    """One run of one delivery: the lease, the attempt log, and saves that renew the lease."""
-
-    def __init__(self, delivery: Delivery, token: str, attempt: DeliveryAttempt):
-        self.delivery = delivery
-        self.token = token
-        self.attempt = attempt
-
-    def save(self, **fields: Any) -> None:
-        fields.setdefault("lease_until", timezone.now() + timedelta(seconds=lease_seconds()))
-        updated = Delivery.objects.filter(pk=self.delivery.pk, lease_token=self.token).update(**fields)
-        if updated != 1:
-            raise LeaseLost(f"delivery {self.delivery.pk} was taken over")
-        for name, value in fields.items():
-            setattr(self.delivery, name, value)
-
-    def step(self, description: str) -> None:
-        self.attempt.steps = [*self.attempt.steps, description]
-        self.attempt.save(update_fields=["steps"])
-
-
-def _new_lease(delivery: Delivery | int, **fields: Any) -> str:
-    """Give the delivery to a new run: a fresh token (any older run's next save fails) and a lease."""
-    token = uuid.uuid4().hex
-    pk = delivery if isinstance(delivery, int) else delivery.pk
-    Delivery.objects.filter(pk=pk).update(
-        lease_token=token, lease_until=timezone.now() + timedelta(seconds=lease_seconds()), **fields
-    )
-    return token
-
-
-def _enqueue(delivery_id: int, token: str, countdown: float = 0) -> None:
-    from ..tasks import publish_delivery
-
-    transaction.on_commit(lambda: publish_delivery.apply_async(args=[delivery_id, token], countdown=countdown or None))
-
-
-def delivery_queue_now(delivery: Delivery) -> None:
-    """Start publishing a delivery at once ("publish now", a retry), without waiting for the dispatcher."""
-    with transaction.atomic():
-        updated = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SCHEDULED).update(
-            state=DeliveryState.PUBLISHING
+# --- the queue ------------------------------------------------------------------------------------------------
+def send_run(delivery_id: int, token: str, countdown: float = 0) -> bool:
+    """Hand a run to the broker. If the broker cannot take it, the delivery goes back to scheduled and due, so
+    the next dispatcher tick sends it; the caller goes on (one failed send never strands others)."""
+    sent = True
+    try:
+        current_app.send_task(PUBLISH_TASK, args=[delivery_id, token], countdown=countdown or None)
+    except Exception:
+        sent = False
+        logger.warning(
+            "could not queue publishing run of delivery %s; the next tick sends it", delivery_id, exc_info=True
         )
-        if updated:
-            _enqueue(delivery.pk, _new_lease(delivery))
+    if not sent:
+        transitions.release_unsent(delivery_id, token)
+    return sent
+
+
+def _send_on_commit(delivery_id: int, token: str) -> None:
+    transaction.on_commit(functools.partial(send_run, delivery_id, token))
+
+
+def delivery_start_now(delivery: Delivery) -> bool:
+    """Start publishing a due delivery at once ("publish now", a retry), without waiting for the dispatcher."""
+    if delivery.channel.status != ChannelStatus.ACTIVE:
+        return False
+    with transaction.atomic():
+        token = transitions.claim(delivery.pk)
+        if token:
+            _send_on_commit(delivery.pk, token)
+    return bool(token)
 
 
 def dispatch_due(*, limit: int = 500) -> int:
-    """Beat, every minute: queue one task per due delivery whose channel can publish."""
+    """Beat, every minute: queue one run per due delivery whose channel can publish."""
     now = timezone.now()
     with transaction.atomic():
         due = list(
@@ -133,46 +110,168 @@ def dispatch_due(*, limit: int = 500) -> int:
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:limit]
         )
+        count = 0
         for pk in due:
-            token = uuid.uuid4().hex
-            Delivery.objects.filter(pk=pk).update(
-                state=DeliveryState.PUBLISHING,
-                lease_token=token,
-                lease_until=now + timedelta(seconds=lease_seconds()),
-            )
-            _enqueue(pk, token)
-    return len(due)
+            token = transitions.claim(pk)
+            if token:
+                _send_on_commit(pk, token)
+                count += 1
+    return count
 
 
 def sweep_stale() -> int:
-    """Re-queue deliveries whose run stopped without a word (worker killed, broker lost the message)."""
-    now = timezone.now()
+    """Re-queue deliveries whose run stopped without a word (worker killed, broker lost the message). The new
+    run counts the dead one as a failed attempt."""
     count = 0
     with transaction.atomic():
         stale = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(state__in=ACTIVE_STATES, lease_until__lt=now)
+            .filter(state__in=ACTIVE_STATES, lease_until__lt=timezone.now())
             .values_list("pk", flat=True)[:500]
         )
         for pk in stale:
-            token = uuid.uuid4().hex
-            Delivery.objects.filter(pk=pk).update(
-                lease_token=token, lease_until=now + timedelta(seconds=lease_seconds())
-            )
-            _enqueue(pk, token)
-            count += 1
+            token = transitions.re_lease(pk)
+            if token:
+                _send_on_commit(pk, token)
+                count += 1
     if count:
         logger.warning("re-queued %d publishing run(s) whose worker stopped", count)
     return count
 
 
-def _claim(delivery_id: int, token: str) -> Delivery | None:
-    updated = Delivery.objects.filter(pk=delivery_id, lease_token=token, state__in=ACTIVE_STATES).update(
-        lease_until=timezone.now() + timedelta(seconds=lease_seconds())
-    )
-    if updated != 1:
+# --- one run --------------------------------------------------------------------------------------------------
+def _load(delivery_id: int, token: str) -> Delivery | None:
+    if not transitions.renew(delivery_id, token):
         return None
     return Delivery.objects.select_related("post__workspace", "post__cover", "channel").get(pk=delivery_id)
+
+
+def delivery_run(*, delivery_id: int, token: str) -> Outcome:
+    """Run one delivery as far as it can go now. Called by the `publish_delivery` task."""
+    delivery: Delivery | None = None
+    load_error: Exception | None = None
+    try:
+        delivery = _load(delivery_id, token)
+    except Exception as exc:
+        load_error = exc
+    if load_error is not None:
+        return _unloadable(delivery_id, token, load_error)
+    if delivery is None:
+        return Outcome(RunOutcome.STALE)
+
+    transitions.count_dead_runs(delivery, token)
+    before = _before_run(delivery)
+    if before is not None:
+        return _apply(delivery, token, None, before)
+
+    attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts + 1)
+    run = Run(delivery, token, attempt)
+    outcome: Outcome | None = None
+    error: Exception | None = None
+    try:
+        run.save(attempts=delivery.attempts + 1)
+        outcome = publisher_for(delivery.channel.platform).run(run)
+    except LeaseLost:
+        outcome = Outcome(RunOutcome.STALE, reason="Another run took over.")
+    except Exception as exc:
+        error = exc
+    if error is not None:
+        outcome = _classify(run, error)
+    assert outcome is not None
+    return _apply(delivery, token, attempt, outcome)
+
+
+def _unloadable(delivery_id: int, token: str, error: Exception) -> Outcome:
+    if isinstance(error, TokenDecryptionError):
+        logger.error(
+            "delivery %s waits: its channel's token cannot be decrypted with TOKEN_ENCRYPTION_KEYS; restore the key "
+            "it was encrypted with (run `manage.py check` to validate the keys)",
+            delivery_id,
+        )
+        until = timezone.now() + timedelta(seconds=KEYS_WAIT_SECONDS)
+        transitions.to_scheduled(delivery_id, token, at=until, reason=KEYS_UNREADABLE)
+        return Outcome.defer_until(until, KEYS_UNREADABLE)
+    logger.error("cannot load delivery %s", delivery_id, exc_info=error)
+    message = f"SocialHub could not load this post to publish it: {error}"
+    transitions.to_failed(delivery_id, token, message=message)
+    return Outcome(RunOutcome.FAILED, reason=message)
+
+
+def _before_run(delivery: Delivery) -> Outcome | None:
+    """What stops a run before it calls Meta: a channel to reconnect, too many failed attempts, a usage limit."""
+    channel = delivery.channel
+    if channel.status != ChannelStatus.ACTIVE:
+        return Outcome(RunOutcome.PAUSED, reason=f"{channel.display_name} needs reconnecting; the post waits for it.")
+    if delivery.error_count > settings.PUBLISH_MAX_ATTEMPTS:  # its runs kept dying (see count_dead_runs)
+        return Outcome(
+            RunOutcome.FAILED, reason="Publishing stopped after repeated failures. " + _check_account_hint(delivery)
+        )
+    slow_down = wait_seconds(app_id=GraphClient(host=channel.graph_host).app_id, business_id=channel.external_id)
+    if slow_down > 0:
+        return Outcome.defer_until(
+            timezone.now() + timedelta(seconds=slow_down),
+            "Meta's rate limit is close; SocialHub slows down before it is hit.",
+        )
+    return None
+
+
+def _classify(run: Run, error: Exception) -> Outcome:
+    """What an error means for the delivery. Runs after the `try`, so it may ask Meta (the token check)."""
+    delivery = run.delivery
+    if delivery.remote_id:  # public already: only a follow-up failed
+        return _follow_up_failed(delivery, error)
+    if isinstance(error, Unconfirmed):
+        return Outcome(RunOutcome.FAILED, reason=str(error), candidates=tuple(error.candidates))
+    if isinstance(error, DeliveryFailed):
+        return Outcome(RunOutcome.FAILED, reason=str(error), error=error.error)
+    if isinstance(error, GraphAuthError):
+        channel_record_error(channel=delivery.channel, error=error)
+        name = delivery.channel.display_name
+        return Outcome(RunOutcome.PAUSED, reason=f"{name} needs reconnecting: {error.message}", error=error)
+    if isinstance(error, GraphPermissionError):
+        # Removed permission (pause the channel) or a feature this account may not use (fail this post)?
+        if not channel_check_token(channel=delivery.channel):
+            name = delivery.channel.display_name
+            return Outcome(RunOutcome.PAUSED, reason=f"{name} needs reconnecting: {error.message}", error=error)
+        return Outcome(RunOutcome.FAILED, reason=error.message, error=error)
+    last_try = delivery.error_count >= settings.PUBLISH_MAX_ATTEMPTS  # retries used up
+    if isinstance(error, GraphError):
+        if error.subcode == QUOTA_SUBCODE:
+            return quota_wait(delivery, total=None)
+        if error.retryable and not last_try:
+            return _retry_after(delivery, error, _backoff(error, delivery.error_count))
+        return Outcome(RunOutcome.FAILED, reason=error.message, error=error)
+    if isinstance(error, RepeatedOffset) and not last_try:
+        return Outcome(
+            RunOutcome.RETRY,
+            countdown=60.0,
+            reason="Facebook stopped taking the video's parts; SocialHub uploads it again in a minute.",
+        )
+    logger.error("publishing delivery %s failed unexpectedly", delivery.pk, exc_info=error)
+    if not last_try:
+        return _retry_after(delivery, None, 60.0 * 2**delivery.error_count, message=f"SocialHub hit an error: {error}.")
+    return Outcome(
+        RunOutcome.FAILED, reason=f"SocialHub could not publish this: {error}. " + _check_account_hint(delivery)
+    )
+
+
+def _follow_up_failed(delivery: Delivery, error: Exception) -> Outcome:
+    retryable = isinstance(error, GraphError) and error.retryable and not isinstance(error, GraphAuthError)
+    if retryable and delivery.follow_up_attempts + 1 < FOLLOW_UP_ATTEMPTS:
+        delay = _backoff(error, delivery.follow_up_attempts)  # type: ignore[arg-type]
+        return Outcome(
+            RunOutcome.RETRY,
+            countdown=delay,
+            reason="Published. Adding the first comment failed; SocialHub tries again shortly.",
+            error=error,
+            follow_up=True,
+        )
+    detail = error.message if isinstance(error, GraphError) else str(error)
+    return Outcome(
+        RunOutcome.PUBLISHED,
+        reason=f"Published. The first comment could not be added: {detail}",
+        error=error if isinstance(error, GraphError) else None,
+    )
 
 
 def _backoff(error: GraphError, attempt: int) -> float:
@@ -180,89 +279,13 @@ def _backoff(error: GraphError, attempt: int) -> float:
     return base + random.uniform(0, base / 4)  # jitter: retries of many posts do not arrive at Meta together
 
 
-def delivery_run(*, delivery_id: int, token: str) -> Outcome:
-    """Run one delivery as far as it can go now. Called by the `publish_delivery` task."""
-    try:
-        delivery = _claim(delivery_id, token)
-    except TokenDecryptionError:
-        logger.error(
-            "delivery %s waits: its channel's token cannot be decrypted with TOKEN_ENCRYPTION_KEYS; restore the key "
-            "it was encrypted with (run `manage.py check` to validate the keys)",
-            delivery_id,
-        )
-        return _defer(delivery_id, token, KEYS_WAIT_SECONDS, KEYS_UNREADABLE)
-    except Exception as exc:
-        logger.exception("cannot load delivery %s", delivery_id)
-        Delivery.objects.filter(pk=delivery_id, lease_token=token).update(
-            state=DeliveryState.FAILED,
-            error_message=f"SocialHub could not load this post to publish it: {exc}",
-            lease_token="",
-            lease_until=None,
-            next_attempt_at=None,
-        )
-        return Outcome("failed")
-    if delivery is None:
-        return Outcome("stale")
-    channel = delivery.channel
-    if channel.status != ChannelStatus.ACTIVE:
-        return _pause(delivery, token, reason=f"{channel.display_name} needs reconnecting; the post waits for it.")
-    if delivery.error_count > settings.PUBLISH_MAX_ATTEMPTS:  # its runs keep dying (see sweep_stale)
-        attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts + 1)
-        return _fail(
-            Run(delivery, token, attempt),
-            "Publishing stopped after repeated failures. " + _check_account_hint(delivery),
-        )
-    slow_down = wait_seconds(business_id=channel.external_id)
-    if slow_down > 0:
-        return _defer(delivery, token, slow_down, "Meta's rate limit is close; SocialHub slows down before it is hit.")
-
-    attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts + 1)
-    run = Run(delivery, token, attempt)
-    try:
-        run.save(attempts=delivery.attempts + 1)
-        outcome = _publisher(delivery).run(run)
-    except LeaseLost:
-        _finish_attempt(attempt, DeliveryAttempt.Outcome.RETRY, message="Another run took over.")
-        return Outcome("stale")
-    except DeliveryFailed as exc:
-        return _fail(run, str(exc), error=exc.error)
-    except GraphAuthError as exc:
-        channel_record_error(channel=channel, error=exc)
-        _finish_attempt(attempt, DeliveryAttempt.Outcome.PAUSED, error=exc)
-        return _pause(delivery, token, reason=f"{channel.display_name} needs reconnecting: {exc.message}")
-    except GraphPermissionError as exc:
-        # Removed permission (pause the channel) or a feature this account may not use (fail this post)?
-        from accounts.services.channels import channel_check_token
-
-        if not channel_check_token(channel=channel):
-            _finish_attempt(attempt, DeliveryAttempt.Outcome.PAUSED, error=exc)
-            return _pause(delivery, token, reason=f"{channel.display_name} needs reconnecting: {exc.message}")
-        return _fail(run, exc.message, error=exc)
-    except GraphError as exc:
-        if exc.subcode == QUOTA_SUBCODE:
-            _finish_attempt(attempt, DeliveryAttempt.Outcome.WAITING, error=exc)
-            from .instagram import quota_wait
-
-            return quota_wait(run, total=None)
-        if exc.retryable and delivery.error_count < settings.PUBLISH_MAX_ATTEMPTS:
-            return _retry(run, exc, delay=_backoff(exc, delivery.error_count))
-        return _fail(run, exc.message, error=exc)
-    except Exception as exc:  # a bug, a missing file, the database: never leave the post "publishing"
-        logger.exception("publishing delivery %s failed unexpectedly", delivery.pk)
-        if delivery.error_count < settings.PUBLISH_MAX_ATTEMPTS:
-            return _retry(run, None, delay=60.0 * 2**delivery.error_count, message=f"SocialHub hit an error: {exc}.")
-        return _fail(run, f"SocialHub could not publish this: {exc}. " + _check_account_hint(delivery))
-    if outcome.kind == "published":
-        _finish_attempt(attempt, DeliveryAttempt.Outcome.PUBLISHED)
-    elif outcome.kind == "poll":
-        _finish_attempt(attempt, DeliveryAttempt.Outcome.WAITING, message=outcome.reason)
-        return _poll(run, outcome)
-    elif outcome.kind == "deferred":
-        _finish_attempt(attempt, DeliveryAttempt.Outcome.WAITING, message=outcome.reason)
-    return outcome
-
-
-QUOTA_SUBCODE = 2207042  # Instagram: "reached maximum number of posts allowed in 24 hours" (code 9)
+def _retry_after(delivery: Delivery, error: GraphError | None, delay: float, *, message: str = "") -> Outcome:
+    when = timezone.localtime(timezone.now() + timedelta(seconds=delay), delivery.post.workspace.zoneinfo)
+    if isinstance(error, GraphRateLimitError):
+        reason = f"Meta asked SocialHub to slow down. Trying again at {when:%H:%M}."
+    else:
+        reason = f"{error.message if error else message} Trying again at {when:%H:%M}."
+    return Outcome(RunOutcome.RETRY, countdown=delay, reason=reason, error=error)
 
 
 def _check_account_hint(delivery: Delivery) -> str:
@@ -271,159 +294,92 @@ def _check_account_hint(delivery: Delivery) -> str:
     return "Retry it, or contact your operator if it keeps failing."
 
 
-def _retry(run: Run, error: GraphError | None, *, delay: float, message: str = "") -> Outcome:
-    when = timezone.localtime(timezone.now() + timedelta(seconds=delay), run.delivery.post.workspace.zoneinfo)
-    if isinstance(error, GraphRateLimitError):
-        reason = f"Meta asked SocialHub to slow down. Trying again at {when:%H:%M}."
-    else:
-        reason = f"{error.message if error else message} Trying again at {when:%H:%M}."
-    _finish_attempt(run.attempt, DeliveryAttempt.Outcome.RETRY, error=error, message=message)
-    run.save(
-        state=DeliveryState.SCHEDULED,
-        next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        waiting_reason=reason,
-        lease_token="",
-        lease_until=None,
-        error_count=run.delivery.error_count + 1,
-        **_error_fields(error),
-    )
-    return Outcome("retry", delay, reason)
-
-
-def _poll(run: Run, outcome: Outcome) -> Outcome:
-    """Meta is still processing: the task comes back after the countdown, holding the lease meanwhile. Gives up
-    after PUBLISH_PROCESSING_TIMEOUT, with Meta's words if it gave any."""
+def _poll(delivery: Delivery, token: str, attempt: DeliveryAttempt | None, outcome: Outcome) -> Outcome:
+    """Meta is still processing: the task comes back after the countdown. Each wait (its subject) is measured
+    on its own; media not yet with Meta gives up after PUBLISH_PROCESSING_TIMEOUT, media already sent is
+    checked with back-off and shown as sent."""
     now = timezone.now()
-    since = run.delivery.processing_since or now
-    if (now - since).total_seconds() > settings.PUBLISH_PROCESSING_TIMEOUT:
-        minutes = settings.PUBLISH_PROCESSING_TIMEOUT // 60
-        return _fail(run, f"Meta was still processing the media after {minutes} minutes. Retry to upload it again.")
-    run.save(
-        state=DeliveryState.PROCESSING,
-        processing_since=since,
-        waiting_reason=outcome.reason,
-        next_attempt_at=now + timedelta(seconds=outcome.countdown),
-        lease_until=now + timedelta(seconds=outcome.countdown + lease_seconds()),
+    same_wait = (
+        delivery.state == DeliveryState.PROCESSING
+        and delivery.processing_since is not None
+        and delivery.waiting_for == outcome.subject
     )
-    return outcome
+    since = delivery.processing_since if same_wait else now
+    waited = (now - since).total_seconds()  # type: ignore[operator]
+    countdown, reason = outcome.countdown, outcome.reason
+    if waited > settings.PUBLISH_PROCESSING_TIMEOUT:
+        minutes = int(waited // 60)
+        if not outcome.sent:
+            return _apply(
+                delivery,
+                token,
+                attempt,
+                Outcome(
+                    RunOutcome.FAILED,
+                    reason=f"Meta was still processing the media after {minutes} minutes. Retry to upload it again.",
+                ),
+            )
+        if waited > SENT_UNCONFIRMED_AFTER:
+            return _apply(
+                delivery,
+                token,
+                attempt,
+                Outcome(
+                    RunOutcome.FAILED,
+                    reason=(
+                        f"Sent, but Meta had still not finished processing it after {minutes // 60} hours. It may be "
+                        f"live: check {outcome.check_url} before retrying, so it is not posted twice."
+                    ),
+                ),
+            )
+        countdown = min(max(countdown, waited / 4), SENT_MAX_PAUSE)
+        reason = (
+            f"Sent, Meta still processing (for {minutes} minutes). It may already be live: check {outcome.check_url}"
+        )
+    if not transitions.to_processing(
+        delivery, token, attempt=attempt, reason=reason, countdown=countdown, since=since, subject=outcome.subject
+    ):
+        return Outcome(RunOutcome.STALE)
+    return Outcome.wait(countdown, reason, subject=outcome.subject, sent=outcome.sent, check_url=outcome.check_url)
 
 
-def _publisher(delivery: Delivery) -> Any:
-    from . import facebook, instagram
-
-    return instagram if delivery.channel.platform == Platform.INSTAGRAM else facebook
-
-
-def _finish_attempt(
-    attempt: DeliveryAttempt, outcome: str, *, error: GraphError | None = None, message: str = ""
-) -> None:
-    attempt.outcome = outcome
-    attempt.finished_at = timezone.now()
-    if error is not None:
-        attempt.error_class = type(error).__name__
-        attempt.error_code, attempt.error_subcode = error.code, error.subcode
-        attempt.message, attempt.fbtrace_id = error.message, error.fbtrace_id or ""
-    elif message:
-        attempt.message = message
-    attempt.save()
-
-
-def _error_fields(error: GraphError | None) -> dict[str, Any]:
-    if error is None:
-        return {"error_code": None, "error_subcode": None, "fbtrace_id": ""}
-    return {"error_code": error.code, "error_subcode": error.subcode, "fbtrace_id": error.fbtrace_id or ""}
-
-
-def _fail(run: Run, message: str, *, error: GraphError | None = None) -> Outcome:
-    _finish_attempt(run.attempt, DeliveryAttempt.Outcome.FAILED, error=error, message=message)
-    run.save(
-        state=DeliveryState.FAILED,
-        error_message=message,
-        next_attempt_at=None,
-        lease_token="",
-        lease_until=None,
-        waiting_reason="",
-        **_error_fields(error),
-    )
-    return Outcome("failed", reason=message)
-
-
-def _pause(delivery: Delivery, token: str, *, reason: str) -> Outcome:
-    """Back to scheduled: the dispatcher skips channels that need reconnecting and picks it up after."""
-    Delivery.objects.filter(pk=delivery.pk, lease_token=token).update(
-        state=DeliveryState.SCHEDULED,
-        next_attempt_at=timezone.now(),
-        waiting_reason=reason,
-        lease_token="",
-        lease_until=None,
-    )
-    return Outcome("paused", reason=reason)
-
-
-def _defer(delivery: Delivery | int, token: str, seconds: float, reason: str) -> Outcome:
-    """Hand the delivery back to the dispatcher for `seconds` (no run holds it meanwhile)."""
-    pk = delivery if isinstance(delivery, int) else delivery.pk
-    Delivery.objects.filter(pk=pk, lease_token=token).update(
-        state=DeliveryState.SCHEDULED,
-        next_attempt_at=timezone.now() + timedelta(seconds=seconds),
-        waiting_reason=reason,
-        lease_token="",
-        lease_until=None,
-    )
-    return Outcome("deferred", seconds, reason)
-
-
-def wait_for_dispatcher(run: Run, until: Any, reason: str) -> Outcome:
-    """A long wait (the 24-hour publishing quota): hand the delivery back to the dispatcher for `until`."""
-    run.save(
-        state=DeliveryState.SCHEDULED, next_attempt_at=until, waiting_reason=reason, lease_token="", lease_until=None
-    )
-    return Outcome("deferred", (until - timezone.now()).total_seconds(), reason)
-
-
-def mark_published(run: Run, *, remote_id: str, permalink: str = "") -> None:
-    run.save(
-        state=DeliveryState.PUBLISHED,
-        remote_id=remote_id,
-        permalink=permalink,
-        published_at=timezone.now(),
-        waiting_reason="",
-        lease_token="",
-        lease_until=None,
-    )
-
-
-# --- helpers shared by the Instagram and Facebook publishers ---------------------------------------------------
-def delivery_items(delivery: Delivery) -> list[PostMedia]:
-    return list(delivery.post.items.select_related("asset").order_by("position"))
-
-
-def same_text(a: str | None, b: str | None) -> bool:
-    """Meta may normalise line endings and trailing space; compare what a reader sees."""
-    return (a or "").replace("\r\n", "\n").strip() == (b or "").replace("\r\n", "\n").strip()
-
-
-def created_after(timestamp: str | None, started: Any) -> bool:
-    """Meta's timestamps (`2026-11-24T10:00:00+0000`) at or after `started`, give or take two minutes of clocks."""
-    moment = parse_datetime((timestamp or "").replace("+0000", "+00:00"))
-    return moment is not None and moment >= started - timedelta(minutes=2)
-
-
-def post_first_comment(run: Run, client: Any, text: str, *, text_field: str) -> None:
-    """Add the first comment once. After an unknown outcome, look for it before posting again."""
-    delivery = run.delivery
-    if delivery.first_comment_started_at:
-        for existing in client.paginate(f"{delivery.remote_id}/comments", fields=f"id,{text_field}", max_pages=3):
-            if same_text(existing.get(text_field), text):
-                run.save(first_comment_id=existing["id"])
-                return
-    run.step("first comment")
-    run.save(first_comment_started_at=timezone.now())
-    try:
-        answer = client.post(f"{delivery.remote_id}/comments", data={"message": text})
-    except GraphError as exc:
-        if exc.retryable:
-            raise
-        run.save(error_message=f"Published. The first comment could not be added: {exc.message}")
-        return
-    run.save(first_comment_id=answer["id"])
+def _apply(delivery: Delivery, token: str, attempt: DeliveryAttempt | None, outcome: Outcome) -> Outcome:
+    """Make the outcome of a run the delivery's new state (through `transitions`)."""
+    pk, now, kind = delivery.pk, timezone.now(), outcome.kind
+    attempt_outcome = DeliveryAttempt.Outcome
+    if kind == RunOutcome.STALE:
+        transitions.finish_attempt(attempt, attempt_outcome.RETRY, message=outcome.reason or "Another run took over.")
+        return outcome
+    if kind == RunOutcome.POLL:
+        return _poll(delivery, token, attempt, outcome)
+    if kind == RunOutcome.PUBLISHED:
+        moved = transitions.to_published(pk, token, attempt=attempt, note=outcome.reason)
+    elif kind == RunOutcome.DEFERRED:
+        moved = transitions.to_scheduled(pk, token, at=outcome.until or now, reason=outcome.reason, attempt=attempt)
+    elif kind == RunOutcome.RETRY:
+        moved = transitions.to_scheduled(
+            pk,
+            token,
+            at=now + timedelta(seconds=outcome.countdown),
+            reason=outcome.reason,
+            attempt=attempt,
+            attempt_outcome=attempt_outcome.RETRY,
+            error=outcome.error,
+            count_error=not outcome.follow_up,
+            follow_up=outcome.follow_up,
+        )
+    elif kind == RunOutcome.PAUSED:
+        moved = transitions.to_scheduled(
+            pk,
+            token,
+            at=now,
+            reason=outcome.reason,
+            attempt=attempt,
+            attempt_outcome=attempt_outcome.PAUSED,
+            error=outcome.error,
+        )
+    else:
+        moved = transitions.to_failed(
+            pk, token, message=outcome.reason, attempt=attempt, error=outcome.error, candidates=list(outcome.candidates)
+        )
+    return outcome if moved else Outcome(RunOutcome.STALE)

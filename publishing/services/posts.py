@@ -19,6 +19,7 @@ from accounts.roles import Capability
 
 from .. import specs
 from ..models import Delivery, DeliveryKind, DeliveryState, MediaAsset, Post, PostMedia
+from . import pipeline, transitions
 from .media import asset_info
 
 if TYPE_CHECKING:
@@ -358,7 +359,7 @@ def post_submit(*, post: Post, access: WorkspaceAccess, now: bool = False) -> Po
         access.require(Capability.POSTS_DRAFT)
         post.approval = Post.Approval.PENDING
         post.save(update_fields=["approval"])
-        post.deliveries.filter(state=DeliveryState.DRAFT).update(state=DeliveryState.AWAITING_APPROVAL)
+        transitions.submit_for_approval(post)
     return post
 
 
@@ -375,62 +376,63 @@ def post_approve(*, post: Post, access: WorkspaceAccess) -> Post:
 
 
 def _schedule_deliveries(post: Post) -> None:
-    from .pipeline import delivery_queue_now
-
     due = post.scheduled_at or timezone.now()
-    pending = post.deliveries.filter(state__in=[DeliveryState.DRAFT, DeliveryState.AWAITING_APPROVAL])
-    pending.update(state=DeliveryState.SCHEDULED, due_at=due, next_attempt_at=due, waiting_reason="")
+    transitions.schedule(post, due=due)
     if post.scheduled_at is None:  # "publish now": no need to wait for the next dispatcher tick
         scheduled = post.deliveries.filter(state=DeliveryState.SCHEDULED).select_related("channel")
         for delivery in scheduled.defer(*encrypted_field_names(Channel, prefix="channel__")):
-            if delivery.channel.status == ChannelStatus.ACTIVE:
-                delivery_queue_now(delivery)
+            pipeline.delivery_start_now(delivery)
+
+
+def post_queue_unavailable(post: Post) -> bool:
+    """True when the publishing queue could not take the post just now (it goes out when the queue is back)."""
+    return post.deliveries.filter(state=DeliveryState.SCHEDULED, waiting_reason=transitions.QUEUE_UNAVAILABLE).exists()
 
 
 @transaction.atomic
 def delivery_retry(*, delivery: Delivery) -> Delivery:
-    """Try a failed delivery again. What Meta already holds is reused; an expired upload is redone."""
+    """Try a failed delivery again. What Meta already holds is reused; an expired upload is redone. One claim:
+    a double click starts one run. A post that is not approved goes back for approval; a post scheduled for
+    later waits for its time."""
     if delivery.state != DeliveryState.FAILED:
         return delivery
     problems = [p for p in validate_delivery(delivery) if p.blocking and p.code != "past"]
     if problems:
         raise PostInvalid({delivery.channel: problems})
-    from .pipeline import delivery_queue_now
-
-    fresh: dict[str, Any] = {}
-    if not (delivery.remote_id or delivery.publish_started_at):
-        # Nothing public came of the last tries: prepare everything again (an ERROR or EXPIRED container, a
-        # media URL Meta could not fetch) instead of reusing what Meta refused.
-        fresh = {
-            "container_id": "",
-            "child_container_ids": [],
-            "upload_id": "",
-            "uploaded_ids": [],
-            "photo_ids": [],
-            "processing_since": None,
-        }
-    Delivery.objects.filter(pk=delivery.pk).update(
-        state=DeliveryState.SCHEDULED,
-        next_attempt_at=timezone.now(),
-        error_count=0,
-        waiting_reason="",
-        error_message="",
-        error_code=None,
-        error_subcode=None,
-        fbtrace_id="",
-        **fresh,
-    )
+    approved = delivery.post.approval in (Post.Approval.NOT_REQUIRED, Post.Approval.APPROVED)
+    if transitions.retry(delivery, approved=approved):
+        delivery.refresh_from_db()
+        if delivery.state == DeliveryState.SCHEDULED and delivery.next_attempt_at <= timezone.now():
+            pipeline.delivery_start_now(delivery)
     delivery.refresh_from_db()
-    if delivery.channel.status == ChannelStatus.ACTIVE:
-        delivery_queue_now(delivery)
+    return delivery
+
+
+@transaction.atomic
+def delivery_publish_again(*, delivery: Delivery) -> Delivery:
+    """After an unconfirmed outcome a person checked the account and the post is not there: publish it again."""
+    problems = [p for p in validate_delivery(delivery) if p.blocking and p.code != "past"]
+    if problems:
+        raise PostInvalid({delivery.channel: problems})
+    if transitions.publish_again(delivery):
+        delivery.refresh_from_db()
+        pipeline.delivery_start_now(delivery)
+    delivery.refresh_from_db()
+    return delivery
+
+
+@transaction.atomic
+def delivery_confirm(*, delivery: Delivery, candidate_id: str) -> Delivery:
+    """After an unconfirmed outcome a person picked the post on the account that is this one."""
+    chosen = next((c for c in delivery.candidates if c.get("id") == candidate_id), None)
+    if chosen is None:
+        raise PostInvalid({delivery.channel: [_problem("candidate", "That post is not one of the candidates.")]})
+    transitions.mark_published_by_person(delivery, remote_id=chosen["id"], permalink=chosen.get("permalink", ""))
+    delivery.refresh_from_db()
     return delivery
 
 
 @transaction.atomic
 def post_cancel(*, post: Post) -> int:
     """Stop deliveries that have not gone out; what is published, or may have been, stays as it is."""
-    return post.deliveries.filter(
-        state__in=[DeliveryState.DRAFT, DeliveryState.AWAITING_APPROVAL, DeliveryState.SCHEDULED, DeliveryState.FAILED],
-        remote_id="",
-        publish_started_at__isnull=True,
-    ).update(state=DeliveryState.CANCELLED, next_attempt_at=None)
+    return transitions.cancel(post)

@@ -1,5 +1,5 @@
-"""Publishing fixtures: connected channels (through the real connect flow), media files in the library, and
-helpers that drive deliveries through the pipeline."""
+"""Publishing fixtures: connected channels (made by tests/factories.py with real sandbox tokens), media files
+in the library, and helpers that drive deliveries through the pipeline."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import pytest
 from django.core.files import File
 from django.utils import timezone
 
-from accounts.connect_driver import connect_with_facebook, connect_with_instagram
 from accounts.models import Channel
 from publishing.models import Delivery, DeliveryState
+from publishing.publishers.base import RunOutcome
 from publishing.services import media as media_services
-from publishing.services import pipeline
+from publishing.services import pipeline, transitions
+from tests.factories import HARBOR_IG, HARBOR_PAGE, LOGIN_ONLY_IG, ChannelFactory
 from tests.publishing.media_samples import Samples, samples_dir
 
-HARBOR_PAGE, HARBOR_IG = "183533740681241", "17841412248244757"
-LOGIN_ONLY_IG = "17841210259188436"
+__all__ = ["HARBOR_IG", "HARBOR_PAGE", "LOGIN_ONLY_IG"]  # the seeded accounts, imported from here by the tests
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +29,7 @@ def samples(tmp_path_factory) -> Samples:
 @pytest.fixture(autouse=True)
 def _fast_pipeline(settings, tmp_path):
     settings.PUBLISH_POLL_SECONDS = 0.2
+    settings.PUBLISH_FIRST_POLL_SECONDS = 0.2
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
@@ -41,11 +42,15 @@ def public_media(live_server, settings):
 
 @pytest.fixture
 def channels(client, alice, workspace, sandbox_control) -> dict[str, Channel]:
-    client.force_login(alice)
-    connect_with_facebook(client, workspace, pages=[HARBOR_PAGE], instagram=[HARBOR_IG])
-    connect_with_instagram(client, workspace, account=LOGIN_ONLY_IG)
-    found = {c.external_id: c for c in Channel.objects.filter(workspace=workspace)}
-    return {"page": found[HARBOR_PAGE], "ig": found[HARBOR_IG], "ig_login": found[LOGIN_ONLY_IG]}
+    """Alice's workspace with the Harbor Yoga Studio Page and @harboryoga (Facebook Login) and @maplethread.studio
+    (Instagram Login), the rows and sandbox grants connecting them leaves, with tokens that publish."""
+    client.force_login(alice)  # as after connecting them on the Channels page; tests go on with this client
+    common = {"workspace": workspace, "connected_by": alice, "sandbox": sandbox_control}
+    return {
+        "page": ChannelFactory(**common),  # HARBOR_PAGE
+        "ig": ChannelFactory(instagram=True, **common),  # HARBOR_IG
+        "ig_login": ChannelFactory(instagram_login=True, **common),  # LOGIN_ONLY_IG
+    }
 
 
 @pytest.fixture
@@ -59,6 +64,15 @@ def upload(workspace, alice):
     return _upload
 
 
+def start_run(delivery: Delivery) -> str:
+    """The lease token a worker would run with now: a scheduled delivery is claimed (as the dispatcher does, at
+    any time), one being published keeps its run's token (as a re-queued poll does)."""
+    delivery.refresh_from_db()
+    if delivery.state == DeliveryState.SCHEDULED:
+        return transitions.claim(delivery.pk)
+    return delivery.lease_token
+
+
 def run_to_end(delivery: Delivery, sandbox_control=None, *, max_runs: int = 40) -> Delivery:
     """Drive one delivery synchronously, as the worker would, until it settles (published, failed, or handed
     back to the dispatcher to wait). Waits for Meta's processing move the sandbox's clock instead of sleeping."""
@@ -66,13 +80,13 @@ def run_to_end(delivery: Delivery, sandbox_control=None, *, max_runs: int = 40) 
         delivery.refresh_from_db()
         if delivery.state in (DeliveryState.PUBLISHED, DeliveryState.FAILED, DeliveryState.CANCELLED):
             return delivery
-        Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SCHEDULED).update(state=DeliveryState.PUBLISHING)
-        outcome = pipeline.delivery_run(delivery_id=delivery.pk, token=pipeline._new_lease(delivery))
-        if outcome.kind == "poll" and sandbox_control is not None:  # instead of waiting, move Meta's clock
+        outcome = pipeline.delivery_run(delivery_id=delivery.pk, token=start_run(delivery))
+        if outcome.kind == RunOutcome.POLL and sandbox_control is not None:  # instead of waiting, move Meta's clock
             sandbox_control.clock_advance(outcome.countdown + 5)
-        elif outcome.kind in ("retry", "paused", "failed", "deferred"):
+        elif outcome.kind in (RunOutcome.RETRY, RunOutcome.PAUSED, RunOutcome.FAILED, RunOutcome.DEFERRED):
             delivery.refresh_from_db()
-            if outcome.kind in ("retry", "deferred") and sandbox_control is not None and delivery.next_attempt_at:
+            waits = outcome.kind in (RunOutcome.RETRY, RunOutcome.DEFERRED)
+            if waits and sandbox_control is not None and delivery.next_attempt_at:
                 # the worker would come back at next_attempt_at: that much time passes at Meta too
                 wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
                 sandbox_control.clock_advance(max(wait, 0) + 1)

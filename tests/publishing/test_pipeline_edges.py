@@ -10,7 +10,7 @@ from accounts.access import get_workspace_for_user
 from accounts.models import ChannelStatus
 from accounts.services.channels import channel_client
 from publishing.models import Delivery, DeliveryState, MediaAsset, Post
-from publishing.services import instagram
+from publishing.publishers import instagram
 from publishing.services.posts import MediaItem, post_cancel, post_create, post_submit
 from tests.publishing.conftest import HARBOR_IG, run_to_end
 
@@ -130,7 +130,7 @@ def test_retry_after_a_refused_container_prepares_it_again(
     Delivery.objects.filter(pk=delivery.pk).update(container_id="17000000000000001")  # a refused container
     from publishing.services import pipeline
 
-    monkeypatch.setattr(pipeline, "_enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr(pipeline, "_send_on_commit", lambda *args, **kwargs: None)
     client.force_login(alice)
     client.post(f"/w/{workspace.public_id}/deliveries/{delivery.public_id}/retry/")
     delivery.refresh_from_db()

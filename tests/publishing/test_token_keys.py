@@ -13,7 +13,7 @@ from accounts.models import Channel, ChannelStatus
 from publishing.models import Delivery, DeliveryAttempt, DeliveryState, Post
 from publishing.services import pipeline
 from publishing.services.posts import post_create, post_submit
-from tests.publishing.conftest import run_to_end
+from tests.publishing.conftest import run_to_end, start_run
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,7 @@ def test_a_due_delivery_waits_for_the_key_and_goes_out_once_it_is_back(
     calls_before = len(sandbox_control.requests(limit=500))
 
     use_keys(settings, wrong_keys)
-    outcome = pipeline.delivery_run(delivery_id=delivery.pk, token=pipeline._new_lease(delivery))
+    outcome = pipeline.delivery_run(delivery_id=delivery.pk, token=start_run(delivery))
 
     assert outcome.kind == "deferred"
     delivery.refresh_from_db()

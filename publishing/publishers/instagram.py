@@ -21,35 +21,38 @@ from socialhub.graph import GraphClient
 from socialhub.graph.errors import IG_SUBCODE_MESSAGES
 
 from ..models import Delivery, DeliveryKind, DeliveryState, MediaAsset, PostMedia
-from .media import is_stored_locally, local_copy, public_url
-from .pipeline import (
+from ..services.media import is_stored_locally, local_copy, public_url
+from .base import (
     DeliveryFailed,
     Outcome,
     Run,
+    Unconfirmed,
     created_after,
     delivery_items,
-    mark_published,
+    first_poll_seconds,
+    poll_seconds,
     post_first_comment,
     same_text,
-    wait_for_dispatcher,
 )
 
 QUOTA_WINDOW = timedelta(hours=24)
+QUOTA_SUBCODE = 2207042  # "reached maximum number of posts allowed in 24 hours" (code 9)
 _SUBCODE_RE = re.compile(r"\b(2207\d{3})\b")
+STATUS_FIELDS = "id,status_code,status"
 
 
-def _poll_seconds() -> float:
-    return settings.PUBLISH_POLL_SECONDS
+class InstagramPublisher:
+    def run(self, run: Run) -> Outcome:
+        return publish(run)
 
 
-def run(run: Run) -> Outcome:
+def publish(run: Run) -> Outcome:
     delivery = run.delivery
     client = channel_client(delivery.channel)
-    known = None
     if not delivery.remote_id and delivery.publish_started_at:
-        known = _recover_unknown_publish(run, client)
+        _recover_unknown_publish(run, client)
     if not delivery.remote_id:
-        outcome = _prepare(run, client, known)  # may itself find that an earlier run's publish went through
+        outcome = _prepare(run, client)  # may itself find that an earlier run's publish went through
         if outcome is not None:
             return outcome
     if not delivery.remote_id:
@@ -76,7 +79,9 @@ def _container_params(delivery: Delivery, item: PostMedia | None, *, child: bool
             params["user_tags"] = json.dumps(item.user_tags)
         if item.product_tags and delivery.kind != DeliveryKind.IG_STORY:
             params["product_tags"] = json.dumps(item.product_tags)
-        if item.alt_text and item.asset.kind == MediaAsset.Kind.IMAGE:
+        # Meta takes alt text on feed images and carousel images only (not on stories, reels or videos).
+        feed_image = delivery.kind in (DeliveryKind.IG_IMAGE, DeliveryKind.IG_CAROUSEL)
+        if item.alt_text and feed_image and item.asset.kind == MediaAsset.Kind.IMAGE:
             params["alt_text"] = item.alt_text
     if not child:
         if delivery.kind != DeliveryKind.IG_STORY:
@@ -137,8 +142,8 @@ def _upload(run: Run, client: GraphClient, container_id: str, uri: str, asset: M
     run.save(uploaded_ids=[*run.delivery.uploaded_ids, container_id])
 
 
-def _status(client: GraphClient, container_id: str) -> dict[str, Any]:
-    return client.get(container_id, fields="id,status_code,status")
+def _status(run: Run, client: GraphClient, container_id: str) -> dict[str, Any]:
+    return run.read_status(client, container_id, STATUS_FIELDS)
 
 
 def _container_error(status: dict[str, Any], what: str) -> DeliveryFailed:
@@ -148,11 +153,12 @@ def _container_error(status: dict[str, Any], what: str) -> DeliveryFailed:
     return DeliveryFailed(f"Instagram could not prepare {what}: {reason or text or 'it reported an error.'}")
 
 
-def _prepare(run: Run, client: GraphClient, known: dict[str, Any] | None = None) -> Outcome | None:
+def _prepare(run: Run, client: GraphClient) -> Outcome | None:
     """Make sure the container(s) exist, are uploaded and FINISHED. Returns an Outcome when we must wait.
-    `known` is the container's status this run already read: Meta is not asked twice in a row."""
+    Media handed over in this run is not checked at once: the first check waits a typical processing time."""
     delivery = run.delivery
     items = delivery_items(delivery)
+    just_sent: list[str] = []  # video containers created or uploaded by this run
     if delivery.kind == DeliveryKind.IG_CAROUSEL:
         children = list(delivery.child_container_ids)
         for index, item in enumerate(items):
@@ -162,17 +168,24 @@ def _prepare(run: Run, client: GraphClient, known: dict[str, Any] | None = None)
                 child_id, uri = _create_container(run, client, item, child=True)
                 children.append(child_id)
                 run.save(child_container_ids=children)
+                if item.asset.kind == MediaAsset.Kind.VIDEO:
+                    just_sent.append(child_id)
             if _needs_upload(delivery, children[index], item.asset):
                 _upload(run, client, children[index], uri, item.asset)
+                just_sent.append(children[index])
+        if just_sent:
+            return _first_wait(just_sent[-1], "Instagram is processing the carousel's videos.")
         for index, child_id in enumerate(children):
-            status = _status(client, child_id)
+            status = _status(run, client, child_id)
             code = status.get("status_code")
             if code == "EXPIRED":
                 return _restart(run, "A carousel item expired before publishing; preparing it again.")
             if code == "ERROR":
                 raise _container_error(status, f"carousel item {index + 1} ({items[index].asset.original_name})")
             if code != "FINISHED":
-                return Outcome.wait(_poll_seconds(), f"Instagram is processing carousel item {index + 1}.")
+                return Outcome.wait(
+                    poll_seconds(), f"Instagram is processing carousel item {index + 1}.", subject=child_id
+                )
         if not delivery.container_id:
             run.step("carousel container")
             params = _container_params(delivery, None, child=False)
@@ -185,29 +198,36 @@ def _prepare(run: Run, client: GraphClient, known: dict[str, Any] | None = None)
             run.step("container")
             container_id, uri = _create_container(run, client, items[0], child=False)
             run.save(container_id=container_id)
+            if items[0].asset.kind == MediaAsset.Kind.VIDEO:
+                just_sent.append(container_id)
         if _needs_upload(delivery, delivery.container_id, items[0].asset):
             _upload(run, client, delivery.container_id, uri, items[0].asset)
-    if known and known.get("id") == delivery.container_id:
-        status = known
-    else:
-        status = _status(client, delivery.container_id)
+            just_sent.append(delivery.container_id)
+        if just_sent:
+            return _first_wait(delivery.container_id, "Instagram is processing the video.")
+    status = _status(run, client, delivery.container_id)
     code = status.get("status_code")
     if code == "EXPIRED":
         return _restart(run, "The prepared post expired before publishing; preparing it again.")
     if code == "ERROR":
         raise _container_error(status, "the post")
     if code == "PUBLISHED":  # published by an earlier run whose answer was lost
-        _recover_unknown_publish(run, client, status_code=code)
+        _recover_unknown_publish(run, client)
         return None
     if code != "FINISHED":
-        return Outcome.wait(_poll_seconds(), "Instagram is processing the video.")
+        return Outcome.wait(poll_seconds(), "Instagram is processing the video.", subject=delivery.container_id)
     return None
 
 
+def _first_wait(container_id: str, reason: str) -> Outcome:
+    return Outcome.wait(first_poll_seconds(), reason, subject=container_id)
+
+
 def _restart(run: Run, reason: str) -> Outcome:
+    """Containers expire unpublished after 24 hours; nothing went out, so they are made again (a new wait)."""
     run.step(reason)
-    run.save(container_id="", child_container_ids=[], uploaded_ids=[])
-    return Outcome.wait(1, reason)
+    run.save(container_id="", child_container_ids=[], uploaded_ids=[], processing_since=None, waiting_for="")
+    return Outcome.wait(1, reason, subject="restart")
 
 
 # --- quota -----------------------------------------------------------------------------------------------------
@@ -220,13 +240,12 @@ def _check_quota(run: Run, client: GraphClient) -> Outcome | None:
     total = int((data.get("config") or {}).get("quota_total") or 0)
     if not total or used < total:
         return None
-    return quota_wait(run, total=total)
+    return quota_wait(delivery, total=total)
 
 
-def quota_wait(run: Run, *, total: int | None) -> Outcome:
+def quota_wait(delivery: Delivery, *, total: int | None) -> Outcome:
     """Wait for the 24-hour window to free a slot: the oldest post SocialHub published in it leaves the window
     first (Meta does not say when; without local history, look again in an hour)."""
-    delivery = run.delivery
     window_start = timezone.now() - QUOTA_WINDOW
     oldest = Delivery.objects.filter(
         channel=delivery.channel, state=DeliveryState.PUBLISHED, published_at__gte=window_start
@@ -239,40 +258,60 @@ def quota_wait(run: Run, *, total: int | None) -> Outcome:
         f"{delivery.channel.display_name} reached {limit}. "
         f"SocialHub will publish this at {local:%a %H:%M}, when the limit allows."
     )
-    return wait_for_dispatcher(run, until, reason)
+    return Outcome.defer_until(until, reason)
 
 
 # --- after publishing --------------------------------------------------------------------------------------
-def _recover_unknown_publish(run: Run, client: GraphClient, *, status_code: str | None = None) -> dict[str, Any] | None:
+def _recover_unknown_publish(run: Run, client: GraphClient) -> None:
     """The last `media_publish` may have worked without us hearing back. Ask Meta before publishing again:
-    a PUBLISHED container means it did, and the new media is found among the account's latest posts.
-    Returns the container status it read, if it read one."""
+    a PUBLISHED container means it did, and the new media is found among the account's latest posts. The
+    status read here is the one the next step uses (Meta is not asked twice in a row)."""
     delivery = run.delivery
     if not delivery.container_id:
-        return None
-    status = None if status_code else _status(client, delivery.container_id)
-    code = status_code or status.get("status_code")
+        run.save(publish_started_at=None)
+        return
+    code = _status(run, client, delivery.container_id).get("status_code")
     run.step(f"asked Meta about the last publish: container {code}")
     if code != "PUBLISHED":
         run.save(publish_started_at=None)
-        return status
+        return
     started = delivery.publish_started_at or timezone.now() - timedelta(hours=1)
     story = delivery.kind == DeliveryKind.IG_STORY
     # Stories are listed under /stories, without a caption (seed 001); everything else under /media.
     edge = "stories" if story else "media"
-    for media in client.paginate(
-        f"{delivery.channel.external_id}/{edge}",
-        fields="id,caption,timestamp,permalink",
-        params={"limit": 25},
-        max_pages=2,
-    ):
-        matches = story or same_text(media.get("caption"), delivery.caption)
-        if matches and created_after(media.get("timestamp"), started):
-            run.save(remote_id=media["id"], permalink=media.get("permalink") or "")
-            return status
-    raise DeliveryFailed(
-        "Instagram shows this post as published, but SocialHub cannot find it on the account. Check the "
-        "account before retrying, so it is not posted twice."
+    claimed = set(
+        Delivery.objects.filter(channel=delivery.channel)
+        .exclude(pk=delivery.pk)
+        .exclude(remote_id="")
+        .values_list("remote_id", flat=True)
+    )
+    found = [
+        media
+        for media in client.paginate(
+            f"{delivery.channel.external_id}/{edge}",
+            fields="id,caption,timestamp,permalink",
+            params={"limit": 25},
+            max_pages=2,
+        )
+        if media.get("id") not in claimed
+        and (story or same_text(media.get("caption"), delivery.caption))
+        and created_after(media.get("timestamp"), started)
+    ]
+    if len(found) == 1:
+        run.save(remote_id=found[0]["id"], permalink=found[0].get("permalink") or "")
+        return
+    raise Unconfirmed(
+        "Instagram shows this post as published, but SocialHub cannot tell which post on the account it is. "
+        "Check the account before retrying, so it is not posted twice.",
+        candidates=[
+            {
+                "id": m["id"],
+                "permalink": m.get("permalink") or "",
+                "created_time": m.get("timestamp") or "",
+                "text": (m.get("caption") or "")[:200],
+            }
+            for m in found
+        ],
     )
 
 
@@ -285,5 +324,7 @@ def _finish(run: Run, client: GraphClient) -> Outcome:
     comment = delivery.post.first_comment.strip()
     if comment and delivery.kind != DeliveryKind.IG_STORY and not delivery.first_comment_id:
         post_first_comment(run, client, comment, text_field="text")
-    mark_published(run, remote_id=delivery.remote_id, permalink=delivery.permalink)
-    return Outcome("published")
+    return Outcome.published()
+
+
+PUBLISHER = InstagramPublisher()

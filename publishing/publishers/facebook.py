@@ -18,20 +18,32 @@ from accounts.services.channels import channel_client
 from socialhub.graph import GraphClient
 
 from ..models import Delivery, DeliveryKind, PostMedia
-from .media import local_copy
-from .pipeline import (
+from ..services.media import local_copy
+from .base import (
+    Candidates,
     DeliveryFailed,
     Outcome,
     Run,
+    Unconfirmed,
     created_after,
     delivery_items,
-    mark_published,
+    first_poll_seconds,
+    poll_seconds,
     post_first_comment,
     same_text,
 )
 
+VIDEO_FIELDS = "id,status,permalink_url"
+# A video's processing phase that has begun: Meta only starts it once `finish` took.
+STARTED_PHASES = ("in_progress", "complete", "error")
 
-def run(run: Run) -> Outcome:
+
+class FacebookPublisher:
+    def run(self, run: Run) -> Outcome:
+        return publish(run)
+
+
+def publish(run: Run) -> Outcome:
     delivery = run.delivery
     client = channel_client(delivery.channel)
     if delivery.publish_started_at and not (delivery.remote_id or delivery.publish_confirmed_at):
@@ -110,9 +122,9 @@ def _publish_photos(run: Run, client: GraphClient) -> None:
     _publish_feed(run, client, {"attached_media": attached})
 
 
-def _video_state(client: GraphClient, video_id: str) -> tuple[str, dict[str, Any]]:
+def _video_state(run: Run, client: GraphClient, video_id: str) -> tuple[str, dict[str, Any]]:
     """ "ready" | "processing" | "error", and the raw status (GET /{video-id}?fields=status)."""
-    answer = client.get(video_id, fields="id,status,permalink_url")
+    answer = run.read_status(client, video_id, VIDEO_FIELDS)
     status = answer.get("status") or {}
     processing = (status.get("processing_phase") or {}).get("status")
     publishing = (status.get("publishing_phase") or {}).get("status")
@@ -130,12 +142,33 @@ def _video_error(answer: dict[str, Any]) -> DeliveryFailed:
     return DeliveryFailed(f"Facebook could not process the video: {detail}")
 
 
+def video_check_url(video_id: str) -> str:
+    return f"https://www.facebook.com/{video_id}"
+
+
+def _first_wait(run: Run) -> Outcome:
+    """The video was just handed over: its first check waits a typical processing time."""
+    return _processing(run, first_poll_seconds())
+
+
+def _processing(run: Run, seconds: float) -> Outcome:
+    video_id = run.delivery.upload_id
+    return Outcome.wait(
+        seconds,
+        "Sent to Facebook; Meta is processing the video.",
+        subject=video_id,
+        sent=True,
+        check_url=video_check_url(video_id),
+    )
+
+
 def _wait_for_video(run: Run, client: GraphClient) -> Outcome | None:
-    state, answer = _video_state(client, run.delivery.upload_id)
+    state, answer = _video_state(run, client, run.delivery.upload_id)
     if state == "error":
         raise _video_error(answer)
     if state == "processing":
-        return Outcome.wait(settings.PUBLISH_POLL_SECONDS, "Facebook is processing the video.")
+        # Sent: it may go live by itself, so a slow wait is never answered with "upload it again".
+        return _processing(run, poll_seconds())
     permalink = answer.get("permalink_url") or ""
     if permalink.startswith("/"):
         permalink = f"https://www.facebook.com{permalink}"
@@ -161,13 +194,19 @@ def _publish_video(run: Run, client: GraphClient) -> Outcome | None:
                     timeout=settings.GRAPH_TIMEOUT_UPLOAD,
                 )
             run.save(upload_id=answer["id"], publish_confirmed_at=timezone.now())
+        return _first_wait(run)
     return _wait_for_video(run, client)
+
+
+class RepeatedOffset(Exception):
+    """Meta asked for the same part of a video twice: the upload is not moving forward."""
 
 
 def _resumable_video_upload(run: Run, client: GraphClient, item: PostMedia, data: dict[str, Any]) -> None:
     """Large videos in chunks: upload_phase=start → transfer (until Meta asks for no more) → finish. Nothing is
     public before `finish`, so an interrupted upload is simply started again; the run's lease is renewed with
-    every chunk, and `finish` is only sent by a run that still holds it."""
+    every chunk, and `finish` is only sent by a run that still holds it. If Meta answers a chunk by asking for
+    the same offset again, the upload stops (it would loop for ever) and the run is retried from the start."""
     page = _page(run.delivery)
     run.step("video upload start")
     start = client.post(f"{page}/videos", data={"upload_phase": "start", "file_size": str(item.asset.size_bytes)})
@@ -185,7 +224,11 @@ def _resumable_video_upload(run: Run, client: GraphClient, item: PostMedia, data
                 files={"video_file_chunk": ("chunk", chunk, "application/octet-stream")},
                 timeout=settings.GRAPH_TIMEOUT_UPLOAD,
             )
-            begin, end = int(answer["start_offset"]), int(answer["end_offset"])
+            next_begin, end = int(answer["start_offset"]), int(answer["end_offset"])
+            if next_begin <= begin:
+                run.save(upload_id="")
+                raise RepeatedOffset(f"Facebook asked for the part at byte {next_begin} again")
+            begin = next_begin
             run.save()  # heartbeat: renews the lease, and stops here if another run took over
     run.step("video upload finish")
     run.save(publish_started_at=timezone.now())
@@ -226,6 +269,7 @@ def _publish_reel(run: Run, client: GraphClient) -> Outcome | None:
             },
         )
         run.save(publish_confirmed_at=timezone.now())
+        return _first_wait(run)
     return _wait_for_video(run, client)
 
 
@@ -235,15 +279,15 @@ def _recover_unknown_publish(run: Run, client: GraphClient) -> None:
     started = delivery.publish_started_at or timezone.now()
     run.step("asked Meta about the last publish")
     if delivery.kind == DeliveryKind.FB_REEL:
-        # `finish` names the reel's own video id: sending it again cannot make a second reel.
-        if _phase(client, delivery.upload_id, "publishing_phase") == "complete":
+        # `finish` took if Meta started processing or publishing the reel: it is never sent twice.
+        if _finish_took(run, client, delivery.upload_id):
             run.save(publish_confirmed_at=timezone.now())
         else:
             run.save(publish_started_at=None)
         return
     if delivery.kind == DeliveryKind.FB_VIDEO:
         if delivery.upload_id:  # chunked: did `finish` take? Processing starts only after it.
-            if _phase(client, delivery.upload_id, "processing_phase") not in (None, "not_started"):
+            if _finish_took(run, client, delivery.upload_id):
                 run.save(publish_confirmed_at=timezone.now())
             else:  # never finished, so never public: upload it again from the start
                 run.save(upload_id="", publish_started_at=None)
@@ -253,35 +297,55 @@ def _recover_unknown_publish(run: Run, client: GraphClient) -> None:
     _claim_listed(run, client, "published_posts", "message", started, id_field="remote_id")
 
 
-def _phase(client: GraphClient, video_id: str, phase: str) -> str | None:
-    _, answer = _video_state(client, video_id)
-    return ((answer.get("status") or {}).get(phase) or {}).get("status")
+def _finish_took(run: Run, client: GraphClient, video_id: str) -> bool:
+    _, answer = _video_state(run, client, video_id)
+    status = answer.get("status") or {}
+    phases = [(status.get(name) or {}).get("status") for name in ("processing_phase", "publishing_phase")]
+    return any(phase in STARTED_PHASES for phase in phases)
 
 
 def _claim_listed(run: Run, client: GraphClient, edge: str, text_field: str, started: Any, *, id_field: str) -> None:
-    """Find the post (or video) an earlier run created on the Page after `started`, by its text. Without text
-    to match, only a single new item is taken as ours; several are left for a person to check."""
+    """Find the post (or video) an earlier run created on the Page. It is claimed only when it is provably this
+    delivery's: created after this delivery's publish began, with this delivery's text, not claimed by another
+    delivery, and the only such one. Without text to compare (and a new post on the Page), or with several
+    matches, a person decides: the delivery is left unconfirmed with the candidates to check."""
     delivery = run.delivery
-    fields = f"id,{text_field},created_time" + (",permalink_url" if edge == "published_posts" else "")
-    found = [
+    link_field = "permalink_url"
+    fields = f"id,{text_field},created_time,{link_field}"
+    claimed = set(
+        Delivery.objects.filter(channel=delivery.channel)
+        .exclude(pk=delivery.pk)
+        .values_list(id_field, flat=True)
+        .exclude(**{id_field: ""})
+    )
+    new = [
         item
         for item in client.paginate(f"{_page(delivery)}/{edge}", fields=fields, max_pages=2, params={"limit": 25})
-        if created_after(item.get("created_time"), started)
-        and (not delivery.caption or same_text(item.get(text_field), delivery.caption))
+        if created_after(item.get("created_time"), started) and item.get("id") not in claimed
     ]
+    if delivery.caption:  # Meta keeps the text as sent: no new post with it means it did not go out
+        found = [item for item in new if same_text(item.get(text_field), delivery.caption)]
+    else:  # nothing tells a post without text apart from a person's: any new one could be it
+        found = new
     if not found:
-        run.save(publish_started_at=None)  # nothing went out: publishing again is safe
+        run.save(publish_started_at=None)  # it did not go out: publishing again is safe
         return
-    if not delivery.caption and len(found) > 1:
-        raise DeliveryFailed(
-            "Facebook may have published this already, and several new posts without text make it impossible to "
-            "tell. Check the Page before retrying, so it is not posted twice."
-        )
-    item = found[0]
-    if id_field == "upload_id":
-        run.save(upload_id=item["id"], publish_confirmed_at=timezone.now())
-    else:
-        run.save(remote_id=item["id"], permalink=item.get("permalink_url") or "", publish_confirmed_at=timezone.now())
+    if delivery.caption and len(found) == 1:
+        item = found[0]
+        if id_field == "upload_id":
+            run.save(upload_id=item["id"], publish_confirmed_at=timezone.now())
+        else:
+            permalink = item.get(link_field) or ""
+            run.save(remote_id=item["id"], permalink=permalink, publish_confirmed_at=timezone.now())
+        return
+    candidates = Candidates()
+    for item in found:
+        candidates.add(item, text_field=text_field, link_field=link_field)
+    raise Unconfirmed(
+        "Unconfirmed: Facebook may have published this, and SocialHub cannot tell which post on the Page is this "
+        "one. Check the Page, then mark it published or publish it again.",
+        candidates=candidates.items,
+    )
 
 
 def _finish(run: Run, client: GraphClient) -> Outcome:
@@ -294,5 +358,7 @@ def _finish(run: Run, client: GraphClient) -> Outcome:
     comment = delivery.post.first_comment.strip()
     if comment and not delivery.first_comment_id:
         post_first_comment(run, client, comment, text_field="message")
-    mark_published(run, remote_id=delivery.remote_id, permalink=delivery.permalink)
-    return Outcome("published")
+    return Outcome.published()
+
+
+PUBLISHER = FacebookPublisher()
