@@ -7,6 +7,7 @@ PostgreSQL and Redis. Tests that need another value set it themselves (pytest-dj
 
 import os
 import re
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +51,14 @@ from socialhub.settings import *  # noqa: E402,F403
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
     # Tasks queued by tests must never land in the development queue under var/ for a later `make run` worker.
     CELERY_BROKER_URL = "memory://"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A test database in a file, as `make run` uses one: WAL and the busy timeout make a Celery worker thread, the
+    # live server and the test wait for each other's writes (an in-memory database shares one cache whose table
+    # locks fail at once instead of waiting). One file per test run (xdist's run id) and per worker (pytest-django
+    # adds `_gw0`…), deleted at the end of the run.
+    _run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "serial")
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"socialhub-test-{_run}.sqlite3")}  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
