@@ -271,7 +271,10 @@ def renew(delivery_id: int, token: str) -> bool:
 def count_dead_runs(delivery: Delivery, token: str) -> int:
     """Attempts still "running" when a new run starts belong to runs whose worker died (killed, out of memory,
     over the time limit): each counts as a failed attempt."""
-    dead = DeliveryAttempt.objects.filter(delivery=delivery, outcome=DeliveryAttempt.Outcome.RUNNING).update(
+    running = DeliveryAttempt.objects.filter(delivery=delivery, outcome=DeliveryAttempt.Outcome.RUNNING)
+    if not running.exists():  # the usual case, answered by a read (no write lock on SQLite)
+        return 0
+    dead = running.update(
         outcome=DeliveryAttempt.Outcome.FAILED,
         finished_at=timezone.now(),
         message="The worker running this stopped without finishing (killed, out of memory or over its time limit).",
