@@ -212,6 +212,7 @@ class Delivery(models.Model):
     container_id = models.CharField(max_length=64, blank=True)
     child_container_ids = models.JSONField(default=list, blank=True)
     upload_id = models.CharField(max_length=64, blank=True, help_text="Facebook video/reel id during upload.")
+    upload_session_id = models.CharField(max_length=64, blank=True, help_text="Facebook chunked upload session.")
     photo_ids = models.JSONField(default=list, blank=True, help_text="Facebook unpublished photos of the post.")
     uploaded_ids = models.JSONField(default=list, blank=True, help_text="Containers/videos whose bytes are sent.")
     remote_id = models.CharField(max_length=80, blank=True, help_text="The Instagram media id or Facebook post id.")

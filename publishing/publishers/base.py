@@ -178,10 +178,13 @@ class Candidates:
     items: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, item: dict[str, Any], *, text_field: str, link_field: str) -> None:
+        link = str(item.get(link_field) or "")
+        if link.startswith("/"):
+            link = f"https://www.facebook.com{link}"
         self.items.append(
             {
                 "id": str(item.get("id", "")),
-                "permalink": str(item.get(link_field) or ""),
+                "permalink": link if link.startswith("https://") else "",
                 "created_time": str(item.get("created_time") or item.get("timestamp") or ""),
                 "text": str(item.get(text_field) or "")[:200],
             }

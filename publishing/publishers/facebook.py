@@ -9,6 +9,7 @@ rupload), so Meta never needs to reach this installation."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +35,10 @@ from .base import (
 )
 
 VIDEO_FIELDS = "id,status,permalink_url"
+# After a lost answer Meta may take a moment to show that the call took: until then "not found" or "not started"
+# is not proof that nothing happened, so the run looks again before sending anything a second time.
+SETTLE = timedelta(minutes=2)
+FAILED_VIDEO_STATUSES = ("error", "expired", "upload_failed")
 # A video's processing phase that has begun: Meta only starts it once `finish` took.
 STARTED_PHASES = ("in_progress", "complete", "error")
 
@@ -47,7 +52,9 @@ def publish(run: Run) -> Outcome:
     delivery = run.delivery
     client = channel_client(delivery.channel)
     if delivery.publish_started_at and not (delivery.remote_id or delivery.publish_confirmed_at):
-        _recover_unknown_publish(run, client)
+        outcome = _recover_unknown_publish(run, client)
+        if outcome is not None:
+            return outcome
     if not delivery.remote_id:
         publish = {
             DeliveryKind.FB_TEXT: _publish_feed,
@@ -128,7 +135,7 @@ def _video_state(run: Run, client: GraphClient, video_id: str) -> tuple[str, dic
     status = answer.get("status") or {}
     processing = (status.get("processing_phase") or {}).get("status")
     publishing = (status.get("publishing_phase") or {}).get("status")
-    if status.get("video_status") == "error" or processing == "error":
+    if status.get("video_status") in FAILED_VIDEO_STATUSES or "error" in (processing, publishing):
         return "error", answer
     if status.get("video_status") == "ready" and publishing in (None, "complete"):
         return "ready", answer
@@ -164,7 +171,10 @@ def _processing(run: Run, seconds: float) -> Outcome:
 
 def _wait_for_video(run: Run, client: GraphClient) -> Outcome | None:
     state, answer = _video_state(run, client, run.delivery.upload_id)
-    if state == "error":
+    if state == "error":  # never public: a retry uploads it again from the start
+        run.save(
+            upload_id="", upload_session_id="", uploaded_ids=[], publish_started_at=None, publish_confirmed_at=None
+        )
         raise _video_error(answer)
     if state == "processing":
         # Sent: it may go live by itself, so a slow wait is never answered with "upload it again".
@@ -204,35 +214,44 @@ class RepeatedOffset(Exception):
 
 def _resumable_video_upload(run: Run, client: GraphClient, item: PostMedia, data: dict[str, Any]) -> None:
     """Large videos in chunks: upload_phase=start → transfer (until Meta asks for no more) → finish. Nothing is
-    public before `finish`, so an interrupted upload is simply started again; the run's lease is renewed with
-    every chunk, and `finish` is only sent by a run that still holds it. If Meta answers a chunk by asking for
-    the same offset again, the upload stops (it would loop for ever) and the run is retried from the start."""
-    page = _page(run.delivery)
-    run.step("video upload start")
-    start = client.post(f"{page}/videos", data={"upload_phase": "start", "file_size": str(item.asset.size_bytes)})
-    session, video_id = start["upload_session_id"], start["video_id"]
-    run.save(upload_id=video_id)
-    begin, end = int(start["start_offset"]), int(start["end_offset"])
-    with local_copy(item.asset) as path, path.open("rb") as fh:
-        while begin < end:
-            fh.seek(begin)
-            chunk = fh.read(end - begin)
-            run.step(f"video chunk {begin}-{end}")
-            answer = client.post(
-                f"{page}/videos",
-                data={"upload_phase": "transfer", "upload_session_id": session, "start_offset": str(begin)},
-                files={"video_file_chunk": ("chunk", chunk, "application/octet-stream")},
-                timeout=settings.GRAPH_TIMEOUT_UPLOAD,
-            )
-            next_begin, end = int(answer["start_offset"]), int(answer["end_offset"])
-            if next_begin <= begin:
-                run.save(upload_id="")
-                raise RepeatedOffset(f"Facebook asked for the part at byte {next_begin} again")
-            begin = next_begin
-            run.save()  # heartbeat: renews the lease, and stops here if another run took over
+    public before `finish`, so an interrupted transfer is simply started again; a complete one (its video id in
+    `uploaded_ids`) is kept, and only `finish` is sent again on its session. The run's lease is renewed with every
+    chunk, and `finish` is only sent by a run that still holds it. If Meta answers a chunk by asking for the same
+    offset again, the upload stops (it would loop for ever) and the run is retried from the start."""
+    delivery = run.delivery
+    page = _page(delivery)
+    if not (delivery.upload_id and delivery.upload_session_id and delivery.upload_id in delivery.uploaded_ids):
+        run.step("video upload start")
+        start = client.post(f"{page}/videos", data={"upload_phase": "start", "file_size": str(item.asset.size_bytes)})
+        run.save(upload_id=start["video_id"], upload_session_id=start["upload_session_id"], uploaded_ids=[])
+        begin, end = int(start["start_offset"]), int(start["end_offset"])
+        with local_copy(item.asset) as path, path.open("rb") as fh:
+            while begin < end:
+                fh.seek(begin)
+                chunk = fh.read(end - begin)
+                run.step(f"video chunk {begin}-{end}")
+                answer = client.post(
+                    f"{page}/videos",
+                    data={
+                        "upload_phase": "transfer",
+                        "upload_session_id": delivery.upload_session_id,
+                        "start_offset": str(begin),
+                    },
+                    files={"video_file_chunk": ("chunk", chunk, "application/octet-stream")},
+                    timeout=settings.GRAPH_TIMEOUT_UPLOAD,
+                )
+                next_begin, end = int(answer["start_offset"]), int(answer["end_offset"])
+                if next_begin <= begin:
+                    run.save(upload_id="", upload_session_id="")
+                    raise RepeatedOffset(f"Facebook asked for the part at byte {next_begin} again")
+                begin = next_begin
+                run.save()  # heartbeat: renews the lease, and stops here if another run took over
+        run.save(uploaded_ids=[delivery.upload_id])
     run.step("video upload finish")
     run.save(publish_started_at=timezone.now())
-    client.post(f"{page}/videos", data={"upload_phase": "finish", "upload_session_id": session, **data})
+    client.post(
+        f"{page}/videos", data={"upload_phase": "finish", "upload_session_id": delivery.upload_session_id, **data}
+    )
     run.save(publish_confirmed_at=timezone.now())
 
 
@@ -273,28 +292,35 @@ def _publish_reel(run: Run, client: GraphClient) -> Outcome | None:
     return _wait_for_video(run, client)
 
 
-def _recover_unknown_publish(run: Run, client: GraphClient) -> None:
-    """The last publishing call's answer was lost. Ask Meta what happened before doing anything again."""
+def _recover_unknown_publish(run: Run, client: GraphClient) -> Outcome | None:
+    """The last publishing call's answer was lost. Ask Meta what happened before doing anything again; while
+    Meta may not show it yet (SETTLE), look again later rather than send anything a second time."""
     delivery = run.delivery
     started = delivery.publish_started_at or timezone.now()
     run.step("asked Meta about the last publish")
-    if delivery.kind == DeliveryKind.FB_REEL:
-        # `finish` took if Meta started processing or publishing the reel: it is never sent twice.
+    if delivery.kind == DeliveryKind.FB_REEL or (delivery.kind == DeliveryKind.FB_VIDEO and delivery.upload_id):
+        # `finish` took if Meta started processing or publishing the video.
         if _finish_took(run, client, delivery.upload_id):
             run.save(publish_confirmed_at=timezone.now())
-        else:
-            run.save(publish_started_at=None)
-        return
+            return None
+        if _settling(delivery):
+            return _settle_wait(run, delivery.upload_id)
+        run.save(publish_started_at=None)  # `finish` never arrived: it is sent again, on the same video
+        return None
     if delivery.kind == DeliveryKind.FB_VIDEO:
-        if delivery.upload_id:  # chunked: did `finish` take? Processing starts only after it.
-            if _finish_took(run, client, delivery.upload_id):
-                run.save(publish_confirmed_at=timezone.now())
-            else:  # never finished, so never public: upload it again from the start
-                run.save(upload_id="", publish_started_at=None)
-            return
-        _claim_listed(run, client, "videos", "description", started, id_field="upload_id")
-        return
-    _claim_listed(run, client, "published_posts", "message", started, id_field="remote_id")
+        return _claim_listed(run, client, "videos", "description", started, id_field="upload_id")
+    return _claim_listed(run, client, "published_posts", "message", started, id_field="remote_id")
+
+
+def _settling(delivery: Delivery) -> bool:
+    started = delivery.publish_started_at
+    return started is not None and timezone.now() - started < SETTLE
+
+
+def _settle_wait(run: Run, subject: str) -> Outcome:
+    return Outcome.wait(
+        poll_seconds(), "Checking with Facebook whether the last try went through.", subject=f"settle:{subject}"
+    )
 
 
 def _finish_took(run: Run, client: GraphClient, video_id: str) -> bool:
@@ -304,7 +330,9 @@ def _finish_took(run: Run, client: GraphClient, video_id: str) -> bool:
     return any(phase in STARTED_PHASES for phase in phases)
 
 
-def _claim_listed(run: Run, client: GraphClient, edge: str, text_field: str, started: Any, *, id_field: str) -> None:
+def _claim_listed(
+    run: Run, client: GraphClient, edge: str, text_field: str, started: Any, *, id_field: str
+) -> Outcome | None:
     """Find the post (or video) an earlier run created on the Page. It is claimed only when it is provably this
     delivery's: created after this delivery's publish began, with this delivery's text, not claimed by another
     delivery, and the only such one. Without text to compare (and a new post on the Page), or with several
@@ -323,21 +351,23 @@ def _claim_listed(run: Run, client: GraphClient, edge: str, text_field: str, sta
         for item in client.paginate(f"{_page(delivery)}/{edge}", fields=fields, max_pages=2, params={"limit": 25})
         if created_after(item.get("created_time"), started) and item.get("id") not in claimed
     ]
-    if delivery.caption:  # Meta keeps the text as sent: no new post with it means it did not go out
-        found = [item for item in new if same_text(item.get(text_field), delivery.caption)]
-    else:  # nothing tells a post without text apart from a person's: any new one could be it
-        found = new
+    # Meta keeps plain text as sent, so no new post with it means it did not go out. Without text, or with
+    # mentions (`@[page-id]`, read back as names), nothing tells it apart from a person's post: any new one could be it.
+    comparable = bool(delivery.caption) and "@[" not in delivery.caption
+    found = [item for item in new if same_text(item.get(text_field), delivery.caption)] if comparable else new
     if not found:
+        if _settling(delivery):  # a new post can take a moment to be listed
+            return _settle_wait(run, delivery.public_id.hex)
         run.save(publish_started_at=None)  # it did not go out: publishing again is safe
-        return
-    if delivery.caption and len(found) == 1:
+        return None
+    if comparable and len(found) == 1:
         item = found[0]
         if id_field == "upload_id":
             run.save(upload_id=item["id"], publish_confirmed_at=timezone.now())
         else:
             permalink = item.get(link_field) or ""
             run.save(remote_id=item["id"], permalink=permalink, publish_confirmed_at=timezone.now())
-        return
+        return None
     candidates = Candidates()
     for item in found:
         candidates.add(item, text_field=text_field, link_field=link_field)

@@ -182,6 +182,10 @@ def delivery_run(*, delivery_id: int, token: str) -> Outcome:
 
 
 def _unloadable(delivery_id: int, token: str, error: Exception) -> Outcome:
+    """The delivery could not be read: a lost key waits untouched; a deleted row has nothing left to do; anything
+    else (the database busy or away) is tried again, and fails only after PUBLISH_MAX_ATTEMPTS."""
+    if isinstance(error, Delivery.DoesNotExist):
+        return Outcome(RunOutcome.STALE)
     if isinstance(error, TokenDecryptionError):
         logger.error(
             "delivery %s waits: its channel's token cannot be decrypted with TOKEN_ENCRYPTION_KEYS; restore the key "
@@ -192,6 +196,12 @@ def _unloadable(delivery_id: int, token: str, error: Exception) -> Outcome:
         transitions.to_scheduled(delivery_id, token, at=until, reason=KEYS_UNREADABLE)
         return Outcome.defer_until(until, KEYS_UNREADABLE)
     logger.error("cannot load delivery %s", delivery_id, exc_info=error)
+    errors = Delivery.objects.filter(pk=delivery_id).values_list("error_count", flat=True).first() or 0
+    if errors < settings.PUBLISH_MAX_ATTEMPTS:
+        until = timezone.now() + timedelta(seconds=60.0 * 2**errors)
+        reason = "SocialHub could not read this post just now; it tries again shortly."
+        transitions.to_scheduled(delivery_id, token, at=until, reason=reason, count_error=True)
+        return Outcome(RunOutcome.RETRY, countdown=(until - timezone.now()).total_seconds(), reason=reason)
     message = f"SocialHub could not load this post to publish it: {error}"
     transitions.to_failed(delivery_id, token, message=message)
     return Outcome(RunOutcome.FAILED, reason=message)
@@ -203,6 +213,8 @@ def _before_run(delivery: Delivery) -> Outcome | None:
     if channel.status != ChannelStatus.ACTIVE:
         return Outcome(RunOutcome.PAUSED, reason=f"{channel.display_name} needs reconnecting; the post waits for it.")
     if delivery.error_count > settings.PUBLISH_MAX_ATTEMPTS:  # its runs kept dying (see count_dead_runs)
+        if delivery.remote_id:  # public already: only the follow-up kept dying
+            return Outcome(RunOutcome.PUBLISHED, reason="Published. The first comment could not be added.")
         return Outcome(
             RunOutcome.FAILED, reason="Publishing stopped after repeated failures. " + _check_account_hint(delivery)
         )
@@ -228,13 +240,18 @@ def _classify(run: Run, error: Exception) -> Outcome:
         channel_record_error(channel=delivery.channel, error=error)
         name = delivery.channel.display_name
         return Outcome(RunOutcome.PAUSED, reason=f"{name} needs reconnecting: {error.message}", error=error)
+    last_try = delivery.error_count >= settings.PUBLISH_MAX_ATTEMPTS  # retries used up
     if isinstance(error, GraphPermissionError):
         # Removed permission (pause the channel) or a feature this account may not use (fail this post)?
-        if not channel_check_token(channel=delivery.channel):
+        usable, check_error = _token_usable(delivery)
+        if check_error is not None:  # Meta could not say: ask again later
+            if last_try:
+                return Outcome(RunOutcome.FAILED, reason=error.message, error=error)
+            return _retry_after(delivery, check_error, _backoff(check_error, delivery.error_count))
+        if not usable:
             name = delivery.channel.display_name
             return Outcome(RunOutcome.PAUSED, reason=f"{name} needs reconnecting: {error.message}", error=error)
         return Outcome(RunOutcome.FAILED, reason=error.message, error=error)
-    last_try = delivery.error_count >= settings.PUBLISH_MAX_ATTEMPTS  # retries used up
     if isinstance(error, GraphError):
         if error.subcode == QUOTA_SUBCODE:
             return quota_wait(delivery, total=None)
@@ -253,6 +270,16 @@ def _classify(run: Run, error: Exception) -> Outcome:
     return Outcome(
         RunOutcome.FAILED, reason=f"SocialHub could not publish this: {error}. " + _check_account_hint(delivery)
     )
+
+
+def _token_usable(delivery: Delivery) -> tuple[bool, GraphError | None]:
+    """Whether the channel's token still works (a Graph call, made outside any `except`)."""
+    usable, failure = False, None
+    try:
+        usable = channel_check_token(channel=delivery.channel)
+    except GraphError as exc:
+        failure = exc
+    return usable, failure
 
 
 def _follow_up_failed(delivery: Delivery, error: Exception) -> Outcome:

@@ -133,47 +133,58 @@ def retry(delivery: Delivery, *, approved: bool) -> bool:
         error_count=0,
         follow_up_attempts=0,
         **ERROR_RESET,
-        **WAIT_RESET,
-    )
-
-
-def publish_again(delivery: Delivery) -> bool:
-    """A person checked the account after an unconfirmed outcome and the post is not there: publish it again,
-    from the start (nothing Meta holds of the last try is reused)."""
-    return _move(
-        delivery.pk,
-        [S.FAILED],
-        S.SCHEDULED,
-        next_attempt_at=timezone.now(),
-        waiting_reason="",
-        error_count=0,
-        follow_up_attempts=0,
-        publish_started_at=None,
-        publish_confirmed_at=None,
-        container_id="",
-        child_container_ids=[],
-        upload_id="",
-        uploaded_ids=[],
-        photo_ids=[],
-        **ERROR_RESET,
         **RUN_RESET,
         **WAIT_RESET,
     )
 
 
+def _unconfirmed(delivery: Delivery):  # type: ignore[no-untyped-def]
+    """The row while it is failed as unconfirmed (it has candidates): the only state a person settles by hand."""
+    return Delivery.objects.filter(pk=delivery.pk, state=S.FAILED).exclude(candidates=[])
+
+
+def publish_again(delivery: Delivery) -> bool:
+    """A person checked the account after an unconfirmed outcome and the post is not there: publish it again,
+    from the start (nothing Meta holds of the last try is reused)."""
+    return (
+        _unconfirmed(delivery).update(
+            state=S.SCHEDULED,
+            next_attempt_at=timezone.now(),
+            waiting_reason="",
+            error_count=0,
+            follow_up_attempts=0,
+            publish_started_at=None,
+            publish_confirmed_at=None,
+            container_id="",
+            child_container_ids=[],
+            upload_id="",
+            upload_session_id="",
+            uploaded_ids=[],
+            photo_ids=[],
+            **ERROR_RESET,
+            **RUN_RESET,
+            **WAIT_RESET,
+        )
+        == 1
+    )
+
+
 def mark_published_by_person(delivery: Delivery, *, remote_id: str, permalink: str) -> bool:
     """A person picked, among the candidates of an unconfirmed outcome, the post that is this delivery's."""
-    return _move(
-        delivery.pk,
-        [S.FAILED],
-        S.PUBLISHED,
-        remote_id=remote_id,
-        permalink=permalink,
-        published_at=timezone.now(),
-        publish_confirmed_at=timezone.now(),
-        waiting_reason="",
-        **ERROR_RESET,
-        **WAIT_RESET,
+    now = timezone.now()
+    return (
+        _unconfirmed(delivery).update(
+            state=S.PUBLISHED,
+            remote_id=remote_id,
+            permalink=permalink,
+            published_at=now,
+            publish_confirmed_at=now,
+            waiting_reason="",
+            **ERROR_RESET,
+            **RUN_RESET,
+            **WAIT_RESET,
+        )
+        == 1
     )
 
 

@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError
 from accounts.access import get_workspace_for_user
 from accounts.services.channels import channel_client
 from publishing.models import Delivery, DeliveryAttempt, DeliveryState, Post
-from publishing.publishers import instagram
+from publishing.publishers import facebook, instagram
 from publishing.publishers.base import RunOutcome
 from publishing.services import pipeline
 from publishing.services.posts import MediaItem, post_create, post_submit
@@ -25,6 +25,7 @@ from tests.publishing.conftest import HARBOR_IG, HARBOR_PAGE, run_to_end, start_
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 PHOTOS = rf"/v\d+\.\d+/{HARBOR_PAGE}/photos$"
+FEED_POST = rf"/v\d+\.\d+/{HARBOR_PAGE}/feed$"
 REELS = rf"/v\d+\.\d+/{HARBOR_PAGE}/video_reels$"
 COMMENTS = r"/v\d+\.\d+/[\d_]+/comments$"
 
@@ -113,6 +114,59 @@ def test_a_run_redelivered_by_the_broker_counts_the_dead_one_and_resumes(
     assert delivery.error_count == 1 and delivery.container_id == container
     first = delivery.attempt_log.order_by("number").first()
     assert first.outcome == DeliveryAttempt.Outcome.FAILED and "stopped without finishing" in first.message
+
+
+def test_a_delivery_whose_follow_up_keeps_killing_workers_ends_published(
+    submit, channels, sandbox_control, monkeypatch, settings
+):
+    settings.PUBLISH_MAX_ATTEMPTS = 1
+    delivery = submit("page", caption="Out already", first_comment="Then this")
+    monkeypatch.setattr(facebook, "post_first_comment", die)
+    token = start_run(delivery)
+    for _ in range(5):
+        try:
+            run_once(delivery, token)
+        except Killed:
+            Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+            pipeline.sweep_stale()
+            delivery.refresh_from_db()
+            token = delivery.lease_token
+            continue
+        break
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.PUBLISHED and delivery.remote_id
+    assert delivery.error_message.startswith("Published. The first comment could not be added")
+
+
+def test_a_token_check_meta_cannot_answer_is_retried_not_left_running(submit, channels, sandbox_control):
+    sandbox_control.fault(
+        path=FEED_POST,
+        method="POST",
+        error={"code": 10, "type": "OAuthException", "message": "(#10) Application does not have permission"},
+        status=403,
+    )
+    sandbox_control.fault(path=r"/debug_token", kind="http_500")
+    delivery = submit("page", caption="Checked later")
+    assert run_once(delivery).kind == RunOutcome.RETRY
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.SCHEDULED and delivery.error_count == 1
+    assert not delivery.attempt_log.filter(outcome=DeliveryAttempt.Outcome.RUNNING).exists()
+
+
+def test_a_video_meta_could_not_process_is_uploaded_again_on_retry(
+    public_media, channels, upload, samples, workspace, alice, sandbox_control
+):
+    clip = upload(samples.short_clip())  # SocialHub would refuse it; sent anyway to see Meta's refusal handled
+    post = post_create(
+        workspace=workspace, author=alice, channels=[channels["page"]], media=[MediaItem(clip)], format=Post.Format.REEL
+    )
+    delivery = post.deliveries.get()
+    Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.SCHEDULED, next_attempt_at=timezone.now())
+    delivery = run_to_end(delivery, sandbox_control)
+    assert delivery.state == DeliveryState.FAILED
+    assert delivery.error_message.startswith("Facebook could not process the video")
+    # Never public: nothing of it is kept, so Retry uploads it again instead of reading the same error.
+    assert (delivery.upload_id, delivery.uploaded_ids, delivery.publish_started_at) == ("", [], None)
 
 
 # --- 2. each wait is measured on its own; sent media is never uploaded again ------------------------------------
@@ -408,10 +462,15 @@ def test_a_recovery_does_not_read_the_same_status_twice(submit, channels, upload
     due(delivery)
     assert run_once(delivery).kind == RunOutcome.RETRY
     due(delivery)
-    run_once(delivery)  # asks Meta about `finish`, sends it (it never arrived), then waits before checking
+    assert run_once(delivery).kind == RunOutcome.POLL  # not started yet: Meta may not show it at once, look again
+    # Two minutes later Meta still has not started processing it: `finish` never arrived.
+    Delivery.objects.filter(pk=delivery.pk).update(publish_started_at=timezone.now() - facebook.SETTLE)
+    sandbox_control.clock_advance(settings.PUBLISH_POLL_SECONDS + 5)
+    run_once(delivery)  # sends `finish` again (it never arrived), then waits before checking
     delivery.refresh_from_db()
     reads = calls(sandbox_control, f"/{delivery.upload_id}", "GET")
-    assert len(reads) == 1
+    assert len(reads) == 2  # once per recovery, never again in the same run
+    assert len(calls(sandbox_control, "/video_reels", "POST")) == 3  # start, the lost finish, finish
     sandbox_control.clock_advance(settings.PUBLISH_FIRST_POLL_SECONDS + 5)
     delivery = run_to_end(delivery, sandbox_control)
     assert delivery.state == DeliveryState.PUBLISHED, delivery.error_message
