@@ -86,6 +86,14 @@ class Unconfirmed(Exception):
         super().__init__(message)
         self.candidates = candidates or []
 
+    @classmethod
+    def among(cls, message: str, items: list[dict[str, Any]], *, text_field: str, link_field: str) -> Unconfirmed:
+        """Unconfirmed, with Meta's `items` (posts or media) as the candidates."""
+        candidates = Candidates()
+        for item in items:
+            candidates.add(item, text_field=text_field, link_field=link_field)
+        return cls(message, candidates=candidates.items)
+
 
 class Run:
     """One run of one delivery: the lease, the attempt log, saves that renew the lease, and polite reads."""

@@ -21,7 +21,6 @@ from socialhub.graph import GraphClient
 from ..models import Delivery, DeliveryKind, PostMedia
 from ..services.media import local_copy
 from .base import (
-    Candidates,
     DeliveryFailed,
     Outcome,
     Run,
@@ -368,13 +367,12 @@ def _claim_listed(
             permalink = item.get(link_field) or ""
             run.save(remote_id=item["id"], permalink=permalink, publish_confirmed_at=timezone.now())
         return None
-    candidates = Candidates()
-    for item in found:
-        candidates.add(item, text_field=text_field, link_field=link_field)
-    raise Unconfirmed(
+    raise Unconfirmed.among(
         "Unconfirmed: Facebook may have published this, and SocialHub cannot tell which post on the Page is this "
         "one. Check the Page, then mark it published or publish it again.",
-        candidates=candidates.items,
+        found,
+        text_field=text_field,
+        link_field=link_field,
     )
 
 

@@ -23,7 +23,6 @@ from socialhub.graph.errors import IG_SUBCODE_MESSAGES
 from ..models import Delivery, DeliveryKind, DeliveryState, MediaAsset, PostMedia
 from ..services.media import is_stored_locally, local_copy, public_url
 from .base import (
-    Candidates,
     DeliveryFailed,
     Outcome,
     Run,
@@ -301,13 +300,12 @@ def _recover_unknown_publish(run: Run, client: GraphClient) -> None:
     if len(found) == 1:
         run.save(remote_id=found[0]["id"], permalink=found[0].get("permalink") or "")
         return
-    candidates = Candidates()
-    for media in found:
-        candidates.add(media, text_field="caption", link_field="permalink")
-    raise Unconfirmed(
+    raise Unconfirmed.among(
         "Unconfirmed: Instagram shows this post as published, but SocialHub cannot tell which post on the account "
         "it is. Check the account and mark the right one; it is not posted again.",
-        candidates=candidates.items,
+        found,
+        text_field="caption",
+        link_field="permalink",
     )
 
 

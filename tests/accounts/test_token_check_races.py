@@ -14,28 +14,22 @@ from django.utils import timezone
 from accounts.models import Channel, ChannelStatus
 from accounts.services.channels import channel_check_token, channel_disconnect, channel_refresh_instagram_token
 from accounts.tasks import check_channel_token
-from socialhub.devconnect import connect_with_facebook, connect_with_instagram
 from socialhub.graph import GraphClient
+from tests.factories import ChannelFactory
 
 pytestmark = pytest.mark.django_db
 
 ALEX = "10776317066907439"  # the sandbox's first Facebook user, who admins the Page below
-HARBOR_PAGE = "183533740681241"
-LOGIN_ONLY_IG = "17841210259188436"
 
 
 @pytest.fixture
-def page_channel(client, alice, workspace, sandbox_control):
-    client.force_login(alice)
-    connect_with_facebook(client, workspace, pages=[HARBOR_PAGE], pick=[f"facebook_page:{HARBOR_PAGE}"])
-    return Channel.objects.get(external_id=HARBOR_PAGE)
+def page_channel(alice, workspace, sandbox_control):
+    return ChannelFactory(workspace=workspace, sandbox=sandbox_control, connected_by=alice)
 
 
 @pytest.fixture
-def ig_login_channel(client, alice, workspace, sandbox_control):
-    client.force_login(alice)
-    connect_with_instagram(client, workspace, account=LOGIN_ONLY_IG)
-    return Channel.objects.get(external_id=LOGIN_ONLY_IG)
+def ig_login_channel(alice, workspace, sandbox_control):
+    return ChannelFactory(workspace=workspace, sandbox=sandbox_control, connected_by=alice, instagram_login=True)
 
 
 def reload(channel: Channel) -> Channel:

@@ -10,11 +10,13 @@ import pytest
 from django.core.files import File
 from django.utils import timezone
 
+from accounts.access import get_workspace_for_user
 from accounts.models import Channel
 from publishing.models import Delivery, DeliveryState
 from publishing.publishers.base import RunOutcome
 from publishing.services import media as media_services
 from publishing.services import pipeline, transitions
+from publishing.services.posts import post_create, post_submit
 from tests.factories import HARBOR_IG, HARBOR_PAGE, LOGIN_ONLY_IG, ChannelFactory
 from tests.publishing.media_samples import Samples, samples_dir
 
@@ -51,6 +53,18 @@ def channels(client, alice, workspace, sandbox_control) -> dict[str, Channel]:
         "ig": ChannelFactory(instagram=True, **common),  # HARBOR_IG
         "ig_login": ChannelFactory(instagram_login=True, **common),  # LOGIN_ONLY_IG
     }
+
+
+@pytest.fixture
+def submit(public_media, channels, workspace, alice):
+    """Make a post for one channel (by key of `channels`) and submit it as its author, who may publish."""
+
+    def _submit(channel: str = "ig", **kwargs) -> Delivery:
+        post = post_create(workspace=workspace, author=alice, channels=[channels[channel]], **kwargs)
+        post_submit(post=post, access=get_workspace_for_user(alice, workspace.public_id))
+        return post.deliveries.get()
+
+    return _submit
 
 
 @pytest.fixture

@@ -6,26 +6,15 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from accounts.access import get_workspace_for_user
 from accounts.models import ChannelStatus
 from accounts.services.channels import channel_client
 from publishing.models import Delivery, DeliveryState, MediaAsset, Post
 from publishing.publishers import instagram
-from publishing.services.posts import MediaItem, post_cancel, post_create, post_submit
+from publishing.services.posts import MediaItem, post_cancel
 from tests.publishing.conftest import HARBOR_IG, run_to_end
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 PUBLISH = rf"/v\d+\.\d+/{HARBOR_IG}/media_publish$"
-
-
-@pytest.fixture
-def submit(public_media, channels, workspace, alice):
-    def _submit(channel: str = "ig", **kwargs) -> Delivery:
-        post = post_create(workspace=workspace, author=alice, channels=[channels[channel]], **kwargs)
-        post_submit(post=post, access=get_workspace_for_user(alice, workspace.public_id))
-        return post.deliveries.get()
-
-    return _submit
 
 
 def count(channel, caption, edge="media"):

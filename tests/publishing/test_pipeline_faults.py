@@ -30,16 +30,6 @@ REELS = rf"/v\d+\.\d+/{HARBOR_PAGE}/video_reels$"
 COMMENTS = r"/v\d+\.\d+/[\d_]+/comments$"
 
 
-@pytest.fixture
-def submit(public_media, channels, workspace, alice):
-    def _submit(channel: str = "ig", **kwargs) -> Delivery:
-        post = post_create(workspace=workspace, author=alice, channels=[channels[channel]], **kwargs)
-        post_submit(post=post, access=get_workspace_for_user(alice, workspace.public_id))
-        return post.deliveries.get()
-
-    return _submit
-
-
 def run_once(delivery: Delivery, token: str | None = None):
     return pipeline.delivery_run(delivery_id=delivery.pk, token=token or start_run(delivery))
 
@@ -287,7 +277,6 @@ def test_retry_waits_for_the_posts_scheduled_time(submit, channels, client, alic
 
 def test_disconnecting_leaves_posts_awaiting_approval_as_they_are(channels, workspace, alice, bob):
     from accounts.services.channels import channel_disconnect
-    from publishing.services.posts import post_submit
 
     post = post_create(workspace=workspace, author=bob, channels=[channels["page"]], caption="For the client")
     post_submit(post=post, access=get_workspace_for_user(bob, workspace.public_id))
