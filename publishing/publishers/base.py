@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -89,10 +89,7 @@ class Unconfirmed(Exception):
     @classmethod
     def among(cls, message: str, items: list[dict[str, Any]], *, text_field: str, link_field: str) -> Unconfirmed:
         """Unconfirmed, with Meta's `items` (posts or media) as the candidates."""
-        candidates = Candidates()
-        for item in items:
-            candidates.add(item, text_field=text_field, link_field=link_field)
-        return cls(message, candidates=candidates.items)
+        return cls(message, candidates=[candidate(i, text_field=text_field, link_field=link_field) for i in items])
 
 
 class Run:
@@ -129,9 +126,6 @@ class Run:
         answer = client.get(object_id, fields=fields)
         self._reads[object_id] = (time.monotonic(), answer)
         return answer
-
-    def forget_status(self, object_id: str) -> None:
-        self._reads.pop(object_id, None)
 
 
 class Publisher(Protocol):
@@ -179,21 +173,19 @@ def post_first_comment(run: Run, client: GraphClient, text: str, *, text_field: 
     run.save(first_comment_id=answer["id"])
 
 
-@dataclass
-class Candidates:
-    """Posts found on an account after an unknown outcome, reduced to what a person needs to check them."""
+def absolute_link(link: str | None) -> str:
+    """Meta answers some permalinks as paths (`/reel/123`): make them links a person can open."""
+    link = link or ""
+    return f"https://www.facebook.com{link}" if link.startswith("/") else link
 
-    items: list[dict[str, str]] = field(default_factory=list)
 
-    def add(self, item: dict[str, Any], *, text_field: str, link_field: str) -> None:
-        link = str(item.get(link_field) or "")
-        if link.startswith("/"):
-            link = f"https://www.facebook.com{link}"
-        self.items.append(
-            {
-                "id": str(item.get("id", "")),
-                "permalink": link if link.startswith("https://") else "",
-                "created_time": str(item.get("created_time") or item.get("timestamp") or ""),
-                "text": str(item.get(text_field) or "")[:200],
-            }
-        )
+def candidate(item: dict[str, Any], *, text_field: str, link_field: str) -> dict[str, str]:
+    """A post found on an account after an unknown outcome, reduced to what a person needs to check it (only an
+    https link is kept: it is rendered as one)."""
+    link = absolute_link(str(item.get(link_field) or ""))
+    return {
+        "id": str(item.get("id", "")),
+        "permalink": link if link.startswith("https://") else "",
+        "created_time": str(item.get("created_time") or item.get("timestamp") or ""),
+        "text": str(item.get(text_field) or "")[:200],
+    }

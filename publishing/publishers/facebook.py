@@ -25,6 +25,7 @@ from .base import (
     Outcome,
     Run,
     Unconfirmed,
+    absolute_link,
     created_after,
     delivery_items,
     first_poll_seconds,
@@ -178,10 +179,7 @@ def _wait_for_video(run: Run, client: GraphClient) -> Outcome | None:
     if state == "processing":
         # Sent: it may go live by itself, so a slow wait is never answered with "upload it again".
         return _processing(run, poll_seconds())
-    permalink = answer.get("permalink_url") or ""
-    if permalink.startswith("/"):
-        permalink = f"https://www.facebook.com{permalink}"
-    run.save(remote_id=run.delivery.upload_id, permalink=permalink)
+    run.save(remote_id=run.delivery.upload_id, permalink=absolute_link(answer.get("permalink_url")))
     return None
 
 
@@ -381,8 +379,7 @@ def _finish(run: Run, client: GraphClient) -> Outcome:
     if not delivery.permalink:
         run.step("permalink")
         answer = client.get(delivery.remote_id, fields="id,permalink_url")
-        permalink = answer.get("permalink_url") or ""
-        run.save(permalink=f"https://www.facebook.com{permalink}" if permalink.startswith("/") else permalink)
+        run.save(permalink=absolute_link(answer.get("permalink_url")))
     comment = delivery.post.first_comment.strip()
     if comment and not delivery.first_comment_id:
         post_first_comment(run, client, comment, text_field="message")

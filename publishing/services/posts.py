@@ -404,7 +404,7 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
         delivery.refresh_from_db()
         if delivery.state == DeliveryState.SCHEDULED and delivery.next_attempt_at <= timezone.now():
             pipeline.delivery_start_now(delivery)
-    delivery.refresh_from_db()
+            delivery.refresh_from_db()
     return delivery
 
 
@@ -417,7 +417,7 @@ def delivery_publish_again(*, delivery: Delivery) -> Delivery:
     if transitions.publish_again(delivery):
         delivery.refresh_from_db()
         pipeline.delivery_start_now(delivery)
-    delivery.refresh_from_db()
+        delivery.refresh_from_db()
     return delivery
 
 
