@@ -121,6 +121,10 @@ class Post(models.Model):
     # The composer form's one-time token: sending the same form twice (double click, back and resubmit) finds
     # this post instead of making a second one. Empty for posts made before it existed or outside the composer.
     form_token = models.UUIDField(null=True, blank=True, editable=False)
+    # A person asked to delete the post on Meta too: a worker deletes it there, then here. What Meta refused is
+    # kept in `removal_error` and the post stays, so nothing is shown as deleted that is still public.
+    removal_requested_at = models.DateTimeField(null=True, blank=True)
+    removal_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -193,6 +197,7 @@ class Delivery(models.Model):
     kind = models.CharField(max_length=15, choices=DeliveryKind.choices)
     state = models.CharField(max_length=20, choices=DeliveryState.choices, default=DeliveryState.DRAFT)
     caption_override = models.TextField(blank=True)
+    first_comment_override = models.TextField(blank=True)
     due_at = models.DateTimeField(null=True, blank=True, help_text="When it should go out (UTC).")
     next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When the dispatcher may pick it up.")
     waiting_reason = models.TextField(blank=True, help_text="Why a scheduled delivery is not going out yet.")
@@ -230,6 +235,7 @@ class Delivery(models.Model):
     fbtrace_id = models.CharField(max_length=64, blank=True)
     # After an unconfirmed outcome: the posts on the account that could be this one, for a person to check.
     candidates = models.JSONField(default=list, blank=True)
+    removed_from_meta_at = models.DateTimeField(null=True, blank=True, help_text="Deleted on Meta at a person's ask.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -248,6 +254,10 @@ class Delivery(models.Model):
     @property
     def caption(self) -> str:
         return self.caption_override or self.post.caption
+
+    @property
+    def first_comment(self) -> str:
+        return self.first_comment_override or self.post.first_comment
 
     @property
     def unconfirmed(self) -> bool:
@@ -282,3 +292,72 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}: {self.outcome}"
+
+
+class PostVersion(models.Model):
+    """What a post was after one save: its content, media, channels and time, with who saved it and when.
+    Restoring a version opens it in the composer; saving it there makes a new version."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    changed = models.JSONField(default=list, blank=True, help_text="Names of what changed since the version before.")
+    snapshot = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["post", "-number"]
+        constraints = [models.UniqueConstraint(fields=["post", "number"], name="unique_post_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} v{self.number}"
+
+
+class ComposerDraft(models.Model):
+    """What a person typed in the composer and has not saved yet, kept as they type (form fields as sent), so
+    a reload, an error or a closed tab loses nothing. One per person and composer form; removed on save."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token = models.UUIDField()
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "token"], name="unique_composer_draft")]
+        indexes = [models.Index(fields=["workspace", "user", "-updated_at"], name="composer_draft_recent")]
+
+    def __str__(self) -> str:
+        return f"draft {self.token}"
+
+
+class GraphLookup(models.Model):
+    """A question the composer asks Meta (catalog products, a place's Page), answered by a worker: the page
+    polls the row until it is done."""
+
+    class Kind(models.TextChoices):
+        PRODUCTS = "products", _("Product search")
+        PLACE = "place", _("Place lookup")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Asking Meta")
+        DONE = "done", _("Answered")
+        FAILED = "failed", _("Failed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    query = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    results = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.query}"

@@ -380,7 +380,7 @@ def _finish(run: Run, client: GraphClient) -> Outcome:
         run.step("permalink")
         answer = client.get(delivery.remote_id, fields="id,permalink_url")
         run.save(permalink=absolute_link(answer.get("permalink_url")))
-    comment = delivery.post.first_comment.strip()
+    comment = delivery.first_comment.strip()
     if comment and not delivery.first_comment_id:
         post_first_comment(run, client, comment, text_field="message")
     return Outcome.published()

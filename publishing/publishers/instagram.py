@@ -315,7 +315,7 @@ def _finish(run: Run, client: GraphClient) -> Outcome:
         run.step("permalink")
         answer = client.get(delivery.remote_id, fields="id,permalink")
         run.save(permalink=answer.get("permalink") or "")
-    comment = delivery.post.first_comment.strip()
+    comment = delivery.first_comment.strip()
     if comment and delivery.kind != DeliveryKind.IG_STORY and not delivery.first_comment_id:
         post_first_comment(run, client, comment, text_field="text")
     return Outcome.published()
