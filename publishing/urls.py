@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import composer_views, views
 
 app_name = "publishing"
 
@@ -11,7 +11,8 @@ urlpatterns = [
     path("w/<uuid:workspace_id>/media/<uuid:asset_id>/fix/<str:fix>/", views.media_fix, name="media_fix"),
     path("w/<uuid:workspace_id>/media/<uuid:asset_id>/file", views.media_file, name="media_file"),
     path("w/<uuid:workspace_id>/posts/", views.post_list, name="posts"),
-    path("w/<uuid:workspace_id>/posts/new/", views.post_new, name="post_new"),
+    path("w/<uuid:workspace_id>/posts/new/", composer_views.post_new, name="post_new"),
+    path("w/<uuid:workspace_id>/posts/<uuid:post_id>/edit/", composer_views.post_edit, name="post_edit"),
     path("w/<uuid:workspace_id>/posts/<uuid:post_id>/approve/", views.post_approve, name="post_approve"),
     path("w/<uuid:workspace_id>/posts/<uuid:post_id>/cancel/", views.post_cancel, name="post_cancel"),
     path("w/<uuid:workspace_id>/deliveries/<uuid:delivery_id>/retry/", views.delivery_retry, name="delivery_retry"),
