@@ -1,0 +1,157 @@
+"""Every main page passes axe-core with no serious or critical violation.
+
+Each page is opened in chromium with the data a busy workspace has (a Facebook Page, Instagram accounts in every
+state, media, posts in every delivery state, pending invitations), then checked with axe-core 4.14.1, vendored
+in static/vendor/axe-core/. axe is injected through the DevTools protocol, so the app's Content-Security-Policy
+stays as it is served; collapsed <details> are opened first, so their contents are checked too. A failure lists
+each serious or critical violation: its rule, help text and selectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import Page
+
+from accounts.models import Agency, ChannelStatus, Invitation, User
+from tests.factories import (
+    AgencyFactory,
+    ChannelFactory,
+    DeliveryFactory,
+    MediaAssetFactory,
+    PostFactory,
+    PostMediaFactory,
+    UserFactory,
+)
+
+AXE_SOURCE = (Path(django_settings.BASE_DIR) / "static" / "vendor" / "axe-core" / "axe.min.js").read_text()
+BLOCKING = ("serious", "critical")
+
+
+@dataclass
+class World:
+    alice: User
+    newcomer: User
+    urls: dict[str, str]
+
+
+def _invite(*, email: str, agency: Agency, by: User) -> None:
+    _, token_hash = Invitation.new_token()
+    Invitation.objects.create(
+        agency=agency, email=email, token_hash=token_hash, invited_by=by, expires_at=timezone.now() + timedelta(days=7)
+    )
+
+
+@pytest.fixture
+def world(alice, agency, workspace, bob) -> World:  # type: ignore[no-untyped-def]
+    page = ChannelFactory(workspace=workspace, connected_by=alice)
+    instagram = ChannelFactory(workspace=workspace, connected_by=alice, instagram=True)
+    ChannelFactory(
+        workspace=workspace,
+        connected_by=alice,
+        instagram_login=True,
+        status=ChannelStatus.NEEDS_RECONNECT,
+        status_reason="Meta asks for the account to be connected again.",
+        last_error="Error validating access token: the session has expired.",
+        last_error_at=timezone.now(),
+        granted_scopes=["instagram_business_basic"],
+    )
+    ChannelFactory(
+        workspace=workspace,
+        connected_by=alice,
+        external_id="17841400000000001",
+        status=ChannelStatus.DISCONNECTED,
+        disconnected_at=timezone.now(),
+    )
+    photo = MediaAssetFactory(workspace=workspace)
+    MediaAssetFactory(workspace=workspace, video=True)
+
+    published = PostFactory(workspace=workspace, author=alice, caption="Fresh beans from Huila are in.")
+    PostMediaFactory(post=published, asset=photo)
+    DeliveryFactory(channel=page, post=published, published=True)
+    DeliveryFactory(channel=instagram, post=published, published=True)
+    failed = PostFactory(workspace=workspace, author=bob, caption="Latte art weekend.")
+    PostMediaFactory(post=failed, asset=photo)
+    DeliveryFactory(channel=instagram, post=failed, failed=True)
+    DeliveryFactory(channel=page, post=PostFactory(workspace=workspace, author=bob), scheduled=True)
+    DeliveryFactory(channel=page, post=PostFactory(workspace=workspace, author=alice))
+
+    other = AgencyFactory(name="Southwind")
+    _invite(email=alice.email, agency=other, by=alice)  # the home page lists it instead of redirecting
+    _invite(email="dana@northwind.example", agency=agency, by=alice)
+    newcomer = UserFactory(email="erin@example.com", full_name="Erin Newcomer")
+    _invite(email=newcomer.email, agency=other, by=alice)
+
+    ws, ag = workspace.public_id, agency.public_id
+    urls = {
+        "home": reverse("home"),
+        "workspace dashboard": reverse("accounts:workspace_dashboard", args=[ws]),
+        "channels": reverse("accounts:channels", args=[ws]),
+        "workspace team": reverse("accounts:workspace_team", args=[ws]),
+        "agency team": reverse("accounts:agency_team", args=[ag]),
+        "workspace settings": reverse("accounts:workspace_settings", args=[ws]),
+        "media library": reverse("publishing:media_library", args=[ws]),
+        "posts": reverse("publishing:posts", args=[ws]),
+        "composer": reverse("publishing:post_new", args=[ws]),
+        "onboarding": reverse("accounts:onboarding"),
+        "login": reverse("account_login"),
+        "signup": reverse("account_signup"),
+        "signup closed": reverse("account_signup"),
+    }
+    return World(alice=alice, newcomer=newcomer, urls=urls)
+
+
+def _log_in(page: Page, base_url: str, user: User) -> None:
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
+
+
+def _describe(violation: dict) -> str:
+    targets = "; ".join(" ".join(map(str, node["target"])) for node in violation["nodes"])
+    return f"[{violation['impact']}] {violation['id']}: {violation['help']} -> {targets}"
+
+
+PAGES = [
+    pytest.param("home", "alice", id="home"),
+    pytest.param("workspace dashboard", "alice", id="workspace-dashboard"),
+    pytest.param("channels", "alice", id="channels"),
+    pytest.param("workspace team", "alice", id="workspace-team"),
+    pytest.param("agency team", "alice", id="agency-team"),
+    pytest.param("workspace settings", "alice", id="workspace-settings"),
+    pytest.param("media library", "alice", id="media-library"),
+    pytest.param("posts", "alice", id="posts"),
+    pytest.param("composer", "alice", id="composer"),
+    pytest.param("onboarding", "newcomer", id="onboarding"),
+    pytest.param("login", None, id="login"),
+    pytest.param("signup", None, id="signup"),
+    pytest.param("signup closed", None, id="signup-closed"),
+]
+
+
+@pytest.mark.parametrize(("name", "visitor"), PAGES)
+def test_page_has_no_serious_violations(  # type: ignore[no-untyped-def]
+    name: str, visitor: str | None, world: World, live_server, page: Page, settings
+) -> None:
+    settings.SIGNUP_POLICY = "invitation" if name == "signup closed" else "open"
+    if visitor:
+        _log_in(page, live_server.url, getattr(world, visitor))
+    url = world.urls[name]
+    response = page.goto(f"{live_server.url}{url}")
+    assert response is not None and response.ok, f"{name}: {response and response.status}"
+    page.wait_for_load_state("networkidle")
+    assert page.url == f"{live_server.url}{url}", f"{name} redirected to {page.url}"
+
+    page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+    page.evaluate(AXE_SOURCE)
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    blocking = [v for v in results["violations"] if v["impact"] in BLOCKING]
+    assert not blocking, f"{name} ({url}):\n" + "\n".join(map(_describe, blocking))
