@@ -55,6 +55,7 @@ class Problem:
     message: str  # plain words naming the actual value and the rule
     fix: str | None = None  # one of the FIX_* slugs when SocialHub can repair the file itself
     blocking: bool = True  # False for recommendations: the post can still go out
+    subject: str = ""  # the media file it is about (its public id), when it is about one
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class MediaSpec:
     max_width: int | None = None
     min_height: int | None = None
     width_rescaled: bool = False  # Meta rescales widths outside [min, max] itself: warn, do not block
+    sharp_width: int | None = None  # narrower images are shown enlarged, so they look blurry: a hint
     downscale_width: int | None = None  # width offered by the "downscale" fix
     aspect_min: float | None = None  # width / height
     aspect_max: float | None = None
@@ -96,6 +98,7 @@ IG_VIDEO_MAX_WIDTH = 1920  # [ig-media] "Maximum columns (horizontal pixels): 19
 IG_FPS = (23.0, 60.0)  # [ig-media] "Frame rate: 23-60 FPS"
 IG_IMAGE_MAX_BYTES = 8 * MB  # [ig-media] Image Specifications "File size: 8 MB maximum"
 IG_IMAGE_WIDTH = (320, 1440)  # [ig-media] "Minimum width: 320 … Maximum width: 1440 (will be scaled …)"
+IG_DISPLAY_WIDTH = 1080  # [ig-media] "we recommend 1080 pixels wide": the width the app shows images at
 IG_FEED_ASPECT = (4 / 5, 1.91)  # [ig-media] "Aspect ratio: Must be within a 4:5 to 1.91:1 range"
 NINE_SIXTEEN = 9 / 16
 
@@ -109,6 +112,7 @@ SPECS: dict[PostType, MediaSpec] = {
         min_width=IG_IMAGE_WIDTH[0],
         max_width=IG_IMAGE_WIDTH[1],
         width_rescaled=True,  # [ig-media] outside 320–1440 Meta scales the image up or down itself
+        sharp_width=IG_DISPLAY_WIDTH,
         downscale_width=IG_IMAGE_WIDTH[1],
         aspect_min=IG_FEED_ASPECT[0],
         aspect_max=IG_FEED_ASPECT[1],
@@ -123,6 +127,7 @@ SPECS: dict[PostType, MediaSpec] = {
         min_width=IG_IMAGE_WIDTH[0],
         max_width=IG_IMAGE_WIDTH[1],
         width_rescaled=True,
+        sharp_width=IG_DISPLAY_WIDTH,
         downscale_width=IG_IMAGE_WIDTH[1],
         aspect_min=IG_FEED_ASPECT[0],
         aspect_max=IG_FEED_ASPECT[1],
@@ -137,6 +142,7 @@ SPECS: dict[PostType, MediaSpec] = {
         min_width=IG_IMAGE_WIDTH[0],
         max_width=IG_IMAGE_WIDTH[1],
         width_rescaled=True,
+        sharp_width=IG_DISPLAY_WIDTH,
         downscale_width=IG_IMAGE_WIDTH[1],
         recommended_aspect=NINE_SIXTEEN,  # stories fill a 9:16 screen; no hard range found (verify)
     ),
@@ -263,6 +269,35 @@ FB_CTA_TYPES: tuple[str, ...] = (
     "INSTALL_MOBILE_APP", "LEARN_MORE", "LIKE_PAGE", "LISTEN_MUSIC", "MESSAGE_PAGE", "NO_BUTTON", "OPEN_LINK",
     "PLAY_GAME", "SHOP_NOW", "SIGN_UP", "SUBSCRIBE", "USE_APP", "USE_MOBILE_APP", "WATCH_MORE", "WATCH_VIDEO",
 )  # fmt: skip
+# What people see on the button: Meta's enum names are never shown. NO_BUTTON is the same as no button.
+FB_CTA_LABELS: dict[str, str] = {
+    "BOOK_TRAVEL": "Book now",
+    "BUY_NOW": "Buy now",
+    "CALL_NOW": "Call now",
+    "DOWNLOAD": "Download",
+    "GET_DIRECTIONS": "Get directions",
+    "GET_QUOTE": "Get quote",
+    "INSTALL_APP": "Install app",
+    "INSTALL_MOBILE_APP": "Install mobile app",
+    "LEARN_MORE": "Learn more",
+    "LIKE_PAGE": "Like page",
+    "LISTEN_MUSIC": "Listen now",
+    "MESSAGE_PAGE": "Send message",
+    "OPEN_LINK": "Open link",
+    "PLAY_GAME": "Play game",
+    "SHOP_NOW": "Shop now",
+    "SIGN_UP": "Sign up",
+    "SUBSCRIBE": "Subscribe",
+    "USE_APP": "Use app",
+    "USE_MOBILE_APP": "Use mobile app",
+    "WATCH_MORE": "Watch more",
+    "WATCH_VIDEO": "Watch video",
+}
+# A Page post's text: 63,206 characters (recalled; Meta's /feed reference gives no figure) (verify).
+FB_POST_MAX_CHARS = 63_206
+# Instagram's 24-hour publishing limit when Meta has not told SocialHub the account's own figure: the lower
+# of the two values Meta's pages have given (50 and 100); the pipeline reads the real one before waiting.
+IG_PUBLISH_QUOTA_DEFAULT = 50
 # [seed-002] scheduled_publish_time "deve essere compreso tra 10 minuti e 75 giorni dal momento della richiesta".
 FB_SCHEDULE_MIN_AHEAD = timedelta(minutes=10)
 FB_SCHEDULE_MAX_AHEAD = timedelta(days=75)
@@ -479,6 +514,15 @@ def _check_dimensions(info: MediaInfo, spec: MediaSpec) -> list[Problem]:
                 blocking=False,
             )
         )
+    elif spec.sharp_width and info.width < spec.sharp_width:
+        problems.append(
+            Problem(
+                "blurry",
+                f"This image is {info.width} px wide; Instagram shows it {spec.sharp_width} px wide, so it may "
+                "look blurry at that size. Use a larger image if you have one.",
+                blocking=False,
+            )
+        )
     elif not spec.width_rescaled and (
         (spec.min_width and info.width < spec.min_width) or (spec.min_height and info.height < spec.min_height)
     ):
@@ -690,6 +734,41 @@ def check_instagram_caption(text: str) -> list[Problem]:
             )
         )
     return problems
+
+
+@dataclass(frozen=True)
+class Count:
+    label: str  # "characters", "hashtags", "mentions"
+    used: int
+    limit: int | None
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.used > self.limit
+
+
+def caption_counts(text: str, platform: str) -> list[Count]:
+    """The counters the composer shows for a caption on a platform ("instagram" or "facebook_page"), measured
+    the way the caption rules measure them."""
+    if platform == "instagram":
+        return [
+            Count("characters", len(text), IG_CAPTION_MAX_CHARS),
+            Count("hashtags", len(extract_hashtags(text)), IG_CAPTION_MAX_HASHTAGS),
+            Count("mentions", len(extract_mentions(text)), IG_CAPTION_MAX_MENTIONS),
+        ]
+    return [Count("characters", len(text), FB_POST_MAX_CHARS), Count("hashtags", len(extract_hashtags(text)), None)]
+
+
+def check_facebook_caption(text: str) -> list[Problem]:
+    if len(text) > FB_POST_MAX_CHARS:
+        return [
+            Problem(
+                "caption_length",
+                f"This text has {len(text):,} characters; a Facebook post holds at most {FB_POST_MAX_CHARS:,}. "
+                f"Shorten it by {len(text) - FB_POST_MAX_CHARS:,}.",
+            )
+        ]
+    return []
 
 
 def extract_hashtags(text: str) -> list[str]:

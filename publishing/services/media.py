@@ -45,10 +45,11 @@ def usable_for(asset: MediaAsset) -> dict[str, list[specs.Problem]]:
 # Previews of images up to this many pixels are made during the upload (decoding at a reduced scale takes
 # milliseconds); larger images and every video get theirs from a worker, so a request never waits on FFmpeg.
 INLINE_PREVIEW_MAX_PIXELS = 12_000_000
-FIX_RESULTS = {  # fix → (kind, format, suffix) of the copy it makes
-    specs.FIX_CONVERT_TO_JPEG: (MediaAsset.Kind.IMAGE, "jpeg", ".jpg"),
-    specs.FIX_DOWNSCALE: (MediaAsset.Kind.IMAGE, "jpeg", ".jpg"),
-    specs.FIX_FASTSTART: (MediaAsset.Kind.VIDEO, "mp4", ".mp4"),
+# fix → (kind, format, suffix) of the copy it makes; the suffix names the fix, so copy and original differ.
+FIX_RESULTS = {
+    specs.FIX_CONVERT_TO_JPEG: (MediaAsset.Kind.IMAGE, "jpeg", " (JPEG copy).jpg"),
+    specs.FIX_DOWNSCALE: (MediaAsset.Kind.IMAGE, "jpeg", " (smaller copy).jpg"),
+    specs.FIX_FASTSTART: (MediaAsset.Kind.VIDEO, "mp4", " (streaming-ready copy).mp4"),
 }
 
 

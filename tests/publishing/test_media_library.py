@@ -50,7 +50,7 @@ def test_convert_png_to_jpeg_keeps_the_original(client, alice, workspace, upload
     media_asset_process(asset_id=jpeg.pk)
     jpeg.refresh_from_db()
     assert jpeg.status == MediaAsset.Status.READY and jpeg.format == "jpeg" and jpeg.thumbnail
-    assert jpeg.original_name == "img-1080x1080.jpg" and jpeg.file.name.endswith(".jpg")
+    assert jpeg.original_name == "img-1080x1080 (JPEG copy).jpg" and jpeg.file.name.endswith(".jpg")
     assert MediaAsset.objects.filter(pk=png.pk).exists()
 
 

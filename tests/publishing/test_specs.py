@@ -55,7 +55,15 @@ def one(problems: list[Problem], code: str) -> Problem:
     "size", [(1080, 1080), (1080, 1350), (1080, 566), (1440, 754), (320, 400)], ids=lambda s: f"{s[0]}x{s[1]}"
 )
 def test_ig_feed_image_accepts_the_documented_range(size: tuple[int, int]) -> None:
-    assert check(jpeg(*size), PostType.IG_IMAGE) == []
+    assert [p for p in check(jpeg(*size), PostType.IG_IMAGE) if p.code != "blurry"] == []
+
+
+@pytest.mark.parametrize("post_type", [PostType.IG_IMAGE, PostType.IG_CAROUSEL_IMAGE, PostType.IG_STORY_IMAGE])
+def test_an_image_narrower_than_instagram_shows_it_is_flagged_as_blurry_without_blocking(post_type) -> None:
+    (hint,) = [p for p in check(jpeg(640, 640), post_type) if p.code == "blurry"]
+    assert not hint.blocking
+    assert "640 px wide" in hint.message and "1080 px" in hint.message
+    assert not [p for p in check(jpeg(1080, 1080), post_type) if p.code == "blurry"]
 
 
 def test_ig_feed_image_refuses_a_tall_image_with_the_documented_sentence() -> None:
