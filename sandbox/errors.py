@@ -217,6 +217,12 @@ def unsupported_request(method: str, object_id: str) -> MetaError:
     )
 
 
+def alias_not_found(alias: str) -> MetaError:
+    # A username (alias) no Page has: code 803, text as quoted in public Graph client libraries' tests and
+    # error handlers; HTTP 400 as observed live by a third party (verify status)
+    return MetaError(400, f"(#803) Some of the aliases you requested do not exist: {alias}", "OAuthException", 803)
+
+
 def unknown_path(components: str) -> MetaError:
     # Graph answers an unknown edge of a known node with code 2500 "Unknown path components" (verify)
     return MetaError(400, f"Unknown path components: {components}", "OAuthException", 2500)

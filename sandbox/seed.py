@@ -270,6 +270,23 @@ PLACES = [
     ("Sydney Opera House", "Sydney", "Australia", -33.8568, 151.2153, "Bennelong Point"),
     ("Brandenburg Gate, Berlin", "Berlin", "Germany", 52.5163, 13.3777, "Pariser Platz"),
 ]
+# More public Pages for the place lookup (GET /{page-id-or-username}?fields=id,name,location): two places, one of
+# them known by its username, and a Page without an address, which Instagram cannot use as a location.
+MORE_PAGES = [
+    (
+        "Harbourfront Farmers Market",
+        "harbourfrontmarket",
+        {"street": "Pier 4, Harbour Road", "city": "Portland", "country": "United States", "zip": "97209",
+         "latitude": 45.5231, "longitude": -122.6765},
+    ),
+    (
+        "Old Town Bookshop",
+        "",
+        {"street": "12 Victoria Street", "city": "Edinburgh", "country": "United Kingdom", "zip": "EH1 2HE",
+         "latitude": 55.9486, "longitude": -3.1925},
+    ),
+    ("Sunny Side Supporters Club", "sunnysidesupporters", None),
+]  # fmt: skip
 PRODUCTS = [
     "Sourdough Loaf", "Cinnamon Roll", "Gift Card", "Canvas Tote", "Ceramic Mug", "Linen Apron",
     "Seasonal Bouquet", "Water Bottle", "Logo Cap", "Wool Beanie", "Notebook", "Sticker Pack",
@@ -280,7 +297,8 @@ def add_publishing(data, ids, seed):
     """Data the publishing endpoints need, drawn from a separate generator so earlier ids stay the same:
     place Pages for location_id (Pages that have a location, as Meta's location tagging requires — seed 001),
     one product catalog of 12 products per Page-linked IG account (seed 003 available_catalogs /
-    catalog_product_search), and the empty publishing collections."""
+    catalog_product_search), and the empty publishing collections. `places` holds every public Page nobody
+    here manages; the ones added last (MORE_PAGES) come after the catalogs so the earlier ids stay the same."""
     rng = random.Random(f"{seed}:publishing")
     pub = Ids(rng)
     pub.seen = ids.seen
@@ -290,6 +308,7 @@ def add_publishing(data, ids, seed):
         data["places"][pid] = {
             "id": pid,
             "name": name,
+            "link": f"https://www.facebook.com/{pid}",
             "location": {"city": city, "country": country, "latitude": lat, "longitude": lon, "street": street},
         }
     data["catalogs"] = {}
@@ -322,6 +341,14 @@ def add_publishing(data, ids, seed):
             "ig_user_id": acc["id"],
             "products": products,
         }
+    for name, username, location in MORE_PAGES:
+        pid = pub.make(15, "1")
+        page = {"id": pid, "name": name, "link": f"https://www.facebook.com/{username or pid}"}
+        if username:
+            page["username"] = username
+        if location:
+            page["location"] = location
+        data["places"][pid] = page
     for key in ("ig_containers", "fb_photos", "fb_videos", "publish_log", "quota"):
         data[key] = {}
     data["processing"] = {"video_seconds": None, "image_seconds": None}

@@ -190,7 +190,7 @@ class State:
         d = self.data
         if obj_id in d["users"]:
             return "User"
-        if obj_id in d["pages"]:
+        if obj_id in d["pages"] or obj_id in d.get("places", {}):
             return "Page"
         if obj_id in d["ig_accounts"]:
             return "IGUser"
@@ -208,6 +208,14 @@ class State:
             return "Photo"
         if obj_id in d.get("fb_videos", {}):
             return "AdVideo"
+        return None
+
+    def page_id_for_alias(self, alias: str) -> str | None:
+        """The id of the Page (managed or public) whose username is `alias`; Meta matches usernames without case."""
+        alias = alias.lower()
+        for page in [*self.data["pages"].values(), *self.data.get("places", {}).values()]:
+            if page.get("username") and page["username"].lower() == alias:
+                return page["id"]
         return None
 
     def ig_by_scoped_id(self, scoped: str):
@@ -243,7 +251,10 @@ class State:
                 }
                 for a in d["ig_accounts"].values()
             ],
-            "places": [{"id": p["id"], "name": p["name"]} for p in d.get("places", {}).values()],
+            "places": [
+                {"id": p["id"], "name": p["name"], "username": p.get("username", ""), "has_location": "location" in p}
+                for p in d.get("places", {}).values()
+            ],
             "counts": {
                 k: len(d[k])
                 for k in (

@@ -221,8 +221,25 @@ def debug_token(ctx):
 
 
 # ------------------------------------------------------------------ Page, post and comment nodes
+# What anyone with a Facebook token reads of a public Page nobody here manages (a place): Page fields the sandbox
+# holds for it; Meta leaves out fields without a value, so a Page without an address has no "location".
+PUBLIC_PAGE_FIELDS = ("id", "name", "username", "link", "location")
+
+
+def public_page_get(ctx, tok, page):
+    if tok["platform"] != "facebook" or tok["kind"] not in ("USER", "PAGE"):
+        raise errors.unsupported_request("GET", page["id"])
+    fields = parse_fields(ctx.get("fields"))
+    check_fields(fields, "Page")
+    values = {k: page[k] for k in PUBLIC_PAGE_FIELDS if k in page}
+    return render(values, fields, ("name", "id"))
+
+
 @node_edge("facebook", "Page", "#get")
 def page_get(ctx, tok, page_id):
+    place = ctx.state.data.get("places", {}).get(page_id)
+    if place is not None:
+        return public_page_get(ctx, tok, place)
     if not auth.can_see_page(ctx.state, tok, page_id):
         raise errors.unsupported_request("GET", page_id)
     if tok["kind"] == "USER":

@@ -5,6 +5,7 @@ Rules:
 - Field names valid per node type = its fields plus its GET edges, from specs/*.json (sandbox/specs.json).
   An unknown name → (#100) Tried accessing nonexisting field (x) on node type (T).
 - An id that does not exist or the token may not see → 100/33 "Unsupported get request. Object with ID …".
+- A Page may be named by its username; one no Page has → 803 "Some of the aliases you requested do not exist".
 - An edge a node does not have (not in the spec) → 2500 "Unknown path components: /edge".
 - A method the edge does not take → 100/33 "Unsupported post/delete request …".
 - Calls with user/Page tokens need appsecret_proof (securing-requests doc).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from .. import auth, errors
 from ..app import IG_GRAPH, check_params
@@ -27,6 +29,8 @@ EXTRA_FIELDS = {"Page": {"picture"}, "User": {"picture"}}
 # Page photos reference, "source: the photo, encoded as form data".
 EXTRA_PARAMS = {("Page", "photos POST"): {"source"}}
 NODE_EDGES: dict[tuple, object] = {}
+# A Page's username ("alias"), usable in place of its id on graph.facebook.com: letters, digits and periods.
+ALIAS_RE = re.compile(r"[A-Za-z0-9.]+")
 
 
 def node_edge(platform: str, node_type: str, edge: str, method: str = "GET"):
@@ -304,6 +308,11 @@ def resolve(ctx, node_id: str, tok: dict) -> tuple[str, str] | None:
             return "User", tok["user_id"]
         raise errors.token_missing_me()
     t = state.node_type(node_id)
+    if t is None and ALIAS_RE.fullmatch(node_id) and not node_id.isdigit():
+        page_id = state.page_id_for_alias(node_id)
+        if page_id is None:
+            raise errors.alias_not_found(node_id)
+        return "Page", page_id
     return (t, node_id) if t else None
 
 

@@ -148,7 +148,7 @@ def create_container(ctx, tok, ig_id):
         raise pe.param("(#100) location_id is not supported on carousel items")  # seed 001
     if caption:
         check_caption(caption)
-    if g("location_id") and g("location_id") not in state.data.get("places", {}):
+    if g("location_id") and "location" not in state.data.get("places", {}).get(g("location_id"), {}):
         raise pe.param(f"(#100) Param location_id must be the id of a Page with a location: {g('location_id')}")
 
     user_tags = loose_json("user_tags", g("user_tags"))
