@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .publishers.base import RunOutcome
-from .services import media, pipeline
+from .services import lookups, media, pipeline, removal
 
 
 @shared_task(name="publishing.dispatch_due_deliveries")
@@ -34,3 +34,21 @@ def publish_delivery(delivery_id: int, lease_token: str) -> str:
 def process_media_asset(asset_id: int) -> None:
     """Make a fix's copy or a preview off the web request (FFmpeg and large images can take a while)."""
     media.media_asset_process(asset_id=asset_id)
+
+
+@shared_task(name="publishing.run_graph_lookup", ignore_result=True, soft_time_limit=60, time_limit=90)
+def run_graph_lookup(lookup_id: int) -> None:
+    """Answer one of the composer's questions to Meta (products, a place's Page). Safe to run twice: only a
+    lookup still pending is answered."""
+    lookups.lookup_run(lookup_id)
+
+
+@shared_task(name="publishing.remove_post_from_meta", bind=True, ignore_result=True, max_retries=5)
+def remove_post_from_meta(self, post_id: int) -> str:
+    """Delete a post on Facebook/Instagram, then in SocialHub. Safe to run twice: what Meta already deleted is
+    skipped. A rate limit or an outage comes back after a countdown; the last try records Meta's refusal."""
+    retries = self.request.retries
+    outcome = removal.post_remove_from_meta(post_id=post_id, attempt=retries, last_try=retries >= self.max_retries)
+    if outcome.kind == "retry":
+        raise self.retry(countdown=outcome.retry_after)
+    return outcome.kind

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.access import WorkspaceAccess, workspace_view
 from accounts.crypto import encrypted_field_names
@@ -17,9 +22,10 @@ from accounts.roles import Capability
 
 from . import specs
 from .convert import ConversionError
-from .models import Delivery, MediaAsset, Post, PostMedia
+from .models import ACTIVE_STATES, Delivery, DeliveryState, MediaAsset, Post, PostMedia
 from .services import media as media_services
 from .services import posts as post_services
+from .services import removal
 from .uploads import upload_limit, upload_refusals
 
 MAX_FILES_PER_UPLOAD = 20
@@ -147,10 +153,44 @@ def media_fix(request: HttpRequest, access: WorkspaceAccess, asset_id: UUID, fix
     return redirect("publishing:media_library", workspace_id=access.workspace.public_id)
 
 
-@workspace_view()
-@require_GET
-def post_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
-    posts = (
+@workspace_view(Capability.POSTS_DRAFT)
+@require_POST
+def media_delete(request: HttpRequest, access: WorkspaceAccess, asset_id: UUID) -> HttpResponse:
+    asset = get_object_or_404(MediaAsset, public_id=asset_id, workspace=access.workspace)
+    try:
+        removal.media_asset_delete(asset=asset)
+    except removal.Refused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Deleted {asset.original_name}.")
+    url = reverse("publishing:media_library", kwargs={"workspace_id": access.workspace.public_id})
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@workspace_view(Capability.POSTS_DRAFT)
+@require_POST
+def media_duplicate(request: HttpRequest, access: WorkspaceAccess, asset_id: UUID) -> HttpResponse:
+    asset = get_object_or_404(MediaAsset, public_id=asset_id, workspace=access.workspace)
+    try:
+        copy = removal.media_asset_duplicate(asset=asset, user=request.user)
+    except removal.Refused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Made a copy of {asset.original_name}: {copy.original_name}.")
+    return redirect("publishing:media_library", workspace_id=access.workspace.public_id)
+
+
+# --- the posts list --------------------------------------------------------------------------------------------
+# A post's card polls for its new state while something of it is under way, and stops when nothing is.
+LIVE_POLL = "every 2s"
+EDIT_BLOCKING_STATES = (DeliveryState.PUBLISHED, *ACTIVE_STATES)
+
+
+def _posts(access: WorkspaceAccess) -> QuerySet[Post]:
+    """The workspace's posts with everything their cards show, in a fixed number of queries."""
+    return (
         Post.objects.filter(workspace=access.workspace)
         .select_related("author")
         .prefetch_related(
@@ -163,19 +203,123 @@ def post_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
             Prefetch("items", queryset=PostMedia.objects.select_related("asset")),
         )
     )
-    page = Paginator(posts, 20).get_page(request.GET.get("page"))
+
+
+@dataclass
+class PostCard:
+    """One post on the list, with what the person may do with it now."""
+
+    post: Post
+    deliveries: list[Delivery]
+    plan: removal.DeletionPlan
+    live: bool  # something of it is under way: the card polls
+    removal_pending: bool  # being deleted on Meta
+    can_edit: bool
+    can_duplicate: bool
+    can_delete: bool
+    can_cancel: bool
+
+
+def _in_flight(delivery: Delivery, now: datetime) -> bool:
+    if delivery.state in ACTIVE_STATES:
+        return True
+    return (
+        delivery.state == DeliveryState.SCHEDULED
+        and delivery.next_attempt_at is not None
+        and delivery.next_attempt_at <= now
+        and delivery.channel.status == ChannelStatus.ACTIVE
+    )
+
+
+def _card(post: Post, access: WorkspaceAccess, request: HttpRequest, now: datetime) -> PostCard:
+    deliveries = list(post.deliveries.all())
+    plan = removal.post_deletion_plan(deliveries)
+    removal_pending = bool(post.removal_requested_at and not post.removal_error)
+    may_delete = removal.post_may_delete(post=post, access=access, user=request.user, deliveries=deliveries)
+    return PostCard(
+        post=post,
+        deliveries=deliveries,
+        plan=plan,
+        live=removal_pending or any(_in_flight(d, now) for d in deliveries),
+        removal_pending=removal_pending,
+        can_edit=access.can(Capability.POSTS_DRAFT)
+        and not removal_pending
+        and not any(d.state in EDIT_BLOCKING_STATES for d in deliveries),
+        can_duplicate=access.can(Capability.POSTS_DRAFT),
+        can_delete=may_delete and not removal_pending and not plan.busy,
+        can_cancel=access.can(Capability.POSTS_PUBLISH) and bool(plan.unsent),
+    )
+
+
+def _list_context(access: WorkspaceAccess) -> dict:
+    return {
+        "access": access,
+        "workspace": access.workspace,
+        "can_publish": access.can(Capability.POSTS_PUBLISH),
+        "can_approve": access.can(Capability.POSTS_APPROVE),
+        "tz": access.workspace.zoneinfo,
+        "live_poll": LIVE_POLL,
+    }
+
+
+@workspace_view()
+@require_GET
+def post_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    page = Paginator(_posts(access), 20).get_page(request.GET.get("page"))
+    now = timezone.now()
     return render(
         request,
         "publishing/post_list.html",
+        {**_list_context(access), "page": page, "cards": [_card(post, access, request, now) for post in page]},
+    )
+
+
+def _render_card(
+    request: HttpRequest, access: WorkspaceAccess, post_id: UUID, *, notice: str = "", level: str = "success"
+) -> HttpResponse:
+    """The post's card (the partial the list polls and the buttons on it swap in). A post that is gone (deleted
+    meanwhile, on Meta too) answers 404 and asks the page to reload, which also stops the polling."""
+    post = _posts(access).filter(public_id=post_id).first()
+    if post is None:
+        response = HttpResponseNotFound()
+        if request.htmx:
+            response["HX-Refresh"] = "true"
+        return response
+    return render(
+        request,
+        "publishing/post_list.html#post-deliveries",
         {
-            "access": access,
-            "workspace": access.workspace,
-            "page": page,
-            "can_publish": access.can(Capability.POSTS_PUBLISH),
-            "can_approve": access.can(Capability.POSTS_APPROVE),
-            "tz": access.workspace.zoneinfo,
+            **_list_context(access),
+            "card": _card(post, access, request, timezone.now()),
+            "notice": notice,
+            "notice_level": level,
         },
     )
+
+
+def _to_list(access: WorkspaceAccess, post_id: UUID | None = None) -> HttpResponse:
+    url = reverse("publishing:posts", kwargs={"workspace_id": access.workspace.public_id})
+    return redirect(f"{url}#post-{post_id}" if post_id else url)
+
+
+def _answer(
+    request: HttpRequest, access: WorkspaceAccess, post_id: UUID, notice: str, level: str = "success"
+) -> HttpResponse:
+    """An action on a post's card: with htmx the refreshed card with `notice` in it, else back to the list."""
+    if request.htmx:
+        return _render_card(request, access, post_id, notice=notice, level=level)
+    getattr(messages, level)(request, notice)
+    return _to_list(access, post_id)
+
+
+@workspace_view()
+@require_GET
+def post_deliveries(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> HttpResponse:
+    """A post's card with the live state of its deliveries."""
+    if not request.htmx:
+        post = get_object_or_404(Post, public_id=post_id, workspace=access.workspace)
+        return _to_list(access, post.public_id)
+    return _render_card(request, access, post_id)
 
 
 @workspace_view(Capability.POSTS_APPROVE)
@@ -196,8 +340,88 @@ def post_approve(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -
 def post_cancel(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> HttpResponse:
     post = get_object_or_404(Post, public_id=post_id, workspace=access.workspace)
     count = post_services.post_cancel(post=post)
-    messages.success(request, f"Cancelled on {count} channel(s). Anything already published stays.")
-    return redirect("publishing:posts", workspace_id=access.workspace.public_id)
+    return _answer(
+        request, access, post.public_id, f"Cancelled on {count} channel(s). Anything already published stays."
+    )
+
+
+@workspace_view(Capability.POSTS_DRAFT)
+@require_POST
+def post_duplicate(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> HttpResponse:
+    post = get_object_or_404(Post, public_id=post_id, workspace=access.workspace)
+    copy = removal.post_duplicate(post=post, author=request.user)
+    messages.success(request, "This is a copy of the post, as a draft. Change what you need, then schedule it.")
+    return redirect("publishing:post_edit", workspace_id=access.workspace.public_id, post_id=copy.public_id)
+
+
+def _channels(deliveries: list[Delivery]) -> str:
+    return ", ".join(f"{d.channel.display_name} ({removal.platform_name(d.channel)})" for d in deliveries)
+
+
+def _deleted_message(result: removal.DeletionResult) -> str:
+    plan = result.plan
+    if result.queued:
+        text = (
+            f"Deleting it on {plan.deletable_platforms}: {_channels(plan.deletable)}. It leaves SocialHub once Meta "
+            "confirms."
+        )
+        if plan.app_only:
+            text += f" Delete it yourself in the Instagram app on {_channels(plan.app_only)}."
+        return text
+    public = plan.published + plan.uncertain
+    if not public:
+        return "Post deleted."
+    text = f"Deleted from SocialHub only. It stays public on {_channels(plan.published)}." if plan.published else ""
+    if plan.uncertain:
+        text += (
+            f" It may have gone out on {_channels(plan.uncertain)}: check the account, and delete it there if it did."
+        )
+    return text.strip()
+
+
+@workspace_view()
+@require_http_methods(["GET", "POST"])
+def post_delete(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> HttpResponse:
+    """Delete a post. A post with something public asks first (this page), offering to delete it on Meta too."""
+    post = get_object_or_404(Post.objects.select_related("author"), public_id=post_id, workspace=access.workspace)
+    deliveries = list(
+        post.deliveries.select_related("channel")
+        .defer(*encrypted_field_names(Channel, prefix="channel__"))
+        .order_by("channel__name")
+    )
+    user = request.user
+    if not removal.post_may_delete(post=post, access=access, user=user, deliveries=deliveries):
+        raise PermissionDenied("Your role in this workspace does not allow deleting this post.")
+    plan = removal.post_deletion_plan(deliveries)
+    confirm_url = reverse(
+        "publishing:post_delete", kwargs={"workspace_id": access.workspace.public_id, "post_id": post_id}
+    )
+    if request.method == "POST" and plan.needs_confirmation and not request.POST.get("confirmed"):
+        if request.htmx:
+            return HttpResponseClientRedirect(confirm_url)
+        return redirect(confirm_url)
+    if request.method == "GET":
+        return render(
+            request,
+            "publishing/post_delete.html",
+            {"access": access, "workspace": access.workspace, "post": post, "plan": plan, "deliveries": deliveries},
+        )
+    try:
+        result = removal.post_delete(
+            post=post,
+            access=access,
+            user=user,
+            on_meta=bool(request.POST.get("on_meta")),
+        )
+    except removal.Refused as exc:
+        return _answer(request, access, post.public_id, str(exc), "error")
+    text = _deleted_message(result)
+    if result.queued:
+        return _answer(request, access, post.public_id, text)
+    if request.htmx:
+        return render(request, "publishing/post_list.html#post-removed", {"post": post, "notice": text})
+    messages.success(request, text)
+    return _to_list(access)
 
 
 def _workspace_delivery(access: WorkspaceAccess, delivery_id: UUID) -> Delivery:
@@ -243,10 +467,10 @@ def delivery_retry(request: HttpRequest, access: WorkspaceAccess, delivery_id: U
     try:
         post_services.delivery_retry(delivery=delivery)
     except (post_services.PostInvalid, ValidationError) as exc:
-        messages.error(request, str(exc))
+        notice, level = str(exc), "error"
     else:
         if delivery.channel.status != ChannelStatus.ACTIVE:
-            messages.info(request, f"Queued; it goes out once {delivery.channel.display_name} is reconnected.")
+            notice, level = f"Queued; it goes out once {delivery.channel.display_name} is reconnected.", "info"
         else:
-            messages.success(request, f"Trying {delivery.channel.display_name} again.")
-    return redirect("publishing:posts", workspace_id=access.workspace.public_id)
+            notice, level = f"Trying {delivery.channel.display_name} again.", "success"
+    return _answer(request, access, delivery.post.public_id, notice, level)

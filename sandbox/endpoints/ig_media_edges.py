@@ -6,6 +6,12 @@
   (Facebook Login) / instagram_business_manage_comments (Instagram Login).
 - GET /{ig-user-id}/available_catalogs, /catalog_product_search?catalog_id&q — seed 003 shapes, spec
   ShadowIGUserCatalogProductSearch; Facebook Login only (product-tagging guide), catalog_management.
+- DELETE /{ig-media-id} → {"success": true}: in the IGMedia spec ("#delete") and reported to work for Facebook
+  Login only (graph-api reference §1.8); the media, its carousel children and its comments are gone, so a later
+  GET or DELETE answers 100/33. Permission: the publishing row (instagram_basic, instagram_content_publish,
+  pages_read_engagement; verify). A carousel child is not deleted on its own (100/33, verify). On
+  graph.instagram.com the IGMediaForIGOnlyAPI spec has no "#delete", so the dispatcher answers Meta's 100/33
+  "Unsupported delete request" there.
 """
 
 from __future__ import annotations
@@ -90,6 +96,26 @@ def children_get(ctx, tok, media_id):
 
 node_edge("facebook", "IGMedia", "children")(children_get)
 node_edge("instagram", "IGMediaForIGOnlyAPI", "children")(children_get)
+
+
+@node_edge("facebook", "IGMedia", "#delete", "DELETE")
+def media_delete(ctx, tok, media_id):
+    state = ctx.state
+    m = state.data["ig_media"][media_id]
+    if not auth.can_see_ig(state, tok, m["owner"]) or m.get("parent"):
+        raise errors.unsupported_request("DELETE", media_id)
+    permissions.require_all(state, tok, "ig_publish", "facebook")
+    ctx.touch(m["owner"], "instagram")
+    gone = {media_id, *m.get("children", [])}
+    for mid in gone:
+        state.data["ig_media"].pop(mid, None)
+    comments = state.data["ig_comments"]
+    for cid in [cid for cid, c in comments.items() if c["media"] in gone]:
+        del comments[cid]
+    acc = state.data["ig_accounts"].get(m["owner"])
+    if acc is not None and m["media_product_type"] != "STORY":
+        acc["media_count"] = max(acc.get("media_count", 1) - 1, 0)
+    return {"success": True}
 
 
 # ------------------------------------------------------------------ comments

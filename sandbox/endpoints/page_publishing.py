@@ -19,6 +19,10 @@ Rules (source):
   upload_phase=finish&video_id&video_state=PUBLISHED|DRAFT|SCHEDULED → {"success": true}; reels 3–90 s
   (Reels Publishing API)
 - POST /{post-id}/comments (message) → {"id"}, pages_manage_engagement (Page comments reference)
+- DELETE /{page-post-id} → {"success": true} (Pages API posts guide, graph-api reference §2.2) and DELETE
+  /{video-id} (spec AdVideo "#delete"): a Page token of that Page with pages_manage_posts, else (#200)
+  "Requires pages_manage_posts permission to manage the object" (reference §9); the post goes with its
+  comments, photos and video (a video takes its post along), so a later GET or DELETE answers 100/33
 """
 
 from __future__ import annotations
@@ -446,3 +450,38 @@ def post_comments(ctx, tok, post_id):
     if paging:
         out["paging"] = paging
     return out
+
+
+# ------------------------------------------------------------------ deleting posts and videos
+def delete_access(ctx, tok, page_id, object_id):
+    if not auth.can_see_page(ctx.state, tok, page_id):
+        raise errors.unsupported_request("DELETE", object_id)
+    if tok["kind"] != "PAGE" or "pages_manage_posts" not in set(auth.scopes(ctx.state, tok)):
+        raise errors.permission_missing("pages_manage_posts", 200)
+    ctx.touch(page_id, "pages")
+
+
+def drop_post(state, post_id):
+    """The post, its comments, and the photos and video it was made of."""
+    d = state.data
+    d["posts"].pop(post_id, None)
+    for rows in (d["fb_comments"], d["fb_photos"], d["fb_videos"]):
+        for oid in [oid for oid, row in rows.items() if row.get("post_id") == post_id]:
+            del rows[oid]
+
+
+@node_edge("facebook", "PagePost", "#delete", "DELETE")
+def post_delete(ctx, tok, post_id):
+    delete_access(ctx, tok, ctx.state.data["posts"][post_id]["page_id"], post_id)
+    drop_post(ctx.state, post_id)
+    return {"success": True}
+
+
+@node_edge("facebook", "AdVideo", "#delete", "DELETE")
+def video_delete(ctx, tok, video_id):
+    v = ctx.state.data["fb_videos"][video_id]
+    delete_access(ctx, tok, v["page_id"], video_id)
+    ctx.state.data["fb_videos"].pop(video_id, None)
+    if v.get("post_id"):
+        drop_post(ctx.state, v["post_id"])
+    return {"success": True}
