@@ -335,10 +335,21 @@ def _now() -> Any:
 
 # --- measuring ----------------------------------------------------------------------------------------------
 def pages(seeder: Seeder) -> list[tuple[str, str]]:
+    from publishing.models import Post
+
     w = seeder.target.public_id
     posts = seeder.posts[seeder.target.pk]
     assets = len(seeder.assets[seeder.target.pk])
+    newest = Post.objects.filter(workspace=seeder.target).order_by("-created_at", "-id").first()
     return [
+        ("composer", f"/w/{w}/posts/new/"),
+        ("composer library", f"/w/{w}/compose/library/"),
+        (
+            f"composer library, last page ({math.ceil(assets / 24)})",
+            f"/w/{w}/compose/library/?page={math.ceil(assets / 24)}",
+        ),
+        ("composer, editing", f"/w/{w}/posts/{newest.public_id}/edit/"),
+        ("composer check (POST)", f"/w/{w}/compose/check/"),
         ("posts", f"/w/{w}/posts/"),
         (f"posts, last page ({math.ceil(posts / 20)})", f"/w/{w}/posts/?page={math.ceil(posts / 20)}"),
         ("media", f"/w/{w}/media/"),
@@ -349,6 +360,25 @@ def pages(seeder: Seeder) -> list[tuple[str, str]]:
     ]
 
 
+def composer_form(seeder: Seeder) -> dict[str, Any]:
+    """What the composer sends while someone types: every channel of the workspace and three photos."""
+    from accounts.models import Channel
+    from publishing.models import MediaAsset
+
+    channels = list(Channel.objects.filter(workspace=seeder.target).values_list("pk", flat=True))
+    photos = list(MediaAsset.objects.filter(workspace=seeder.target, kind="image").values_list("pk", flat=True)[:3])
+    return {
+        "channels": channels,
+        "format": "feed",
+        "caption": CAPTION,
+        "media": photos,
+        "when": "later",
+        "date": "2031-05-04",
+        "time": "09:30",
+        "form_token": str(uuid.uuid4()),
+    }
+
+
 def measure(seeder: Seeder, *, requests: int) -> dict[str, dict[str, Any]]:
     from django.db import connection
     from django.test import Client
@@ -357,17 +387,22 @@ def measure(seeder: Seeder, *, requests: int) -> dict[str, dict[str, Any]]:
     client = Client()
     client.force_login(seeder.manager)
     results = {}
+    form = composer_form(seeder)
     for label, url in pages(seeder):
         key = label.split(" (")[0]
+
+        def fetch(url: str = url, post: bool = "(POST)" in label) -> Any:
+            return client.post(url, form, HTTP_HX_REQUEST="true") if post else client.get(url)
+
         for _ in range(2):  # warm-up: template loading, first-query caches
-            response = client.get(url)
+            response = fetch()
         with CaptureQueriesContext(connection) as queries:
-            response = client.get(url)
+            response = fetch()
         sql = [q["sql"] for q in queries.captured_queries]  # now: the next request clears the log
         timings = []
         for _ in range(requests):
             started = time.perf_counter()
-            client.get(url)
+            fetch()
             timings.append((time.perf_counter() - started) * 1000)
         timings.sort()
         results[key] = {

@@ -332,6 +332,11 @@ class ComposerDraft(models.Model):
     def __str__(self) -> str:
         return f"draft {self.token}"
 
+    @property
+    def title(self) -> str:
+        caption = (self.data.get("caption") or [""])[0].strip()
+        return caption[:60] or "Untitled post"
+
 
 class GraphLookup(models.Model):
     """A question the composer asks Meta (catalog products, a place's Page), answered by a worker: the page

@@ -211,7 +211,13 @@ def validate_delivery(delivery: Delivery, *, items: list[PostMedia] | None = Non
         post_type = MEDIA_RULES.get(kind, {}).get(item.asset.kind)
         if post_type:
             for problem in specs.check(asset_info(item.asset), post_type):
-                problems.append(dataclasses.replace(problem, message=f"{item.asset.original_name}: {problem.message}"))
+                problems.append(
+                    dataclasses.replace(
+                        problem,
+                        message=f"{item.asset.original_name}: {problem.message}",
+                        subject=str(item.asset.public_id),
+                    )
+                )
     if kind == DeliveryKind.IG_CAROUSEL:
         problems += specs.check_carousel([asset_info(a) for a in assets])
     caption = delivery.caption
@@ -224,15 +230,34 @@ def validate_delivery(delivery: Delivery, *, items: list[PostMedia] | None = Non
                     "collaborators", f"At most {specs.IG_MAX_COLLABORATORS} collaborators can be invited to one post."
                 )
             )
-        if kind == DeliveryKind.IG_STORY and post.first_comment:
-            problems.append(_problem("story_comment", "Stories cannot have a first comment.", blocking=False))
+        if kind == DeliveryKind.IG_STORY and caption.strip():
+            problems.append(
+                _problem(
+                    "story_caption",
+                    "Instagram shows no caption on stories, so this text would not appear. Remove it for this "
+                    "account, or put the words on the image or video itself.",
+                )
+            )
+        if kind == DeliveryKind.IG_STORY and delivery.first_comment.strip():
+            problems.append(
+                _problem("story_comment", "Stories take no comments from their author: remove the first comment.")
+            )
         if post.link:
             problems.append(_problem("ig_link", "Instagram does not make links in captions clickable.", blocking=False))
     else:
+        if post.link and kind not in (DeliveryKind.FB_LINK, DeliveryKind.FB_TEXT):
+            problems.append(
+                _problem(
+                    "fb_link_media",
+                    "Facebook shows a link with its preview and button only on posts without photos or video. "
+                    "Remove the link (or write it in the text), or remove the media for a link post.",
+                )
+            )
         if post.cta_type and not post.link:
             problems.append(_problem("cta_link", "A call-to-action button needs a link: add the link it points to."))
         if post.cta_type and post.cta_type not in specs.FB_CTA_TYPES:
             problems.append(_problem("cta_type", f"“{post.cta_type}” is not a button type Facebook offers."))
+        problems += specs.check_facebook_caption(caption)
         if kind == DeliveryKind.FB_TEXT and not caption.strip():
             problems.append(_problem("empty", "Write something, add a link, a photo or a video."))
         if any(i.user_tags or i.product_tags for i in items):
@@ -265,6 +290,7 @@ def post_create(
     format: str = Post.Format.FEED,
     scheduled_at: datetime | None = None,
     caption_overrides: dict[int, str] | None = None,
+    first_comment_overrides: dict[int, str] | None = None,
     form_token: UUID | None = None,
     **options: Any,
 ) -> Post:
@@ -302,23 +328,11 @@ def post_create(
                 format=format,
                 scheduled_at=scheduled_at,
                 scheduled_timezone=workspace.timezone,
-                scheduled_local=scheduled_at.astimezone(workspace.zoneinfo).strftime("%Y-%m-%dT%H:%M:%S")
-                if scheduled_at
-                else "",
+                scheduled_local=local_text(scheduled_at, workspace),
                 form_token=form_token,
                 **options,
             )
-            PostMedia.objects.bulk_create(
-                PostMedia(
-                    post=post,
-                    asset=m.asset,
-                    position=i,
-                    user_tags=m.user_tags,
-                    product_tags=m.product_tags,
-                    alt_text=m.alt_text,
-                )
-                for i, m in enumerate(media)
-            )
+            attach_media(post, media)
             assets = [m.asset for m in media]
             for channel in channels:
                 kind, _ = delivery_kind(channel=channel, post_format=format, assets=assets, link=post.link)
@@ -327,6 +341,7 @@ def post_create(
                     channel=channel,
                     kind=kind or "",
                     caption_override=(caption_overrides or {}).get(channel.pk, ""),
+                    first_comment_override=(first_comment_overrides or {}).get(channel.pk, ""),
                 )
     except IntegrityError:
         existing = already_made()  # the same form, sent again at the same moment, won the race
@@ -334,6 +349,26 @@ def post_create(
             raise
         return existing
     return post
+
+
+def local_text(scheduled_at: datetime | None, workspace: Any) -> str:
+    """The scheduled moment as the person chose it, on the workspace's clock."""
+    return scheduled_at.astimezone(workspace.zoneinfo).strftime("%Y-%m-%dT%H:%M:%S") if scheduled_at else ""
+
+
+def attach_media(post: Post, media: list[MediaItem]) -> None:
+    """The post's media, in this order, with what is tagged on each."""
+    PostMedia.objects.bulk_create(
+        PostMedia(
+            post=post,
+            asset=m.asset,
+            position=i,
+            user_tags=m.user_tags,
+            product_tags=m.product_tags,
+            alt_text=m.alt_text,
+        )
+        for i, m in enumerate(media)
+    )
 
 
 def _blocking(problems: dict[Channel, list[Problem]]) -> dict[Channel, list[Problem]]:

@@ -12,6 +12,7 @@ Nothing else writes `Delivery.state` (a test reads the code to keep it so).
                                  retry (a person) ──┴── failed ←──────────────┤
                                                          published ←──────────┘
     draft | awaiting_approval | scheduled | failed ─cancel→ cancelled
+    awaiting_approval | scheduled ─reopen (a person edits the post)→ draft
 """
 
 from __future__ import annotations
@@ -89,6 +90,15 @@ def schedule(post: Post, *, due: datetime) -> int:
     return post.deliveries.filter(state__in=[S.DRAFT, S.AWAITING_APPROVAL]).update(
         state=S.SCHEDULED, due_at=due, next_attempt_at=due, waiting_reason="", **ERROR_RESET
     )
+
+
+def reopen_for_edit(post: Post) -> int:
+    """A person opens the post's changes for saving: deliveries awaiting approval or scheduled go back to
+    draft, unless a run claimed them first (then they are publishing, and the UPDATE leaves them alone; the
+    caller sees that and refuses the edit). Nothing was sent for these, so no remote id is at stake."""
+    return post.deliveries.filter(
+        state__in=[S.AWAITING_APPROVAL, S.SCHEDULED], remote_id="", publish_started_at__isnull=True
+    ).update(state=S.DRAFT, due_at=None, next_attempt_at=None, waiting_reason="", **ERROR_RESET, **RUN_RESET)
 
 
 def retry(delivery: Delivery, *, approved: bool) -> bool:

@@ -8,11 +8,13 @@ login) take no tenant id and are listed in SELF_SERVICE.
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Invitation, PendingConnection, WorkspaceMembership
+from publishing.models import ComposerDraft, GraphLookup
 from tests.factories import ChannelFactory, DeliveryFactory, MediaAssetFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +35,8 @@ TENANT_PARAMS = {
     "post_id",
     "delivery_id",
     "signed",
+    "draft_id",
+    "lookup_id",
 }
 
 
@@ -80,7 +84,13 @@ def param_values(workspace, agency, alice, bob):
     asset = MediaAssetFactory(workspace=workspace, original_name="x.jpg")
     post = PostFactory(workspace=workspace, author=alice, caption="Private draft")
     delivery = DeliveryFactory(post=post, channel=channel)
+    unsaved = ComposerDraft.objects.create(
+        workspace=workspace, user=alice, token=uuid.uuid4(), data={"caption": ["Private words"]}
+    )
+    lookup = GraphLookup.objects.create(workspace=workspace, channel=channel, kind="products", query="mug")
     return {
+        "draft_id": unsaved.token,
+        "lookup_id": lookup.public_id,
         "workspace_id": workspace.public_id,
         "asset_id": asset.public_id,
         "post_id": post.public_id,

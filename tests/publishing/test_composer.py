@@ -1,0 +1,209 @@
+"""The composer: live checks, unsaved input kept, per-channel text, media order and tags, editing through the
+transitions module with a version history, and tenancy of its URLs."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from publishing.models import ComposerDraft, Delivery, DeliveryState, MediaAsset, Post, PostVersion
+from publishing.services import transitions
+from tests.factories import MediaAssetFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def form(channels, **extra):
+    day = date.today() + timedelta(days=2)
+    data = {
+        "channels": [c.pk for c in channels],
+        "format": "feed",
+        "caption": "Fresh bread at 8",
+        "when": "later",
+        "date": day.isoformat(),
+        "time": "09:30",
+    }
+    data.update(extra)
+    return data
+
+
+def url(workspace, path: str) -> str:
+    return f"/w/{workspace.public_id}/{path}"
+
+
+def test_checks_as_you_type_show_counters_and_flag_a_story_caption(client, alice, workspace, channels):
+    photo = MediaAssetFactory(workspace=workspace, width=1080, height=1920)
+    data = form([channels["ig"]], format="story", media=[photo.pk], caption="#one #two @ana hello")
+    response = client.post(url(workspace, "compose/check/"), data, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-code="story_caption"' in body and "Instagram shows no caption on stories" in body
+    assert "20 / 2200 characters" in body and "2 / 30 hashtags" in body and "1 / 20 mentions" in body
+    # The same rule refuses on submit, and nothing is saved.
+    response = client.post(url(workspace, "posts/new/"), {**data, "intent": "submit"})
+    assert response.status_code == 200 and "Instagram shows no caption on stories" in response.content.decode()
+    assert not Post.objects.exists()
+
+
+def test_what_is_typed_is_kept_and_comes_back_after_a_reload(client, alice, workspace, channels):
+    token = "5b0a4f0e-1111-4222-8333-944455556666"
+    data = form([channels["page"]], caption="Half-written idea", form_token=token)
+    response = client.post(
+        url(workspace, "compose/check/"), data, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://x/posts/new/"
+    )
+    assert response["HX-Replace-Url"].endswith(f"/posts/new/?draft={token}")
+    assert ComposerDraft.objects.get().data["caption"] == ["Half-written idea"]
+    page = client.get(url(workspace, f"posts/new/?draft={token}")).content.decode()
+    assert "Half-written idea" in page and f'value="{token}"' in page
+    # A new composer lists it, so a closed tab loses nothing either.
+    assert "Half-written idea" in client.get(url(workspace, "posts/new/")).content.decode()
+
+
+def test_per_channel_text_and_media_order_are_saved_as_chosen(client, alice, workspace, channels):
+    first, second, third = (MediaAssetFactory(workspace=workspace) for _ in range(3))
+    tags = json.dumps([{"username": "ana.b", "x": 0.25, "y": 0.5}])
+    data = form(
+        [channels["ig"], channels["page"]],
+        media=[third.pk, first.pk, second.pk],
+        **{
+            f"caption_{channels['page'].pk}": "Longer words for Facebook",
+            f"first_comment_{channels['ig'].pk}": "#bread #bakery",
+            f"user_tags_{third.pk}": tags,
+            f"alt_{third.pk}": "A loaf on a table",
+            "intent": "submit",
+        },
+    )
+    response = client.post(url(workspace, "posts/new/"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    post = Post.objects.get()
+    assert [i.asset_id for i in post.items.all()] == [third.pk, first.pk, second.pk]
+    first_item = post.items.first()
+    assert first_item.user_tags == [{"username": "ana.b", "x": 0.25, "y": 0.5}]
+    assert first_item.alt_text == "A loaf on a table"
+    page = post.deliveries.get(channel=channels["page"])
+    ig = post.deliveries.get(channel=channels["ig"])
+    assert (page.caption, ig.caption) == ("Longer words for Facebook", "Fresh bread at 8")
+    assert (ig.first_comment, page.first_comment) == ("#bread #bakery", "")
+    assert {page.state, ig.state} == {DeliveryState.SCHEDULED}
+    assert post.versions.get().changed == ["created"]
+    assert not ComposerDraft.objects.exists()
+
+
+def test_editing_a_scheduled_post_reschedules_it_and_records_a_version(client, alice, workspace, channels):
+    client.post(url(workspace, "posts/new/"), form([channels["page"]], intent="submit"))
+    post = Post.objects.get()
+    later = date.today() + timedelta(days=3)
+    response = client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"),
+        form([channels["page"]], caption="Fresh bread at 9", date=later.isoformat(), time="10:15", intent="submit"),
+    )
+    assert response.status_code == 302
+    post.refresh_from_db()
+    delivery = post.deliveries.get()
+    assert post.caption == "Fresh bread at 9" and post.scheduled_local == f"{later.isoformat()}T10:15:00"
+    assert (delivery.state, delivery.due_at) == (DeliveryState.SCHEDULED, post.scheduled_at)
+    latest = post.versions.first()
+    assert (latest.number, latest.changed, latest.author) == (2, ["caption", "time"], alice)
+    # Restoring version 1 opens it in the composer; saving it makes version 3.
+    page = client.get(url(workspace, f"posts/{post.public_id}/edit/?version=1")).content.decode()
+    assert "Fresh bread at 8" in page and "Version 1 is open" in page
+
+
+def test_an_edit_that_fails_the_checks_changes_nothing_and_keeps_the_typing(client, alice, workspace, channels):
+    client.post(url(workspace, "posts/new/"), form([channels["page"]], intent="submit"))
+    post = Post.objects.get()
+    response = client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"),
+        form([channels["page"]], caption="", intent="submit"),  # a text post with no text
+    )
+    assert response.status_code == 200 and "Write something" in response.content.decode()
+    post.refresh_from_db()
+    assert post.caption == "Fresh bread at 8" and post.deliveries.get().state == DeliveryState.SCHEDULED
+    assert ComposerDraft.objects.get(post=post).data["caption"] == [""]
+    assert post.versions.count() == 1
+
+
+def test_a_post_that_started_publishing_cannot_be_edited(client, alice, workspace, channels):
+    client.post(url(workspace, "posts/new/"), form([channels["page"]], intent="submit"))
+    post = Post.objects.get()
+    delivery = post.deliveries.get()
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.due_at - timedelta(days=5))
+    assert transitions.claim(delivery.pk)  # the worker took it a moment before the save
+    response = client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"), form([channels["page"]], caption="Too late", intent="submit")
+    )
+    assert "can no longer be changed" in response.content.decode()
+    post.refresh_from_db()
+    assert post.caption == "Fresh bread at 8"
+    assert post.deliveries.get().state == DeliveryState.PUBLISHING
+
+
+def test_an_editor_changing_an_approved_post_sends_it_for_approval_again(client, alice, bob, workspace, channels):
+    client.post(url(workspace, "posts/new/"), form([channels["page"]], intent="submit"))
+    post = Post.objects.get()
+    client.force_login(bob)
+    client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"), form([channels["page"]], caption="Edited", intent="submit")
+    )
+    post.refresh_from_db()
+    assert post.approval == Post.Approval.PENDING
+    assert post.deliveries.get().state == DeliveryState.AWAITING_APPROVAL
+
+
+def test_a_save_on_top_of_someone_elses_newer_version_is_asked_first(client, alice, workspace, channels):
+    client.post(url(workspace, "posts/new/"), form([channels["page"]], intent="draft"))
+    post = Post.objects.get()
+    client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"), form([channels["page"]], caption="Theirs", intent="draft")
+    )
+    response = client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"),
+        form([channels["page"]], caption="Mine", base_version=1, intent="draft"),
+    )
+    assert "saved this post while you were editing" in response.content.decode()
+    post.refresh_from_db()
+    assert post.caption == "Theirs"
+
+
+def test_drafts_need_no_account_and_channels_can_be_added_later(client, alice, workspace, channels):
+    response = client.post(url(workspace, "posts/new/"), form([], caption="Idea", intent="draft"))
+    post = Post.objects.get()
+    assert response.status_code == 302 and not post.deliveries.exists()
+    client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"),
+        form([channels["page"], channels["ig_login"]], caption="Idea", intent="draft"),
+    )
+    assert set(post.deliveries.values_list("state", flat=True)) == {DeliveryState.DRAFT}
+    assert post.versions.first().changed == ["accounts"]
+
+
+def test_the_composer_and_its_library_run_a_bounded_number_of_queries(client, alice, workspace, channels):
+    def measure(path: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url(workspace, path)).status_code == 200
+        return len(ctx.captured_queries)
+
+    MediaAssetFactory.create_batch(10, workspace=workspace)
+    small = (measure("posts/new/"), measure("compose/library/"))
+    MediaAsset.objects.bulk_create(
+        MediaAssetFactory.build(workspace=workspace, original_name=f"bulk{i}.jpg") for i in range(1990)
+    )
+    assert (measure("posts/new/"), measure("compose/library/")) == small
+
+
+def test_composer_urls_of_another_workspace_are_not_found(client, alice, workspace, channels):
+    client.post(url(workspace, "posts/new/"), form([channels["page"]], intent="draft"))
+    post = Post.objects.get()
+    elsewhere = WorkspaceFactory()
+    foreign = MediaAssetFactory(workspace=elsewhere)
+    assert client.get(url(workspace, f"compose/media/{foreign.public_id}/row/")).status_code == 404
+    assert client.post(url(workspace, f"compose/media/{foreign.public_id}/fix/downscale/")).status_code == 404
+    # A file of another workspace sent in the form is refused, never attached.
+    response = client.post(url(workspace, "posts/new/"), form([channels["page"]], media=[foreign.pk], intent="draft"))
+    assert response.status_code == 200 and Post.objects.count() == 1
+    assert PostVersion.objects.count() == 1
+    assert post.items.count() == 0
