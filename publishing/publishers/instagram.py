@@ -78,7 +78,10 @@ def _container_params(delivery: Delivery, item: PostMedia | None, *, child: bool
         if item.user_tags and delivery.kind != DeliveryKind.IG_STORY:
             params["user_tags"] = json.dumps(item.user_tags)
         if item.product_tags and delivery.kind != DeliveryKind.IG_STORY:
-            params["product_tags"] = json.dumps(item.product_tags)
+            # Only what Meta takes: the product's name is kept for the composer, not sent.
+            params["product_tags"] = json.dumps(
+                [{k: tag[k] for k in ("product_id", "x", "y") if k in tag} for tag in item.product_tags]
+            )
         # Meta takes alt text on feed images and carousel images only (not on stories, reels or videos).
         feed_image = delivery.kind in (DeliveryKind.IG_IMAGE, DeliveryKind.IG_CAROUSEL)
         if item.alt_text and feed_image and item.asset.kind == MediaAsset.Kind.IMAGE:

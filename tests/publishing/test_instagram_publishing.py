@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from accounts.services.channels import channel_client
@@ -130,7 +132,7 @@ def test_image_with_product_tags_found_in_the_catalog(
     with pytest.raises(CatalogUnavailable):
         catalog_product_search(channel=channels["ig_login"], query="")
     photo = upload(samples.jpeg(1080, 1080))
-    tag = {"product_id": products[0].product_id, "x": 0.4, "y": 0.7}
+    tag = {"product_id": products[0].product_id, "name": products[0].name, "x": 0.4, "y": 0.7}
     post = post_create(
         workspace=workspace,
         author=alice,
@@ -140,3 +142,6 @@ def test_image_with_product_tags_found_in_the_catalog(
     )
     delivery = run_to_end(submit(access_for, post), sandbox_control)
     assert delivery.state == DeliveryState.PUBLISHED, delivery.error_message
+    sent = [r["params"]["product_tags"] for r in sandbox_control.requests(limit=50) if "product_tags" in r["params"]]
+    # The name is kept for the composer; Meta gets only what it takes.
+    assert [json.loads(s) for s in sent] == [[{"product_id": products[0].product_id, "x": 0.4, "y": 0.7}]]
