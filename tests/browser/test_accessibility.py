@@ -9,6 +9,7 @@ each serious or critical violation: its rule, help text and selectors.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from django.utils import timezone
 from playwright.sync_api import Page
 
 from accounts.models import Agency, ChannelStatus, Invitation, User
+from publishing.models import ComposerDraft
 from tests.factories import (
     AgencyFactory,
     ChannelFactory,
@@ -80,7 +82,22 @@ def world(alice, agency, workspace, bob) -> World:  # type: ignore[no-untyped-de
     failed = PostFactory(workspace=workspace, author=bob, caption="Latte art weekend.")
     PostMediaFactory(post=failed, asset=photo)
     DeliveryFactory(channel=instagram, post=failed, failed=True)
-    DeliveryFactory(channel=page, post=PostFactory(workspace=workspace, author=bob), scheduled=True)
+    scheduled = PostFactory(workspace=workspace, author=bob)
+    DeliveryFactory(channel=page, post=scheduled, scheduled=True)
+    writing = ComposerDraft.objects.create(
+        workspace=workspace,
+        user=alice,
+        token=uuid.uuid4(),
+        data={
+            "channels": [str(page.pk), str(instagram.pk)],
+            "format": ["feed"],
+            "caption": ["Story time #coffee @maria.k"],
+            "media": [str(photo.pk)],
+            "link": ["https://example.com/beans"],
+            "cta_type": ["SHOP_NOW"],
+            "when": ["later"],
+        },
+    )
     DeliveryFactory(channel=page, post=PostFactory(workspace=workspace, author=alice))
 
     other = AgencyFactory(name="Southwind")
@@ -100,6 +117,8 @@ def world(alice, agency, workspace, bob) -> World:  # type: ignore[no-untyped-de
         "media library": reverse("publishing:media_library", args=[ws]),
         "posts": reverse("publishing:posts", args=[ws]),
         "composer": reverse("publishing:post_new", args=[ws]),
+        "composer, writing": reverse("publishing:post_new", args=[ws]) + f"?draft={writing.token}",
+        "composer, editing": reverse("publishing:post_edit", args=[ws, scheduled.public_id]),
         "onboarding": reverse("accounts:onboarding"),
         "login": reverse("account_login"),
         "signup": reverse("account_signup"),
@@ -130,6 +149,8 @@ PAGES = [
     pytest.param("media library", "alice", id="media-library"),
     pytest.param("posts", "alice", id="posts"),
     pytest.param("composer", "alice", id="composer"),
+    pytest.param("composer, writing", "alice", id="composer-writing"),
+    pytest.param("composer, editing", "alice", id="composer-editing"),
     pytest.param("onboarding", "newcomer", id="onboarding"),
     pytest.param("login", None, id="login"),
     pytest.param("signup", None, id="signup"),
@@ -149,6 +170,9 @@ def test_page_has_no_serious_violations(  # type: ignore[no-untyped-def]
     assert response is not None and response.ok, f"{name}: {response and response.status}"
     page.wait_for_load_state("networkidle")
     assert page.url == f"{live_server.url}{url}", f"{name} redirected to {page.url}"
+    if name.startswith("composer"):
+        page.get_by_role("button", name="Add from the media library").click()
+        page.locator("#library .library-card").first.wait_for()
 
     page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
     page.evaluate(AXE_SOURCE)

@@ -207,3 +207,70 @@ def test_composer_urls_of_another_workspace_are_not_found(client, alice, workspa
     assert response.status_code == 200 and Post.objects.count() == 1
     assert PostVersion.objects.count() == 1
     assert post.items.count() == 0
+
+
+def test_upload_on_the_spot_adds_the_files_to_the_post(client, alice, workspace, channels, samples):
+    with samples.jpeg(1080, 1350, "spot.jpg").open("rb") as photo:
+        response = client.post(url(workspace, "compose/upload/"), {"files": [photo]}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    asset = MediaAsset.objects.get(original_name="spot.jpg")
+    assert f'name="media" value="{asset.pk}"' in body and 'id="upload-errors" hx-swap-oob="true"' in body
+
+
+def test_a_fix_replaces_the_file_in_the_post_and_keeps_what_was_typed_for_it(
+    client, alice, workspace, channels, upload, samples
+):
+    png = upload(samples.png(1080, 1080))
+    data = form([channels["ig"]], media=[png.pk])
+    checks = client.post(url(workspace, "compose/check/"), data, HTTP_HX_REQUEST="true").content.decode()
+    assert "Make a JPEG copy of" in checks and f"/compose/media/{png.public_id}/fix/convert_to_jpeg/" in checks
+    response = client.post(
+        url(workspace, f"compose/media/{png.public_id}/fix/convert_to_jpeg/"),
+        {f"alt_{png.pk}": "Our shop front", f"user_tags_{png.pk}": '[{"username": "tom_h", "x": 0.5, "y": 0.5}]'},
+        HTTP_HX_REQUEST="true",
+    )
+    copy = MediaAsset.objects.get(derived_from=png)
+    row = response.content.decode()
+    assert copy.original_name.endswith("(JPEG copy).jpg")
+    assert f'name="media" value="{copy.pk}"' in row and 'value="Our shop front"' in row and "tom_h" in row
+    assert "SocialHub is making this copy" in row or copy.status == MediaAsset.Status.READY
+
+
+def test_the_library_picker_finds_files_by_name_and_kind(client, alice, workspace, channels):
+    MediaAssetFactory(workspace=workspace, original_name="beach-sunset.jpg")
+    MediaAssetFactory(workspace=workspace, original_name="beach-reel.mp4", video=True)
+    MediaAssetFactory(workspace=workspace, original_name="menu.jpg")
+    body = client.get(url(workspace, "compose/library/?q=beach&kind=image")).content.decode()
+    assert "beach-sunset.jpg" in body and "beach-reel.mp4" not in body and "menu.jpg" not in body
+
+
+def test_reel_options_place_and_collaborators_are_saved(client, alice, workspace, channels):
+    reel = MediaAssetFactory(workspace=workspace, video=True)
+    cover = MediaAssetFactory(workspace=workspace)
+    data = form(
+        [channels["ig"]],
+        format="reel",
+        media=[reel.pk],
+        thumb_offset="2.5",
+        cover=cover.pk,
+        audio_name="Morning jam",
+        location_id="110843418940484",
+        location_name="Harbourfront Farmers Market",
+        collaborators="@maria.k, tom_h",
+        intent="submit",
+    )  # share_to_feed unticked
+    assert client.post(url(workspace, "posts/new/"), data).status_code == 302
+    post = Post.objects.get()
+    assert (post.thumb_offset_ms, post.cover, post.audio_name, post.share_to_feed) == (2500, cover, "Morning jam", False)
+    assert (post.location_id, post.location_name) == ("110843418940484", "Harbourfront Farmers Market")
+    assert post.collaborators == ["maria.k", "tom_h"]
+    assert post.deliveries.get().kind == "ig_reel"
+
+
+def test_wrong_collaborators_and_cta_without_link_are_explained(client, alice, workspace, channels):
+    data = form([channels["page"]], collaborators="not a user!", cta_type="SHOP_NOW", intent="submit")
+    body = client.post(url(workspace, "posts/new/"), data).content.decode()
+    assert "is not an Instagram username" in body
+    data = form([channels["page"]], cta_type="SHOP_NOW", intent="submit")
+    body = client.post(url(workspace, "posts/new/"), data).content.decode()
+    assert "A call-to-action button needs a link" in body and not Post.objects.exists()
