@@ -217,3 +217,15 @@ def test_story_caption_is_flagged_before_submit_and_a_draft_survives_a_reload(
     expect(page.locator('#selected-media .media-row[data-name="story.jpg"]')).to_have_count(1)
     expect(page.get_by_label("Format")).to_have_value("story")
     assert not Post.objects.exists()
+
+    # A PNG gets its JPEG copy with one click, in place, keeping its alt text.
+    png = upload(samples.png(1080, 1920))
+    page.get_by_role("button", name="Remove story.jpg from the post").click()
+    page.get_by_role("button", name="Add from the media library").click()
+    page.get_by_role("button", name=f"Add {png.original_name}").click()
+    page.get_by_label(f"Alt text for {png.original_name}").fill("Our counter at dawn")
+    page.get_by_role("button", name=re.compile("Make a JPEG copy")).click()
+    copy = page.locator("#selected-media .media-row")
+    expect(copy).to_have_count(1)
+    expect(copy).to_have_attribute("data-name", re.compile(r"\(JPEG copy\)\.jpg$"))
+    expect(copy.get_by_label(re.compile("Alt text for"))).to_have_value("Our counter at dawn")
