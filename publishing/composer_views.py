@@ -23,7 +23,7 @@ from accounts.roles import Capability
 
 from .convert import ConversionError
 from .forms import PostForm
-from .models import MediaAsset, Post
+from .models import DeliveryState, MediaAsset, Post
 from .services import composer
 from .services import media as media_services
 from .services import posts as post_services
@@ -39,11 +39,15 @@ def _post_url(post: Post) -> str:
     return reverse("publishing:posts", kwargs={"workspace_id": post.workspace.public_id}) + f"#post-{post.public_id}"
 
 
-def _media_url(asset: MediaAsset, thumb: bool) -> str:
-    url = reverse(
-        "publishing:media_file", kwargs={"workspace_id": asset.workspace.public_id, "asset_id": asset.public_id}
-    )
-    return f"{url}?thumb=1" if thumb else url
+def _media_urls(workspace: Any) -> Any:
+    """`media_url(asset, thumb)` for the workspace's files: the workspace is known, so no query per file."""
+
+    def media_url(asset: MediaAsset, thumb: bool) -> str:
+        kwargs = {"workspace_id": workspace.public_id, "asset_id": asset.public_id}
+        url = reverse("publishing:media_file", kwargs=kwargs)
+        return f"{url}?thumb=1" if thumb else url
+
+    return media_url
 
 
 def _workspace_post(access: WorkspaceAccess, post_id: UUID) -> Post:
@@ -117,7 +121,7 @@ def _context(
         "can_publish": access.can(Capability.POSTS_PUBLISH),
     }
     if checked is not None:
-        context.update(_check_context(checked))
+        context.update(_check_context(access, checked))
     if post is not None:
         context["versions"] = list(post.versions.select_related("author")[:HISTORY_SHOWN])
         context["deliveries"] = list(
@@ -132,10 +136,10 @@ def _context(
     return context
 
 
-def _check_context(checked: composer.Checked) -> dict[str, Any]:
+def _check_context(access: WorkspaceAccess, checked: composer.Checked) -> dict[str, Any]:
     return {
         "checked": checked,
-        "previews": composer.previews(checked, media_url=_media_url),
+        "previews": composer.previews(checked, media_url=_media_urls(access.workspace)),
         "fixes": checked.fixes(),
         "converting": any(i.asset.status == MediaAsset.Status.CONVERTING for i in checked.items),
     }
@@ -169,27 +173,20 @@ def _save(
     data = request.POST
     problems: dict[Channel, list[Any]] = {}
     notices: list[str] = []
+    conflict = False
     if form.is_valid():
-        if post is not None and form.cleaned_data.get("base_version") not in (
-            None,
-            composer.latest_version_number(post),
-        ):
-            last = post.versions.select_related("author").first()
-            who = last.author.get_full_name() if last and last.author else "Someone"
-            notices.append(
-                f"{who} saved this post while you were editing it. Your changes are still here: save again to "
-                "replace theirs, or open their version in the history first."
-            )
+        try:
+            saved = composer.save(access=access, user=request.user, data=form.cleaned_data, post=post)
+        except post_services.PostInvalid as exc:
+            problems = exc.problems
+        except composer.Conflict as exc:
+            notices.append(str(exc))
+            conflict = True
+        except (composer.Incomplete, composer.NotEditable) as exc:
+            notices.append(str(exc))
         else:
-            try:
-                saved = composer.save(access=access, user=request.user, data=form.cleaned_data, post=post)
-            except post_services.PostInvalid as exc:
-                problems = exc.problems
-            except (composer.Incomplete, composer.NotEditable) as exc:
-                notices.append(str(exc))
-            else:
-                composer.forget_unsaved(user=request.user, token=token)
-                return _after_save(request, access, saved, form.cleaned_data)
+            composer.forget_unsaved(user=request.user, token=token)
+            return _after_save(request, access, saved, form.cleaned_data)
     composer.keep_unsaved(workspace=access.workspace, user=request.user, token=token, post=post, data=data)
     checked = _checked(access, form, post)
     context = _context(
@@ -205,7 +202,10 @@ def _save(
         notices=notices,
     )
     if post is not None:
-        context["base_version"] = composer.latest_version_number(post)
+        # After a conflict the next save replaces theirs, as the notice says; otherwise the version typed on.
+        sent = data.get("base_version") or ""
+        latest = composer.latest_version_number(post)
+        context["base_version"] = latest if conflict or not sent.isdigit() else int(sent)
     return _render(request, context)
 
 
@@ -216,7 +216,10 @@ def _after_save(request: HttpRequest, access: WorkspaceAccess, saved: composer.S
         messages.info(request, "This post was already saved; sending the form again did not add a second one.")
         return redirect(_post_url(post))
     if not saved.submitted:
-        messages.success(request, "Draft saved.")
+        if saved.unscheduled:
+            messages.warning(request, "Draft saved. It is no longer scheduled: schedule it again when it is ready.")
+        else:
+            messages.success(request, "Draft saved.")
         return redirect("publishing:post_edit", workspace_id=access.workspace.public_id, post_id=post.public_id)
     now = data.get("when") == "now"
     what = "sent for approval" if post.approval == Post.Approval.PENDING else ("publishing now" if now else "scheduled")
@@ -260,12 +263,13 @@ def post_edit(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> H
     if request.method == "POST":
         return _save(request, access, _bind(access, request.POST), post=post, token=token)
     notices: list[str] = []
-    if not composer.editable(post):
-        notices.append(
-            "Part of this post has gone out or is going out, so it can no longer be changed. "
-            "Duplicate it to make a changed copy."
-        )
+    deliveries = list(post.deliveries.all())
+    if not composer.editable(post, deliveries):
+        notices.append(composer.NOT_EDITABLE)
+    elif not access.can(Capability.POSTS_PUBLISH) and any(d.state != DeliveryState.DRAFT for d in deliveries):
+        notices.append("This post is scheduled or awaiting approval: saving your changes sends it for approval again.")
     kept = composer.unsaved(workspace=access.workspace, user=request.user, token=token)
+    base_version = composer.latest_version_number(post)
     version_number = request.GET.get("version")
     if version_number and version_number.isdigit():
         version = get_object_or_404(post.versions, number=int(version_number))
@@ -274,19 +278,27 @@ def post_edit(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> H
             f"Version {version.number} is open. Save to make it the current one"
             + (f"; it no longer has {', '.join(gone)}." if gone else ".")
         )
-    elif kept is not None and kept.updated_at > post.updated_at:
+    elif kept is not None and (kept.updated_at > post.updated_at or request.GET.get("unsaved")):
         data = composer.as_querydict(kept.data)
+        sent = data.get("base_version") or ""
+        base_version = int(sent) if sent.isdigit() else base_version  # the conflict check still applies
         notices.append(
             "Here are the changes you had not saved yet. Save to keep them, or discard them to see the post as saved."
         )
     else:
-        data, _ = composer.restorable(access.workspace, composer.form_data_of(post))
-        kept = None
+        data, gone = composer.restorable(access.workspace, composer.form_data_of(post))
+        if gone:
+            notices.append(f"This post was also for {', '.join(gone)}; saving it leaves that out.")
+        if kept is not None:
+            notices.append(
+                "You also have changes you did not save, typed before this post was saved again. "
+                "Open them with “Open my unsaved changes” below, or discard them."
+            )
     form = _bind(access, data)
     context = _context(
         request, access, form, data, post=post, token=token, checked=_checked(access, form, post), notices=notices
     )
-    context["base_version"] = composer.latest_version_number(post)
+    context["base_version"] = base_version
     context["has_unsaved"] = kept is not None
     return _render(request, context)
 
@@ -308,7 +320,7 @@ def compose_check(request: HttpRequest, access: WorkspaceAccess, post_id: UUID |
     form = _bind(access, request.POST)
     checked = _checked(access, form, post)
     context = {
-        **_check_context(checked),
+        **_check_context(access, checked),
         "access": access,
         "workspace": access.workspace,
         "form": form,
@@ -398,9 +410,10 @@ def compose_fix(request: HttpRequest, access: WorkspaceAccess, asset_id: UUID, f
     try:
         new = media_services.media_asset_fix(asset=asset, fix=fix, user=request.user)
     except ConversionError as exc:
-        return HttpResponse(str(exc), status=422)
+        # The original stays in the post, with what was typed for it and the reason under it.
+        row = {**_media_row(asset, request.POST), "error": str(exc)}
+    else:
+        row = _media_row(new, request.POST, source=asset)
     return render(
-        request,
-        "publishing/composer.html#media-row",
-        {"access": access, "workspace": access.workspace, "row": _media_row(new, request.POST, source=asset)},
+        request, "publishing/composer.html#media-row", {"access": access, "workspace": access.workspace, "row": row}
     )

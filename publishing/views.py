@@ -23,9 +23,9 @@ from accounts.roles import Capability
 from . import specs
 from .convert import ConversionError
 from .models import ACTIVE_STATES, Delivery, DeliveryState, MediaAsset, Post, PostMedia
+from .services import composer, removal
 from .services import media as media_services
 from .services import posts as post_services
-from .services import removal
 from .uploads import upload_limit, upload_refusals
 
 MAX_FILES_PER_UPLOAD = 20
@@ -185,7 +185,6 @@ def media_duplicate(request: HttpRequest, access: WorkspaceAccess, asset_id: UUI
 # --- the posts list --------------------------------------------------------------------------------------------
 # A post's card polls for its new state while something of it is under way, and stops when nothing is.
 LIVE_POLL = "every 2s"
-EDIT_BLOCKING_STATES = (DeliveryState.PUBLISHED, *ACTIVE_STATES)
 
 
 def _posts(access: WorkspaceAccess) -> QuerySet[Post]:
@@ -242,9 +241,7 @@ def _card(post: Post, access: WorkspaceAccess, request: HttpRequest, now: dateti
         plan=plan,
         live=removal_pending or any(_in_flight(d, now) for d in deliveries),
         removal_pending=removal_pending,
-        can_edit=access.can(Capability.POSTS_DRAFT)
-        and not removal_pending
-        and not any(d.state in EDIT_BLOCKING_STATES for d in deliveries),
+        can_edit=access.can(Capability.POSTS_DRAFT) and composer.editable(post, deliveries),
         can_duplicate=access.can(Capability.POSTS_DRAFT),
         can_delete=may_delete and not removal_pending and not plan.busy,
         can_cancel=access.can(Capability.POSTS_PUBLISH) and bool(plan.unsent),
@@ -329,6 +326,8 @@ def post_approve(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -
     try:
         post_services.post_approve(post=post, access=access)
     except post_services.PostInvalid as exc:
+        messages.error(request, f"Not approved: {exc}")
+    except post_services.NotAwaitingApproval as exc:
         messages.error(request, f"Not approved: {exc}")
     else:
         messages.success(request, "Approved and scheduled.")

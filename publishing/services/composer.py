@@ -45,6 +45,7 @@ CHANGE_NAMES = {
     "cta_type": "button",
     "first_comment": "first comment",
     "location_id": "location",
+    "location_name": "location",
     "collaborators": "collaborators",
     "share_to_feed": "share to feed",
     "audio_name": "audio name",
@@ -69,8 +70,26 @@ FIX_LABELS = {
 }
 
 
+NOT_EDITABLE = (
+    "This post can no longer be changed: on at least one account it has gone out, is going out, failed or was "
+    "cancelled. Duplicate it to make a changed copy."
+)
+
+
 class NotEditable(Exception):
     """The post cannot be changed any more; the message says why and what to do instead."""
+
+
+class Conflict(Exception):
+    """Someone else saved the post after the version this save started from."""
+
+    def __init__(self, version: PostVersion | None):
+        self.version = version
+        who = version.author.get_full_name() if version and version.author else "Someone"
+        super().__init__(
+            f"{who} saved this post while you were editing it. Your changes are still here: save again to replace "
+            "theirs, or open their version in the history first."
+        )
 
 
 class Incomplete(Exception):
@@ -287,6 +306,7 @@ class Saved:
     post: Post
     reused: bool = False  # the same form was sent again: the post it made the first time
     submitted: bool = False
+    unscheduled: bool = False  # it was scheduled and is a draft now
 
 
 @transaction.atomic
@@ -320,23 +340,36 @@ def save(*, access: WorkspaceAccess, user: User, data: dict[str, Any], post: Pos
         )
         if getattr(post, "form_token_reused", False):
             return Saved(post, reused=True)
+        unscheduled = False
     else:
-        _update(post, data=data, channels=channels, items=items)
+        post = _locked(post, base_version=data.get("base_version"))
+        unscheduled = _update(post, data=data, channels=channels, items=items)
     record_version(post, user)
     if submit:
         posts.post_submit(post=post, access=access, now=data.get("when") == "now")
-    return Saved(post, submitted=submit)
+    return Saved(post, submitted=submit, unscheduled=unscheduled and not submit)
 
 
-def _update(post: Post, *, data: dict[str, Any], channels: list[Channel], items: list[posts.MediaItem]) -> None:
+def _locked(post: Post, *, base_version: int | None) -> Post:
+    """The post read again under a lock, so two saves, or a save and a deletion, happen one after the other;
+    refused when it is gone, being deleted on Meta, or saved by someone else since `base_version`."""
+    post = Post.objects.select_for_update().select_related("workspace").filter(pk=post.pk).first()
+    if post is None:
+        raise NotEditable("This post was deleted in the meantime. Your text is still here: copy what you need.")
     if post.removal_requested_at:
         raise NotEditable("This post is being deleted on Meta; it can no longer be changed.")
+    latest = post.versions.order_by("-number").first()
+    if base_version is not None and base_version != (latest.number if latest else 0):
+        raise Conflict(latest)
+    return post
+
+
+def _update(post: Post, *, data: dict[str, Any], channels: list[Channel], items: list[posts.MediaItem]) -> bool:
+    """Change the post as the form says; True when it was scheduled (it is a draft until submitted again)."""
     deliveries = list(post.deliveries.select_for_update())
     if any(d.state not in EDITABLE_STATES for d in deliveries):
-        raise NotEditable(
-            "Part of this post has gone out or is going out, so it can no longer be changed. "
-            "Duplicate it to make a changed copy."
-        )
+        raise NotEditable(NOT_EDITABLE)
+    was_scheduled = any(d.state == S.SCHEDULED for d in deliveries)
     transitions.reopen_for_edit(post)
     if post.deliveries.exclude(state=S.DRAFT).exists():
         raise NotEditable("This post started publishing a moment ago, so it can no longer be changed.")
@@ -369,6 +402,7 @@ def _update(post: Post, *, data: dict[str, Any], channels: list[Channel], items:
             Delivery.objects.create(post=post, channel=channel, **fields)
         else:
             Delivery.objects.filter(pk=delivery.pk).update(**fields)
+    return was_scheduled
 
 
 def editable(post: Post, deliveries: list[Delivery] | None = None) -> bool:
@@ -395,7 +429,8 @@ def form_data_of(post: Post) -> dict[str, list[str]]:
         "audio_name": [post.audio_name],
         "thumb_offset": [str(Decimal(post.thumb_offset_ms) / 1000) if post.thumb_offset_ms is not None else ""],
         "cover": [str(post.cover_id or "")],
-        "when": ["later" if post.scheduled_at else "now"],
+        # "Publish now" only for a post that went out on request; a draft without a time stays "Schedule".
+        "when": ["now" if not post.scheduled_at and any(d.state != S.DRAFT for d in deliveries) else "later"],
     }
     if post.share_to_feed:
         data["share_to_feed"] = ["on"]
@@ -485,7 +520,16 @@ KEPT_FIELDS = ("csrfmiddlewaretoken",)
 
 
 def keep_unsaved(*, workspace: Workspace, user: User, token: UUID, post: Post | None, data: QueryDict) -> None:
-    """Keep the form as sent, so a reload, an error or a closed tab loses nothing."""
+    """Keep the form as sent, so a reload, an error or a closed tab loses nothing. A check that arrives after
+    the form was saved (it was sent just before) keeps nothing: the post made or the version saved has it."""
+    if post is None and Post.objects.filter(workspace=workspace, form_token=token).exists():
+        return
+    sent_base = data.get("base_version")
+    if post is not None and sent_base and sent_base.isdigit():
+        latest = post.versions.order_by("-number").first()
+        just_saved_here = latest is not None and latest.number != int(sent_base) and latest.author_id == user.pk
+        if just_saved_here and not ComposerDraft.objects.filter(user=user, token=token).exists():
+            return
     values = {key: data.getlist(key) for key in data if key not in KEPT_FIELDS}
     ComposerDraft.objects.update_or_create(
         user=user,

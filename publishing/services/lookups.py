@@ -153,8 +153,8 @@ def lookup_start(*, workspace: Workspace, channel: Channel, kind: str, query: st
         raise LookupInvalid("That account is not in this workspace.")
     question = _question(channel=channel, kind=kind, query=query)
     now = timezone.now()
-    GraphLookup.objects.filter(created_at__lt=now - KEEP_FOR).delete()
-    _expire_pending(now)
+    GraphLookup.objects.filter(workspace=workspace, created_at__lt=now - KEEP_FOR).delete()
+    _expire_pending(workspace, now)
     recent = (
         GraphLookup.objects.filter(
             workspace=workspace, channel=channel, kind=kind, query=question, created_at__gte=now - REUSE_WINDOW
@@ -186,10 +186,10 @@ def _send(lookup_id: int) -> None:
         _finish(lookup_id, status=GraphLookup.Status.FAILED, error=QUEUE_DOWN)
 
 
-def _expire_pending(now: datetime) -> None:
-    GraphLookup.objects.filter(status=GraphLookup.Status.PENDING, created_at__lt=now - PENDING_TIMEOUT).update(
-        status=GraphLookup.Status.FAILED, error=TIMED_OUT
-    )
+def _expire_pending(workspace: Workspace, now: datetime) -> None:
+    GraphLookup.objects.filter(
+        workspace=workspace, status=GraphLookup.Status.PENDING, created_at__lt=now - PENDING_TIMEOUT
+    ).update(status=GraphLookup.Status.FAILED, error=TIMED_OUT)
 
 
 def lookup_refresh(lookup: GraphLookup) -> GraphLookup:

@@ -53,6 +53,10 @@ class PostInvalid(Exception):
         super().__init__(" ".join(lines))
 
 
+class NotAwaitingApproval(Exception):
+    """Approve was asked for a post that is no longer awaiting approval."""
+
+
 def _problem(code: str, message: str, *, blocking: bool = True) -> Problem:
     return Problem(code=code, message=message, blocking=blocking)
 
@@ -234,8 +238,8 @@ def validate_delivery(delivery: Delivery, *, items: list[PostMedia] | None = Non
             problems.append(
                 _problem(
                     "story_caption",
-                    "Instagram shows no caption on stories, so this text would not appear. Remove it for this "
-                    "account, or put the words on the image or video itself.",
+                    "Instagram shows no caption on stories, so this text would not appear. Remove the caption, "
+                    "or put the words on the image or video itself.",
                 )
             )
         if kind == DeliveryKind.IG_STORY and delivery.first_comment.strip():
@@ -400,7 +404,13 @@ def post_submit(*, post: Post, access: WorkspaceAccess, now: bool = False) -> Po
 
 @transaction.atomic
 def post_approve(*, post: Post, access: WorkspaceAccess) -> Post:
+    """Approve what is awaiting approval. The post is read again under a lock: an Approve click from a page
+    that is out of date (the author took the post back to change it) finds it no longer awaiting and does
+    nothing, instead of scheduling an unfinished draft."""
     access.require(Capability.POSTS_APPROVE)
+    post = Post.objects.select_for_update().get(pk=post.pk)
+    if post.approval != Post.Approval.PENDING or not post.deliveries.filter(state=DeliveryState.AWAITING_APPROVAL):
+        raise NotAwaitingApproval("This post is not awaiting approval any more: its author changed it since.")
     problems = _blocking(post_validate(post))
     if problems:
         raise PostInvalid(problems)

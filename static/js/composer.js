@@ -259,14 +259,32 @@
   });
 
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && event.target.id === "tag-username") {
+    if (event.key !== "Enter") return;
+    const t = event.target;
+    if (t.id === "tag-username") {
       event.preventDefault();
       document.querySelector(".js-add-user-tag").click();
+    } else if (t.tagName === "INPUT" && t.form && t.form.id === "composer" && t.type !== "submit") {
+      // Enter in a one-line field would send the form with its first button, perhaps "Publish now".
+      event.preventDefault();
     }
   });
 
   document.addEventListener("htmx:beforeRequest", (event) => {
     const elt = event.detail.elt;
+    if (elt.id === "place-lookup" || elt.id === "product-lookup") {
+      const channel = elt.querySelector(".js-lookup-channel");
+      if (channel && !channel.value) {
+        event.preventDefault();
+        const slot = document.getElementById(elt.id === "place-lookup" ? "lookup-place" : "lookup-products");
+        const note = document.createElement("p");
+        note.className = "small text-danger-emphasis mt-2 mb-0";
+        note.setAttribute("role", "alert");
+        note.textContent = "Tick an Instagram account first: the search goes through it.";
+        slot.replaceChildren(note);
+        return;
+      }
+    }
     if (elt.matches && elt.matches(".js-add-media") && list()) {
       const existing = list().querySelector('.media-row[data-asset="' + elt.dataset.asset + '"]');
       if (existing) {

@@ -261,7 +261,12 @@ def test_reel_options_place_and_collaborators_are_saved(client, alice, workspace
     )  # share_to_feed unticked
     assert client.post(url(workspace, "posts/new/"), data).status_code == 302
     post = Post.objects.get()
-    assert (post.thumb_offset_ms, post.cover, post.audio_name, post.share_to_feed) == (2500, cover, "Morning jam", False)
+    assert (post.thumb_offset_ms, post.cover, post.audio_name, post.share_to_feed) == (
+        2500,
+        cover,
+        "Morning jam",
+        False,
+    )
     assert (post.location_id, post.location_name) == ("110843418940484", "Harbourfront Farmers Market")
     assert post.collaborators == ["maria.k", "tom_h"]
     assert post.deliveries.get().kind == "ig_reel"
@@ -274,3 +279,92 @@ def test_wrong_collaborators_and_cta_without_link_are_explained(client, alice, w
     data = form([channels["page"]], cta_type="SHOP_NOW", intent="submit")
     body = client.post(url(workspace, "posts/new/"), data).content.decode()
     assert "A call-to-action button needs a link" in body and not Post.objects.exists()
+
+
+def test_approve_from_an_old_page_does_not_schedule_a_draft_taken_back(client, alice, bob, workspace, channels):
+    client.force_login(bob)
+    client.post(url(workspace, "posts/new/"), form([channels["page"]], intent="submit"))
+    post = Post.objects.get()
+    assert post.approval == Post.Approval.PENDING
+    client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"), form([channels["page"]], caption="Half done", intent="draft")
+    )
+    client.force_login(alice)  # her page still shows Approve
+    client.post(url(workspace, f"posts/{post.public_id}/approve/"))
+    post.refresh_from_db()
+    assert post.deliveries.get().state == DeliveryState.DRAFT and post.approval != Post.Approval.APPROVED
+
+
+def test_saving_a_scheduled_post_as_a_draft_says_it_is_no_longer_scheduled(client, alice, workspace, channels):
+    client.post(url(workspace, "posts/new/"), form([channels["page"]], intent="submit"))
+    post = Post.objects.get()
+    response = client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"), form([channels["page"]], intent="draft"), follow=True
+    )
+    assert "It is no longer scheduled" in response.content.decode()
+    edit = client.get(url(workspace, f"posts/{post.public_id}/edit/")).content.decode()
+    assert 'value="later" id="when-later" checked' in edit  # a draft reopens as "Schedule", not "Publish now"
+
+
+def test_restored_typing_still_meets_the_conflict_check(client, alice, bob, workspace, channels):
+    client.post(url(workspace, "posts/new/"), form([channels["page"]], intent="draft"))
+    post = Post.objects.get()
+    # Alice types on version 1 (kept as she types), then Bob saves version 2.
+    client.post(
+        url(workspace, f"posts/{post.public_id}/check/"),
+        form([channels["page"]], caption="Alice's words", base_version=1),
+        HTTP_HX_REQUEST="true",
+    )
+    client.force_login(bob)
+    client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"), form([channels["page"]], caption="Bob's", intent="draft")
+    )
+    client.force_login(alice)
+    page = client.get(url(workspace, f"posts/{post.public_id}/edit/?unsaved=1")).content.decode()
+    assert "Alice&#x27;s words" in page and 'name="base_version" value="1"' in page
+    response = client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"),
+        form([channels["page"]], caption="Alice's words", base_version=1, intent="draft"),
+    )
+    assert "Bob Editor saved this post while you were editing it" in response.content.decode()
+    post.refresh_from_db()
+    assert post.caption == "Bob's"
+
+
+def test_a_check_that_arrives_after_the_save_keeps_nothing(client, alice, workspace, channels):
+    token = "8c0a4f0e-1111-4222-8333-944455556666"
+    client.post(url(workspace, "posts/new/"), form([channels["page"]], form_token=token, intent="draft"))
+    client.post(url(workspace, "compose/check/"), form([channels["page"]], form_token=token), HTTP_HX_REQUEST="true")
+    assert not ComposerDraft.objects.exists()
+    post = Post.objects.get()
+    client.post(
+        url(workspace, f"posts/{post.public_id}/edit/"), form([channels["page"]], caption="Two", intent="draft")
+    )
+    client.post(
+        url(workspace, f"posts/{post.public_id}/check/"),
+        form([channels["page"]], caption="Two", base_version=1),
+        HTTP_HX_REQUEST="true",
+    )
+    assert not ComposerDraft.objects.exists()
+
+
+def test_the_check_runs_the_same_queries_for_one_file_or_eight(client, alice, workspace, channels):
+    photos = MediaAssetFactory.create_batch(8, workspace=workspace)
+
+    def queries(media) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            data = form([channels["ig"], channels["page"]], media=[p.pk for p in media])
+            client.post(url(workspace, "compose/check/"), data, HTTP_HX_REQUEST="true")
+        return len(ctx.captured_queries)
+
+    assert queries(photos[:1]) == queries(photos)
+
+
+def test_a_failed_post_offers_no_edit_and_says_why(client, alice, workspace, channels):
+    from tests.factories import DeliveryFactory, PostFactory
+
+    post = PostFactory(workspace=workspace, author=alice)
+    DeliveryFactory(post=post, channel=channels["page"], failed=True)
+    listing = client.get(url(workspace, "posts/")).content.decode()
+    assert f"/posts/{post.public_id}/edit/" not in listing
+    assert "failed or was cancelled" in client.get(url(workspace, f"posts/{post.public_id}/edit/")).content.decode()
