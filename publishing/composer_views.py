@@ -27,11 +27,10 @@ from .models import DeliveryState, MediaAsset, Post
 from .services import composer
 from .services import media as media_services
 from .services import posts as post_services
-from .uploads import upload_refusals
+from .uploads import store_uploads
 
 LIBRARY_PAGE_SIZE = 24
 HISTORY_SHOWN = 20
-MAX_FILES_PER_UPLOAD = 20
 
 
 def _post_url(post: Post) -> str:
@@ -383,17 +382,9 @@ def compose_media_row(request: HttpRequest, access: WorkspaceAccess, asset_id: U
 @require_POST
 def compose_upload(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     """Upload files from the composer: they go to the library and are added to the post."""
-    files = request.FILES.getlist("files")[:MAX_FILES_PER_UPLOAD]
-    errors = list(upload_refusals(request))
-    rows = []
-    for uploaded in files:
-        asset = media_services.media_asset_upload(workspace=access.workspace, uploaded=uploaded, user=request.user)
-        if asset.probe_error:
-            errors.append(f"{asset.original_name} was kept in the library, but cannot be posted: {asset.probe_error}")
-        else:
-            rows.append(_media_row(asset, {}))
-    if not files and not errors:
-        errors.append("Choose one or more files to upload.")
+    assets, refused, unreadable = store_uploads(request, access.workspace, request.user)
+    rows = [_media_row(asset, {}) for asset in assets if not asset.probe_error]
+    errors = [*refused, *unreadable]
     return render(
         request,
         "publishing/composer.html#uploaded",

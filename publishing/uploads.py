@@ -64,3 +64,27 @@ class MediaUploadHandler(TemporaryFileUploadHandler):
             refusals = self.request._upload_refusals = []
         refusals.append(f"{self.file_name}: {reason}")
         raise SkipFile
+
+
+MAX_FILES_PER_UPLOAD = 20
+NO_FILES = "Choose one or more files to upload."
+
+
+def store_uploads(request: HttpRequest, workspace, user) -> tuple[list, list[str], list[str]]:  # type: ignore[no-untyped-def]
+    """The request's files (at most MAX_FILES_PER_UPLOAD) stored in the workspace's library: the assets made,
+    the files refused while streaming in (over a limit), and the files kept but unreadable as media."""
+    from .services.media import media_asset_upload
+
+    files = request.FILES.getlist("files")[:MAX_FILES_PER_UPLOAD]
+    refused = upload_refusals(request)
+    if not files and not refused:
+        refused = [NO_FILES]
+    assets, unreadable = [], []
+    for uploaded in files:
+        asset = media_asset_upload(workspace=workspace, uploaded=uploaded, user=user)
+        assets.append(asset)
+        if asset.probe_error:
+            unreadable.append(
+                f"{asset.original_name} was kept in the library, but cannot be posted: {asset.probe_error}"
+            )
+    return assets, refused, unreadable

@@ -26,9 +26,7 @@ from .models import ACTIVE_STATES, Delivery, DeliveryState, MediaAsset, Post, Po
 from .services import composer, removal
 from .services import media as media_services
 from .services import posts as post_services
-from .uploads import upload_limit, upload_refusals
-
-MAX_FILES_PER_UPLOAD = 20
+from .uploads import store_uploads, upload_limit
 
 
 def _serve(asset: MediaAsset, *, thumbnail: bool = False) -> FileResponse:
@@ -81,18 +79,13 @@ def _library_row(asset: MediaAsset) -> dict:
 def media_library(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     if request.method == "POST":
         access.require(Capability.POSTS_DRAFT)
-        files = request.FILES.getlist("files")[:MAX_FILES_PER_UPLOAD]
-        refused = upload_refusals(request)
+        assets, refused, unreadable = store_uploads(request, access.workspace, request.user)
         for reason in refused:
             messages.error(request, reason)
-        if not files and not refused:
-            messages.error(request, "Choose one or more files to upload.")
-        for uploaded in files:
-            asset = media_services.media_asset_upload(workspace=access.workspace, uploaded=uploaded, user=request.user)
-            if asset.probe_error:
-                messages.warning(request, f"{asset.original_name} was kept, but cannot be posted: {asset.probe_error}")
-        if files:
-            messages.success(request, f"Uploaded {len(files)} file(s).")
+        for reason in unreadable:
+            messages.warning(request, reason)
+        if assets:
+            messages.success(request, f"Uploaded {len(assets)} file(s).")
         return redirect("publishing:media_library", workspace_id=access.workspace.public_id)
     assets = MediaAsset.objects.filter(workspace=access.workspace).select_related("derived_from")
     page = Paginator(assets, 24).get_page(request.GET.get("page"))

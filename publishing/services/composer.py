@@ -516,7 +516,7 @@ def restorable(workspace: Workspace, snapshot: dict[str, list[str]]) -> tuple[Qu
 
 
 # --- what was typed and not saved -----------------------------------------------------------------------------
-KEPT_FIELDS = ("csrfmiddlewaretoken",)
+NOT_KEPT = ("csrfmiddlewaretoken",)  # a secret of the session, not something typed
 
 
 def keep_unsaved(*, workspace: Workspace, user: User, token: UUID, post: Post | None, data: QueryDict) -> None:
@@ -530,7 +530,7 @@ def keep_unsaved(*, workspace: Workspace, user: User, token: UUID, post: Post | 
         just_saved_here = latest is not None and latest.number != int(sent_base) and latest.author_id == user.pk
         if just_saved_here and not ComposerDraft.objects.filter(user=user, token=token).exists():
             return
-    values = {key: data.getlist(key) for key in data if key not in KEPT_FIELDS}
+    values = {key: data.getlist(key) for key in data if key not in NOT_KEPT}
     ComposerDraft.objects.update_or_create(
         user=user,
         token=token,
