@@ -144,3 +144,28 @@ def agency_view(capability: AgencyCapability | None = None) -> Callable[[ViewFun
         return wrapper
 
     return decorator
+
+
+def people_with(workspace: Workspace, capability: Capability) -> list[User]:
+    """Everyone who may do `capability` in the workspace: its agency's owners and admins, and its members whose
+    role allows it (and who are still in the agency). For telling people about what concerns them."""
+    from .models import User
+    from .roles import WORKSPACE_ROLE_CAPABILITIES
+
+    roles = [role for role, caps in WORKSPACE_ROLE_CAPABILITIES.items() if capability in caps]
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(
+                agency_memberships__agency_id=workspace.agency_id,
+                agency_memberships__role__in=[AgencyRole.OWNER, AgencyRole.ADMIN],
+            )
+            | Q(
+                workspace_memberships__workspace=workspace,
+                workspace_memberships__role__in=roles,
+                agency_memberships__agency_id=workspace.agency_id,
+            )
+        )
+        .distinct()
+        .order_by("email")
+    )

@@ -113,11 +113,27 @@ class AgencyMembership(models.Model):
         return self.role in (AgencyRole.OWNER, AgencyRole.ADMIN)
 
 
+class ApprovalFlow(models.TextChoices):
+    """Who approves a post before it is scheduled. Whatever the flow, an editor (who may only draft) never
+    schedules alone unless the flow is "none"."""
+
+    NONE = "none", _("None: whoever may draft schedules")
+    INTERNAL = "internal", _("Internal: a manager approves editors' posts")
+    INTERNAL_CLIENT = "internal_client", _("Internal, then the client approves every post")
+
+
 class Workspace(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="workspaces")
     name = models.CharField(max_length=120)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    approval_flow = models.CharField(max_length=20, choices=ApprovalFlow.choices, default=ApprovalFlow.INTERNAL)
+    # The crisis pause: while set, nothing of this workspace goes out (posts, first comments, queues).
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pause_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -130,6 +146,10 @@ class Workspace(models.Model):
     @property
     def zoneinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
 
 
 class WorkspaceRole(models.TextChoices):

@@ -7,6 +7,8 @@ last attempt stopped and never creates a second post."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 
 from django.conf import settings
@@ -95,6 +97,7 @@ class Post(models.Model):
     class Approval(models.TextChoices):
         NOT_REQUIRED = "not_required", _("No approval needed")
         PENDING = "pending", _("Awaiting approval")
+        CLIENT_PENDING = "client_pending", _("Awaiting the client's approval")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Changes requested")
 
@@ -118,6 +121,8 @@ class Post(models.Model):
     scheduled_local = models.CharField(max_length=19, blank=True)
     scheduled_timezone = models.CharField(max_length=64, blank=True)
     approval = models.CharField(max_length=15, choices=Approval.choices, default=Approval.NOT_REQUIRED)
+    # Added to its channels' queues: its time is a queue slot, and moves when the queue is reordered or resumed.
+    in_queue = models.BooleanField(default=False)
     # The composer form's one-time token: sending the same form twice (double click, back and resubmit) finds
     # this post instead of making a second one. Empty for posts made before it existed or outside the composer.
     form_token = models.UUIDField(null=True, blank=True, editable=False)
@@ -130,7 +135,10 @@ class Post(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["workspace", "-created_at"], name="post_workspace_recent")]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="post_workspace_recent"),
+            models.Index(fields=["workspace", "scheduled_at"], name="post_workspace_schedule"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["workspace", "form_token"], name="unique_post_form_token_per_workspace")
         ]
@@ -366,3 +374,140 @@ class GraphLookup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.query}"
+
+
+# --- queues -----------------------------------------------------------------------------------------------------
+class PostingQueue(models.Model):
+    """A channel's queue: its recurring posting slots, and whether it is paused (a paused queue holds its
+    posts; resuming moves them to the next free slots)."""
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="posting_queue")
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"queue of {self.channel_id}"
+
+
+class PostingSlot(models.Model):
+    """One recurring slot of a queue: a weekday and a time on the workspace's clock (e.g. Monday 09:30)."""
+
+    queue = models.ForeignKey(PostingQueue, on_delete=models.CASCADE, related_name="slots")
+    weekday = models.PositiveSmallIntegerField(help_text="0 Monday … 6 Sunday")
+    time = models.TimeField()
+
+    class Meta:
+        ordering = ["queue", "weekday", "time"]
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "weekday", "time"], name="unique_posting_slot"),
+            models.CheckConstraint(condition=models.Q(weekday__lte=6), name="posting_slot_weekday"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.weekday} {self.time:%H:%M}"
+
+
+# --- approvals ----------------------------------------------------------------------------------------------------
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApprovalLink(models.Model):
+    """A magic link through which a client reviews the workspace's posts awaiting them, without an account.
+    Only a hash of the token is stored; the link expires, can be revoked, and every use is recorded."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="approval_links")
+    name = models.CharField(max_length=120, help_text="Who the link is for, shown on their decisions.")
+    email = models.EmailField(blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.workspace_id})"
+
+    @staticmethod
+    def new_token() -> tuple[str, str]:
+        token = secrets.token_urlsafe(32)
+        return token, _hash(token)
+
+    @classmethod
+    def find_by_token(cls, token: str) -> ApprovalLink | None:
+        return cls.objects.select_related("workspace").filter(token_hash=_hash(token)).first()
+
+    @property
+    def usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class ApprovalLinkUse(models.Model):
+    """One use of a magic link: opened, approved, asked for changes, commented."""
+
+    link = models.ForeignKey(ApprovalLink, on_delete=models.CASCADE, related_name="uses")
+    post = models.ForeignKey("Post", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=20)
+    at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} via {self.link_id}"
+
+
+class ApprovalDecision(models.Model):
+    """A step of a post's approval, recorded for good: who (a person, or a client through a link), when, what."""
+
+    class Stage(models.TextChoices):
+        INTERNAL = "internal", _("Internal")
+        CLIENT = "client", _("Client")
+
+    class Action(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted for approval")
+        APPROVED = "approved", _("Approved")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="decisions")
+    stage = models.CharField(max_length=10, choices=Stage.choices)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    link = models.ForeignKey(ApprovalLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_name = models.CharField(max_length=150, help_text="Who it was, kept if the person or link goes.")
+    comment = models.TextField(blank=True)
+    version = models.PositiveIntegerField(null=True, blank=True, help_text="The post version decided on.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["post", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.post_id}: {self.action} ({self.stage})"
+
+
+class PostComment(models.Model):
+    """A comment on a post between the team and the client, threaded (a reply names its parent)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    link = models.ForeignKey(ApprovalLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    author_name = models.CharField(max_length=150)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["post", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.author_name}: {self.body[:40]}"

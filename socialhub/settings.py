@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "socialhub.graph",
     "accounts",
     "publishing",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +197,8 @@ SOCIALACCOUNT_PROVIDERS: dict = {
 # --- Email --------------------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Emails about notifications go out as digests: at most one per person per this many seconds.
+NOTIFICATION_DIGEST_SECONDS = env.int("NOTIFICATION_DIGEST_SECONDS", default=300)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SocialHub <noreply@socialhub.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -234,6 +237,7 @@ CELERY_BEAT_SCHEDULE = {
     "check-channel-tokens": {"task": "accounts.check_channel_tokens", "schedule": crontab(minute=5, hour=4)},
     "dispatch-due-deliveries": {"task": "publishing.dispatch_due_deliveries", "schedule": 60.0},
     "sweep-stale-deliveries": {"task": "publishing.sweep_stale_deliveries", "schedule": 60.0},
+    "queue-notification-digests": {"task": "notifications.queue_due_digests", "schedule": 300.0},
     "prune-expired-invitations": {
         "task": "accounts.prune_expired_invitations",
         "schedule": crontab(minute=23, hour=3),

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from socialhub.graph import GraphAuthError, GraphClient, GraphError, GraphPermissionError
 
 from ..models import Channel, ChannelStatus, ConnectedVia, PendingConnection, Platform, Workspace
+from ..roles import Capability
 from ..scopes import missing_scopes
 
 if TYPE_CHECKING:
@@ -332,10 +334,35 @@ def channel_mark_needs_reconnect(*, channel: Channel, reason: str, error: GraphE
     values: dict[str, Any] = {"status": ChannelStatus.NEEDS_RECONNECT, "status_reason": reason}
     if error is not None:
         values.update(last_error=_describe(error), last_error_at=timezone.now())
+    was = channel.status
     if not _channel_update(channel, **values):
         return False
     logger.info("channel %s needs reconnect: %s", channel.pk, reason)
+    if was == ChannelStatus.ACTIVE:
+        _tell_reconnect(channel, reason)
     return True
+
+
+def _tell_reconnect(channel: Channel, reason: str) -> None:
+    """The people who manage channels (and whoever connected it) hear once per connection that it needs them."""
+    from notifications.models import Kind
+    from notifications.services import notify
+
+    from ..access import people_with
+
+    workspace = channel.workspace
+    try:
+        notify(
+            kind=Kind.CHANNEL_RECONNECT,
+            users=[*people_with(workspace, Capability.CHANNELS_MANAGE), channel.connected_by],
+            workspace=workspace,
+            title=f"Reconnect {channel.display_name}",
+            body=reason,
+            url=reverse("accounts:channels", kwargs={"workspace_id": workspace.public_id}),
+            key=f"channel:{channel.pk}:reconnect:{channel.connected_at.timestamp():.0f}",
+        )
+    except Exception:
+        logger.exception("could not notify about channel %s", channel.pk)
 
 
 def _describe(error: GraphError) -> str:

@@ -51,6 +51,7 @@ class Outcome:
     error: Any = None  # RETRY, FAILED, PAUSED: the GraphError behind it, for the attempt log
     candidates: tuple[dict[str, str], ...] = ()  # FAILED after an unconfirmed outcome: posts that could be it
     follow_up: bool = False  # RETRY of what comes after a public post (first comment): its own budget
+    quota_full: bool = False  # DEFERRED because the Instagram account used up its 24-hour publishing quota
 
     @classmethod
     def wait(cls, seconds: float, reason: str, *, subject: str, sent: bool = False, check_url: str = "") -> Outcome:
@@ -58,8 +59,9 @@ class Outcome:
         return cls(RunOutcome.POLL, max(1.0, seconds), reason, subject=subject, sent=sent, check_url=check_url)
 
     @classmethod
-    def defer_until(cls, until: datetime, reason: str) -> Outcome:
-        return cls(RunOutcome.DEFERRED, max((until - timezone.now()).total_seconds(), 0.0), reason, until=until)
+    def defer_until(cls, until: datetime, reason: str, *, quota_full: bool = False) -> Outcome:
+        seconds = max((until - timezone.now()).total_seconds(), 0.0)
+        return cls(RunOutcome.DEFERRED, seconds, reason, until=until, quota_full=quota_full)
 
     @classmethod
     def published(cls) -> Outcome:

@@ -261,7 +261,7 @@ def quota_wait(delivery: Delivery, *, total: int | None) -> Outcome:
         f"{delivery.channel.display_name} reached {limit}. "
         f"SocialHub will publish this at {local:%a %H:%M}, when the limit allows."
     )
-    return Outcome.defer_until(until, reason)
+    return Outcome.defer_until(until, reason, quota_full=True)
 
 
 # --- after publishing --------------------------------------------------------------------------------------

@@ -32,11 +32,12 @@ from __future__ import annotations
 import functools
 import logging
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.crypto import TokenDecryptionError
@@ -50,7 +51,7 @@ from ..publishers import publisher_for
 from ..publishers.base import DeliveryFailed, LeaseLost, Outcome, Run, RunOutcome, Unconfirmed
 from ..publishers.facebook import RepeatedOffset
 from ..publishers.instagram import QUOTA_SUBCODE, quota_wait
-from . import transitions
+from . import alerts, transitions
 
 logger = logging.getLogger(__name__)
 
@@ -100,13 +101,21 @@ def delivery_start_now(delivery: Delivery) -> bool:
     return bool(token)
 
 
-def dispatch_due(*, limit: int = 500) -> int:
-    """Beat, every minute: queue one run per due delivery whose channel can publish."""
-    now = timezone.now()
+def held() -> Q:
+    """Deliveries that wait whatever their time: their workspace is paused, or they sit in a paused queue."""
+    return Q(post__workspace__paused_at__isnull=False) | Q(
+        post__in_queue=True, channel__posting_queue__paused_at__isnull=False
+    )
+
+
+def dispatch_due(*, limit: int = 500, now: datetime | None = None) -> int:
+    """Beat, every minute: queue one run per due delivery whose channel can publish and that is not held."""
+    now = now or timezone.now()
     with transaction.atomic():
         due = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(state=DeliveryState.SCHEDULED, next_attempt_at__lte=now, channel__status=ChannelStatus.ACTIVE)
+            .exclude(held())
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:limit]
         )
@@ -207,8 +216,26 @@ def _unloadable(delivery_id: int, token: str, error: Exception) -> Outcome:
     return Outcome(RunOutcome.FAILED, reason=message)
 
 
+def hold_reason(delivery: Delivery) -> str:
+    """Why a delivery is held (see `held`), in words, or "" when it is not."""
+    workspace = delivery.post.workspace
+    if workspace.paused_at is not None:
+        why = f": {workspace.pause_reason}" if workspace.pause_reason else ""
+        return f"On hold: {workspace.name} is paused{why}. It goes out once the workspace is resumed."
+    if (
+        delivery.post.in_queue
+        and Delivery.objects.filter(pk=delivery.pk, channel__posting_queue__paused_at__isnull=False).exists()
+    ):
+        return f"On hold: the queue of {delivery.channel.display_name} is paused."
+    return ""
+
+
 def _before_run(delivery: Delivery) -> Outcome | None:
-    """What stops a run before it calls Meta: a channel to reconnect, too many failed attempts, a usage limit."""
+    """What stops a run before it calls Meta: a pause (workspace or queue), a channel to reconnect, too many failed
+    attempts, a usage limit. A held delivery goes back to the dispatcher, which leaves it until the pause ends."""
+    held_because = hold_reason(delivery)
+    if held_because:
+        return Outcome.defer_until(timezone.now(), held_because)
     channel = delivery.channel
     if channel.status != ChannelStatus.ACTIVE:
         return Outcome(RunOutcome.PAUSED, reason=f"{channel.display_name} needs reconnecting; the post waits for it.")
@@ -409,4 +436,18 @@ def _apply(delivery: Delivery, token: str, attempt: DeliveryAttempt | None, outc
         moved = transitions.to_failed(
             pk, token, message=outcome.reason, attempt=attempt, error=outcome.error, candidates=list(outcome.candidates)
         )
-    return outcome if moved else Outcome(RunOutcome.STALE)
+    if not moved:
+        return Outcome(RunOutcome.STALE)
+    _tell(delivery, outcome)
+    return outcome
+
+
+def _tell(delivery: Delivery, outcome: Outcome) -> None:
+    """People hear about a failure or a full quota. Telling them never changes how the run ended."""
+    try:
+        if outcome.kind == RunOutcome.FAILED:
+            alerts.delivery_failed(delivery)
+        elif outcome.kind == RunOutcome.DEFERRED and outcome.quota_full:
+            alerts.quota_full(delivery)
+    except Exception:
+        logger.exception("could not notify about delivery %s", delivery.pk)

@@ -13,6 +13,7 @@ Nothing else writes `Delivery.state` (a test reads the code to keep it so).
                                                          published ←──────────┘
     draft | awaiting_approval | scheduled | failed ─cancel→ cancelled
     awaiting_approval | scheduled ─reopen (a person edits the post)→ draft
+    scheduled ─reschedule (calendar, queue)→ scheduled at another time
 """
 
 from __future__ import annotations
@@ -89,6 +90,15 @@ def schedule(post: Post, *, due: datetime) -> int:
     """Drafts and approved deliveries become due at `due`."""
     return post.deliveries.filter(state__in=[S.DRAFT, S.AWAITING_APPROVAL]).update(
         state=S.SCHEDULED, due_at=due, next_attempt_at=due, waiting_reason="", **ERROR_RESET
+    )
+
+
+def reschedule(post: Post, *, due: datetime) -> int:
+    """A person moved the post's time (calendar drag, queue order): its scheduled deliveries that nothing was sent
+    for become due at `due`. A delivery a run claimed meanwhile (publishing) is left alone; the caller, holding
+    the post's lock, refuses the move when it sees one. Returns how many moved."""
+    return post.deliveries.filter(state=S.SCHEDULED, remote_id="", publish_started_at__isnull=True).update(
+        due_at=due, next_attempt_at=due, waiting_reason="", **RUN_RESET
     )
 
 
