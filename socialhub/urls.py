@@ -18,4 +18,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("publishing.urls")),
+    path("", include("notifications.urls")),
 ]
