@@ -8,6 +8,8 @@ urlpatterns = [
     path("onboarding/", views.onboarding, name="onboarding"),
     path("w/<uuid:workspace_id>/", views.workspace_dashboard, name="workspace_dashboard"),
     path("w/<uuid:workspace_id>/settings/", views.workspace_settings, name="workspace_settings"),
+    path("w/<uuid:workspace_id>/pause/", views.workspace_pause, name="workspace_pause"),
+    path("w/<uuid:workspace_id>/resume/", views.workspace_resume, name="workspace_resume"),
     path("w/<uuid:workspace_id>/team/", views.workspace_team, name="workspace_team"),
     path(
         "w/<uuid:workspace_id>/team/<int:membership_id>/role/",

@@ -9,8 +9,11 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
+
+from publishing import overview
 
 from . import services
 from .access import AgencyAccess, WorkspaceAccess, agency_view, workspace_view, workspaces_for_user
@@ -18,13 +21,16 @@ from .adapters import INVITATION_SESSION_KEY
 from .forms import (
     InvitationForm,
     OnboardingForm,
+    PauseForm,
     RoleForm,
     WorkspaceForm,
     WorkspaceMemberForm,
     WorkspaceRoleForm,
+    WorkspaceSettingsForm,
 )
 from .models import AgencyMembership, AgencyRole, Invitation, User, WorkspaceMembership, WorkspaceRole
 from .roles import GRANTABLE_AGENCY_ROLES, AgencyCapability, Capability, capability_table
+from .services import pause as pause_services
 
 LAST_WORKSPACE_SESSION_KEY = "last_workspace"
 
@@ -68,17 +74,64 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, f"Welcome! {workspace.name} is ready. Connect its accounts next.")
         return redirect("accounts:workspace_dashboard", workspace_id=workspace.public_id)
-    return render(request, "accounts/onboarding.html", {"form": form, "invitations": _pending_invitations(request)})
+    return render(
+        request,
+        "accounts/onboarding.html",
+        {"form": form, "invitations": _pending_invitations(request), "prefill_timezone": not form.is_bound},
+    )
+
+
+def _pause_context(access: WorkspaceAccess, *, form: PauseForm | None = None, back: str = "") -> dict:
+    """What the pause switch shows: its state, who paused and why, and how many posts wait for the resume."""
+    workspace = access.workspace
+    return {
+        "workspace": workspace,
+        "can_pause": access.can(Capability.POSTS_PUBLISH),
+        "pause_form": form or PauseForm(),
+        "held": overview.held_count(workspace=workspace, now=timezone.now()) if workspace.paused else 0,
+        "back": back,
+    }
+
+
+def _setup_links(access: WorkspaceAccess) -> dict[str, str | None]:
+    """Where each setup step is done, for someone who may do it (None: they cannot, and are told whom to ask)."""
+    ws = access.workspace.public_id
+    links: dict[str, str | None] = dict.fromkeys(("channel", "client", "post", "times"))
+    if access.can(Capability.CHANNELS_MANAGE):
+        links["channel"] = reverse("accounts:channels", kwargs={"workspace_id": ws})
+    if access.agency_role in (AgencyRole.OWNER, AgencyRole.ADMIN):  # invitations are the agency's
+        links["client"] = reverse("accounts:agency_team", kwargs={"agency_id": access.workspace.agency.public_id})
+    elif access.can(Capability.WORKSPACE_MANAGE):  # a manager may still send the client an approval link
+        links["client"] = overview.routed(f"/w/{ws}/approvals/links/")
+    if access.can(Capability.POSTS_DRAFT):
+        links["post"] = reverse("publishing:post_new", kwargs={"workspace_id": ws})
+    if access.can(Capability.POSTS_PUBLISH):
+        links["times"] = overview.url_or_none("publishing:queue", workspace_id=ws)
+    return links
 
 
 @workspace_view()
 def workspace_dashboard(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
-    request.session[LAST_WORKSPACE_SESSION_KEY] = str(access.workspace.public_id)
-    members = WorkspaceMembership.objects.filter(workspace=access.workspace).select_related("user")
+    workspace = access.workspace
+    request.session[LAST_WORKSPACE_SESSION_KEY] = str(workspace.public_id)
+    members = WorkspaceMembership.objects.filter(workspace=workspace).select_related("user")
+    dashboard = overview.workspace_dashboard(workspace=workspace, now=timezone.now())
+    links = _setup_links(access)
+    steps = [{"step": step, "url": links[step.key]} for step in dashboard.setup]
     return render(
         request,
         "accounts/workspace_dashboard.html",
-        {"access": access, "workspace": access.workspace, "members": members},
+        {
+            **_pause_context(access),
+            "access": access,
+            "members": members,
+            "dashboard": dashboard,
+            "steps": steps,
+            "steps_left": [s for s in steps if not s["step"].done],
+            "tz": workspace.zoneinfo,
+            "calendar_url": overview.calendar_url(workspace.public_id),
+            "approvals_url": overview.routed(f"/w/{workspace.public_id}/approvals/"),
+        },
     )
 
 
@@ -86,18 +139,77 @@ def workspace_dashboard(request: HttpRequest, access: WorkspaceAccess) -> HttpRe
 @require_http_methods(["GET", "POST"])
 def workspace_settings(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     workspace = access.workspace
-    form = WorkspaceForm(request.POST or None, initial={"name": workspace.name, "timezone": workspace.timezone})
+    form = WorkspaceSettingsForm(
+        request.POST or None,
+        initial={"name": workspace.name, "timezone": workspace.timezone, "approval_flow": workspace.approval_flow},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.workspace_update(
-                workspace=workspace, name=form.cleaned_data["name"], timezone_name=form.cleaned_data["timezone"]
+                workspace=workspace,
+                name=form.cleaned_data["name"],
+                timezone_name=form.cleaned_data["timezone"],
+                approval_flow=form.cleaned_data["approval_flow"] or None,
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, "Workspace settings saved.")
             return redirect("accounts:workspace_settings", workspace_id=workspace.public_id)
-    return render(request, "accounts/workspace_settings.html", {"access": access, "workspace": workspace, "form": form})
+    return render(
+        request,
+        "accounts/workspace_settings.html",
+        {**_pause_context(access, back="settings"), "access": access, "form": form},
+    )
+
+
+def _pause_answer(
+    request: HttpRequest, access: WorkspaceAccess, *, notice: str, level: str, form: PauseForm | None = None
+) -> HttpResponse:
+    """After pausing or resuming: with htmx the switch again (and the banner every page shows, out of band);
+    otherwise back to the page the switch was on."""
+    back = "settings" if request.POST.get("back") == "settings" else ""
+    if request.htmx:
+        context = {**_pause_context(access, form=form, back=back), "notice": notice, "notice_level": level}
+        return render(request, "accounts/_pause_switch.html", {**context, "banner_oob": True})
+    getattr(messages, level)(request, notice)
+    name = "accounts:workspace_settings" if back else "accounts:workspace_dashboard"
+    return redirect(reverse(name, kwargs={"workspace_id": access.workspace.public_id}) + "#pause-switch")
+
+
+def _who_paused(access: WorkspaceAccess) -> str:
+    workspace = access.workspace
+    return workspace.paused_by.get_full_name() if workspace.paused_by else "someone"
+
+
+@workspace_view(Capability.POSTS_PUBLISH)
+@require_POST
+def workspace_pause(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    form = PauseForm(request.POST)
+    if not form.is_valid():
+        return _pause_answer(request, access, notice=form.errors["reason"][0], level="error", form=form)
+    try:
+        paused = pause_services.workspace_pause(
+            workspace=access.workspace, user=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as exc:
+        form.add_error("reason", exc.message_dict.get("reason", exc.messages))
+        return _pause_answer(request, access, notice=form.errors["reason"][0], level="error", form=form)
+    if paused:
+        notice = f"Publishing is paused. Nothing of {access.workspace.name} goes out until someone resumes it."
+        return _pause_answer(request, access, notice=notice, level="success")
+    notice = f"{_who_paused(access)} had already paused publishing; their reason stays."
+    return _pause_answer(request, access, notice=notice, level="info")
+
+
+@workspace_view(Capability.POSTS_PUBLISH)
+@require_POST
+def workspace_resume(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    resumed = pause_services.workspace_resume(workspace=access.workspace, user=request.user)
+    if resumed:
+        notice = "Publishing is back on. Posts whose time has passed go out within a minute."
+        return _pause_answer(request, access, notice=notice, level="success")
+    return _pause_answer(request, access, notice="Publishing was already on.", level="info")
 
 
 @workspace_view(Capability.WORKSPACE_MANAGE)
@@ -173,7 +285,11 @@ def workspace_create(request: HttpRequest, access: AgencyAccess) -> HttpResponse
         else:
             messages.success(request, f"{workspace.name} is ready.")
             return redirect("accounts:workspace_dashboard", workspace_id=workspace.public_id)
-    return render(request, "accounts/workspace_create.html", {"agency": access.agency, "form": form})
+    return render(
+        request,
+        "accounts/workspace_create.html",
+        {"agency": access.agency, "form": form, "prefill_timezone": not form.is_bound},
+    )
 
 
 def _agency_team_context(access: AgencyAccess, invite_form: InvitationForm) -> dict:

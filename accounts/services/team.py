@@ -18,6 +18,7 @@ from ..models import (
     Agency,
     AgencyMembership,
     AgencyRole,
+    ApprovalFlow,
     Invitation,
     Workspace,
     WorkspaceMembership,
@@ -47,13 +48,23 @@ def workspace_create(*, access: AgencyAccess, name: str, timezone_name: str) -> 
     return Workspace.objects.create(agency=access.agency, name=name, timezone=timezone_name)
 
 
-def workspace_update(*, workspace: Workspace, name: str, timezone_name: str) -> Workspace:
+def workspace_update(
+    *, workspace: Workspace, name: str, timezone_name: str, approval_flow: str | None = None
+) -> Workspace:
+    """Rename the workspace, change its time zone and, when given, who approves posts (`ApprovalFlow`). A new
+    flow applies to posts submitted from then on; posts already waiting keep the stage they are at."""
     validate_timezone(timezone_name)
+    if approval_flow is not None and approval_flow not in ApprovalFlow.values:
+        raise ValidationError({"approval_flow": "Choose one of the approval options."})
     if Workspace.objects.filter(agency_id=workspace.agency_id, name=name).exclude(pk=workspace.pk).exists():
         raise ValidationError({"name": "This agency already has a workspace with that name."})
     workspace.name = name
     workspace.timezone = timezone_name
-    workspace.save(update_fields=["name", "timezone"])
+    fields = ["name", "timezone"]
+    if approval_flow is not None:
+        workspace.approval_flow = approval_flow
+        fields.append("approval_flow")
+    workspace.save(update_fields=fields)
     return workspace
 
 
