@@ -13,7 +13,7 @@ from notifications.models import Kind
 from notifications.services import notify
 
 if TYPE_CHECKING:
-    from ..models import Delivery, Post
+    from ..models import ApprovalDecision, Delivery, Post, PostComment
 
 
 def post_url(post: Post) -> str:
@@ -59,4 +59,81 @@ def quota_full(delivery: Delivery) -> None:
         body="Posts waiting for it go out as the 24-hour window frees up room.",
         url=post_url(post),
         key=f"quota:{channel.pk}:{day.isoformat()}",
+    )
+
+
+# --- approvals ---------------------------------------------------------------------------------------------------
+def review_url(post: Post) -> str:
+    return reverse(
+        "publishing:post_review", kwargs={"workspace_id": post.workspace.public_id, "post_id": post.public_id}
+    )
+
+
+def approval_requested(post: Post, *, users: list, decision: ApprovalDecision) -> None:
+    """A post reached a stage: its approvers are asked, except whoever sent it there."""
+    client = decision.stage == "internal" and post.approval == "client_pending"
+    body = (
+        f"The team approved it ({decision.actor_name}); it now needs your approval."
+        if client
+        else f"Sent by {decision.actor_name}."
+    )
+    notify(
+        kind=Kind.APPROVAL_REQUESTED,
+        users=users,
+        workspace=post.workspace,
+        title=f"Awaiting your approval: {_snippet(post)}",
+        body=body,
+        url=review_url(post),
+        key=f"approval:{decision.pk}:requested",
+        exclude=decision.actor,
+    )
+
+
+def approval_given(post: Post, *, decision: ApprovalDecision, final: bool) -> None:
+    """The author hears that their post was approved, and what happens next."""
+    who = f"{decision.actor_name} (the client)" if decision.stage == "client" else decision.actor_name
+    if not final:
+        body = f"Approved by {who}. It now waits for the client's approval."
+    elif post.scheduled_at:
+        body = f"Approved by {who}. It is scheduled."
+    else:
+        body = f"Approved by {who}. It is being published."
+    notify(
+        kind=Kind.APPROVAL_GIVEN,
+        users=[post.author],
+        workspace=post.workspace,
+        title=f"Approved: {_snippet(post)}",
+        body=body,
+        url=review_url(post),
+        key=f"approval:{decision.pk}:given",
+        exclude=decision.actor,
+    )
+
+
+def changes_requested(post: Post, *, decision: ApprovalDecision) -> None:
+    """The author hears what should change, in the words of whoever asked."""
+    who = f"{decision.actor_name} (the client)" if decision.stage == "client" else decision.actor_name
+    notify(
+        kind=Kind.CHANGES_REQUESTED,
+        users=[post.author],
+        workspace=post.workspace,
+        title=f"Changes requested: {_snippet(post)}",
+        body=f"{who}: {decision.comment}\n\nChange the post, then send it for approval again.",
+        url=review_url(post),
+        key=f"approval:{decision.pk}:changes",
+        exclude=decision.actor,
+    )
+
+
+def post_commented(post: Post, *, comment: PostComment, users: list) -> None:
+    """A comment on a post: its participants hear of it, except whoever wrote it."""
+    notify(
+        kind=Kind.POST_COMMENT,
+        users=users,
+        workspace=post.workspace,
+        title=f"{comment.author_name} commented on {_snippet(post)}",
+        body=comment.body[:500],
+        url=review_url(post) + f"#comment-{comment.pk}",
+        key=f"comment:{comment.pk}",
+        exclude=comment.author,
     )

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.crypto import encrypted_field_names
-from accounts.models import Channel, ChannelStatus, ConnectedVia, Platform
+from accounts.models import ApprovalFlow, Channel, ChannelStatus, ConnectedVia, Platform
 from accounts.roles import Capability
 
 from .. import specs
@@ -380,44 +380,46 @@ def _blocking(problems: dict[Channel, list[Problem]]) -> dict[Channel, list[Prob
 
 
 @transaction.atomic
-def post_submit(*, post: Post, access: WorkspaceAccess, now: bool = False) -> Post:
-    """Schedule the post (or publish it now). People who may only draft send it for approval instead."""
+def post_submit(*, post: Post, access: WorkspaceAccess, now: bool = False, user: User | None = None) -> Post:
+    """Schedule the post (or publish it now), or send it for approval, as the workspace's approval flow asks
+    (`approvals` describes the flows). `user`: who submits it; by default whoever saved its latest version."""
+    from . import approvals  # it builds on this module's checks and scheduling
+
+    if not access.can(Capability.POSTS_PUBLISH):
+        access.require(Capability.POSTS_DRAFT)
     if now:
         post.scheduled_at = None
         post.save(update_fields=["scheduled_at"])
     problems = _blocking(post_validate(post))
     if problems:
         raise PostInvalid(problems)
-    if access.can(Capability.POSTS_PUBLISH):
-        post.approval = (
-            Post.Approval.NOT_REQUIRED if post.approval == Post.Approval.NOT_REQUIRED else Post.Approval.APPROVED
-        )
-        post.save(update_fields=["approval"])
-        _schedule_deliveries(post)
-    else:
-        access.require(Capability.POSTS_DRAFT)
-        post.approval = Post.Approval.PENDING
-        post.save(update_fields=["approval"])
-        transitions.submit_for_approval(post)
-    return post
-
-
-@transaction.atomic
-def post_approve(*, post: Post, access: WorkspaceAccess) -> Post:
-    """Approve what is awaiting approval. The post is read again under a lock: an Approve click from a page
-    that is out of date (the author took the post back to change it) finds it no longer awaiting and does
-    nothing, instead of scheduling an unfinished draft."""
-    access.require(Capability.POSTS_APPROVE)
-    post = Post.objects.select_for_update().get(pk=post.pk)
-    if post.approval != Post.Approval.PENDING or not post.deliveries.filter(state=DeliveryState.AWAITING_APPROVAL):
-        raise NotAwaitingApproval("This post is not awaiting approval any more: its author changed it since.")
-    problems = _blocking(post_validate(post))
-    if problems:
-        raise PostInvalid(problems)
-    post.approval = Post.Approval.APPROVED
+    flow = approvals.current_flow(post.workspace_id)
+    stage = approvals.first_stage(flow=flow, access=access)
+    if stage is not None:
+        approvals.post_send_for_approval(post=post, stage=stage, user=user or approvals.submitter(post))
+        return post
+    approved = flow != ApprovalFlow.NONE and post.approval != Post.Approval.NOT_REQUIRED
+    post.approval = Post.Approval.APPROVED if approved else Post.Approval.NOT_REQUIRED
     post.save(update_fields=["approval"])
     _schedule_deliveries(post)
     return post
+
+
+def post_approve(
+    *,
+    post: Post,
+    access: WorkspaceAccess,
+    user: User | None = None,
+    stage: str | None = None,
+    version: int | None = None,
+) -> Post:
+    """Approve the post at the stage it awaits, as `user` (`approvals.post_approve`: under a lock, refused when
+    the post moved on since the page the person approved from)."""
+    from . import approvals
+
+    return approvals.post_approve(
+        post=post, by=approvals.Reviewer(access=access, user=user), stage=stage, version=version
+    )
 
 
 def _schedule_deliveries(post: Post) -> None:
