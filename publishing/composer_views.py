@@ -24,9 +24,11 @@ from accounts.roles import Capability
 from .convert import ConversionError
 from .forms import PostForm
 from .models import DeliveryState, MediaAsset, Post
+from .queue_views import added_message
 from .services import composer
 from .services import media as media_services
 from .services import posts as post_services
+from .services import queues as queue_services
 from .uploads import store_uploads
 
 LIBRARY_PAGE_SIZE = 24
@@ -181,7 +183,7 @@ def _save(
         except composer.Conflict as exc:
             notices.append(str(exc))
             conflict = True
-        except (composer.Incomplete, composer.NotEditable) as exc:
+        except (composer.Incomplete, composer.NotEditable, queue_services.QueueRefused) as exc:
             notices.append(str(exc))
         else:
             composer.forget_unsaved(user=request.user, token=token)
@@ -220,8 +222,16 @@ def _after_save(request: HttpRequest, access: WorkspaceAccess, saved: composer.S
         else:
             messages.success(request, "Draft saved.")
         return redirect("publishing:post_edit", workspace_id=access.workspace.public_id, post_id=post.public_id)
+    if saved.queued:
+        messages.success(request, added_message(post))
+        return redirect(_post_url(post))
     now = data.get("when") == "now"
-    what = "sent for approval" if post.approval == Post.Approval.PENDING else ("publishing now" if now else "scheduled")
+    if post.approval == Post.Approval.CLIENT_PENDING:
+        what = "sent to the client for approval"
+    elif post.approval == Post.Approval.PENDING:
+        what = "sent for approval"
+    else:
+        what = "publishing now" if now else "scheduled"
     if now and post_services.post_queue_unavailable(post):
         messages.warning(
             request, "Post queued: the publishing queue is not reachable right now; it goes out when the queue is back."

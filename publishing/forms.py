@@ -79,7 +79,9 @@ class PostForm(forms.Form):
     form_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
     # The version the person started from, when editing: a save on top of someone else's newer one is asked.
     base_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    intent = forms.ChoiceField(choices=[("draft", "Save draft"), ("submit", "Submit")], required=False)
+    intent = forms.ChoiceField(
+        choices=[("draft", "Save draft"), ("submit", "Submit"), ("queue", "Add to queue")], required=False
+    )
 
     def __init__(self, *args: object, workspace, **kwargs: object) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -120,7 +122,8 @@ class PostForm(forms.Form):
             data["location_name"] = ""
         data["scheduled_at"] = None
         undated_draft = data.get("intent") == "draft" and not (data.get("date") and data.get("time"))
-        if data.get("when") != "later" or undated_draft:
+        # "Add to queue" takes the queue's next free time, whatever the day and time fields say.
+        if data.get("when") != "later" or undated_draft or data.get("intent") == "queue":
             return data
         if not (data.get("date") and data.get("time")):
             self.add_error("date", "Pick the day and time to publish, or choose Publish now.")

@@ -26,7 +26,7 @@ from accounts.models import Channel, Platform
 
 from .. import specs
 from ..models import ComposerDraft, Delivery, DeliveryKind, DeliveryState, MediaAsset, Post, PostMedia, PostVersion
-from . import posts, transitions
+from . import posts, queues, transitions
 
 if TYPE_CHECKING:
     from accounts.access import WorkspaceAccess
@@ -307,6 +307,7 @@ class Saved:
     reused: bool = False  # the same form was sent again: the post it made the first time
     submitted: bool = False
     unscheduled: bool = False  # it was scheduled and is a draft now
+    queued: bool = False  # added to its channels' queues (and submitted at the slot it got)
 
 
 @transaction.atomic
@@ -314,9 +315,10 @@ def save(*, access: WorkspaceAccess, user: User, data: dict[str, Any], post: Pos
     """Save the composer: a new post or changes to `post`, as a draft or submitted (scheduled, published now,
     or sent for approval, as the person's role allows). All or nothing: when a check refuses the submit
     (`posts.PostInvalid`), nothing of this save stays, and an edited post is left as it was."""
-    submit = data.get("intent") != "draft"
+    queue = data.get("intent") == "queue"
+    submit = data.get("intent") not in ("draft", "queue")
     channels = list(data.get("channels") or [])
-    if submit and not channels:
+    if (submit or queue) and not channels:
         raise Incomplete("Choose at least one account to publish on.")
     items = [
         posts.MediaItem(
@@ -343,10 +345,18 @@ def save(*, access: WorkspaceAccess, user: User, data: dict[str, Any], post: Pos
         unscheduled = False
     else:
         post = _locked(post, base_version=data.get("base_version"))
+        queued_at = post.scheduled_at if post.in_queue else None
         unscheduled = _update(post, data=data, channels=channels, items=items)
+        if queued_at is not None and post.scheduled_at != queued_at and not queue:
+            # A time chosen here, not the queue's: the post leaves its queue (reordering it no longer moves it).
+            post.in_queue = False
+            post.save(update_fields=["in_queue", "updated_at"])
+    if queue:  # saved as a draft above, then given the queue's next free time (one version, with it) and submitted
+        post = queues.post_add_to_queue(post=post, access=access, user=user)
+        return Saved(post, submitted=True, queued=True)
     record_version(post, user)
     if submit:
-        posts.post_submit(post=post, access=access, now=data.get("when") == "now")
+        posts.post_submit(post=post, access=access, now=data.get("when") == "now", user=user)
     return Saved(post, submitted=submit, unscheduled=unscheduled and not submit)
 
 
