@@ -13,6 +13,9 @@ from .roles import Capability
 WORKSPACE_SECTIONS: list[tuple[str, str, Capability]] = [
     ("Dashboard", "accounts:workspace_dashboard", Capability.VIEW),
     ("Posts", "publishing:posts", Capability.VIEW),
+    ("Calendar", "publishing:calendar", Capability.VIEW),
+    ("Queue", "publishing:queue", Capability.VIEW),
+    ("Approvals", "publishing:approvals", Capability.VIEW),
     ("Media", "publishing:media_library", Capability.VIEW),
     ("Channels", "accounts:channels", Capability.VIEW),
     ("Team", "accounts:workspace_team", Capability.WORKSPACE_MANAGE),

@@ -23,6 +23,7 @@ from accounts.roles import Capability
 from . import specs
 from .convert import ConversionError
 from .models import ACTIVE_STATES, Delivery, DeliveryState, MediaAsset, Post, PostMedia
+from .services import calendar as calendar_services
 from .services import composer, removal
 from .services import media as media_services
 from .services import posts as post_services
@@ -178,6 +179,7 @@ def media_duplicate(request: HttpRequest, access: WorkspaceAccess, asset_id: UUI
 # --- the posts list --------------------------------------------------------------------------------------------
 # A post's card polls for its new state while something of it is under way, and stops when nothing is.
 LIVE_POLL = "every 2s"
+POSTS_PER_PAGE = 20
 
 
 def _posts(access: WorkspaceAccess) -> QuerySet[Post]:
@@ -210,6 +212,8 @@ class PostCard:
     can_duplicate: bool
     can_delete: bool
     can_cancel: bool
+    needs_attention: bool  # failed somewhere: listed first, with Meta's reason and Retry
+    undated: bool  # a draft without a time
 
 
 def _in_flight(delivery: Delivery, now: datetime) -> bool:
@@ -238,6 +242,8 @@ def _card(post: Post, access: WorkspaceAccess, request: HttpRequest, now: dateti
         can_duplicate=access.can(Capability.POSTS_DRAFT),
         can_delete=may_delete and not removal_pending and not plan.busy,
         can_cancel=access.can(Capability.POSTS_PUBLISH) and bool(plan.unsent),
+        needs_attention=any(d.state == DeliveryState.FAILED for d in deliveries),
+        undated=post.scheduled_at is None and all(d.state == DeliveryState.DRAFT for d in deliveries),
     )
 
 
@@ -249,18 +255,41 @@ def _list_context(access: WorkspaceAccess) -> dict:
         "can_approve": access.can(Capability.POSTS_APPROVE),
         "tz": access.workspace.zoneinfo,
         "live_poll": LIVE_POLL,
+        "calendar_url": reverse("publishing:calendar", kwargs={"workspace_id": access.workspace.public_id}),
     }
 
 
 @workspace_view()
 @require_GET
 def post_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
-    page = Paginator(_posts(access), 20).get_page(request.GET.get("page"))
+    """The workspace's posts, those that failed somewhere first (with Meta's reason and Retry), then the newest;
+    filtered by account, status, author, approval and words of the caption. htmx asks for the results only."""
+    options = calendar_services.filter_options(access.workspace)
+    filters = calendar_services.PostFilters.parse(request.GET, options)
+    posts = (
+        calendar_services.filter_posts(_posts(access), filters)
+        .annotate(needs_attention=calendar_services.needs_attention())
+        .order_by("-needs_attention", "-created_at", "-id")
+    )
+    page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
     now = timezone.now()
+    template = "publishing/post_list.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#post-results"
+    posts_url = reverse("publishing:posts", kwargs={"workspace_id": access.workspace.public_id})
     return render(
         request,
-        "publishing/post_list.html",
-        {**_list_context(access), "page": page, "cards": [_card(post, access, request, now) for post in page]},
+        template,
+        {
+            **_list_context(access),
+            "page": page,
+            "cards": [_card(post, access, request, now) for post in page],
+            "attention_count": posts.filter(needs_attention=True).count(),
+            "filters": filters,
+            "options": options,
+            "posts_url": posts_url,
+            "clear_url": posts_url,
+        },
     )
 
 
@@ -310,21 +339,6 @@ def post_deliveries(request: HttpRequest, access: WorkspaceAccess, post_id: UUID
         post = get_object_or_404(Post, public_id=post_id, workspace=access.workspace)
         return _to_list(access, post.public_id)
     return _render_card(request, access, post_id)
-
-
-@workspace_view(Capability.POSTS_APPROVE)
-@require_POST
-def post_approve(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> HttpResponse:
-    post = get_object_or_404(Post, public_id=post_id, workspace=access.workspace)
-    try:
-        post_services.post_approve(post=post, access=access)
-    except post_services.PostInvalid as exc:
-        messages.error(request, f"Not approved: {exc}")
-    except post_services.NotAwaitingApproval as exc:
-        messages.error(request, f"Not approved: {exc}")
-    else:
-        messages.success(request, "Approved and scheduled.")
-    return redirect("publishing:posts", workspace_id=access.workspace.public_id)
 
 
 @workspace_view(Capability.POSTS_PUBLISH)

@@ -14,13 +14,15 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Invitation, PendingConnection, WorkspaceMembership
-from publishing.models import ComposerDraft, GraphLookup
+from notifications.models import Kind, Notification
+from publishing.models import ApprovalLink, ComposerDraft, GraphLookup, PostingQueue, PostingSlot
 from tests.factories import ChannelFactory, DeliveryFactory, MediaAssetFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 # Pages about the signed-in visitor or public by nature (sign in, sign up, password reset, health).
-SELF_SERVICE = re.compile(r"^(account_|mfa_|socialaccount_|healthz$|openid|facebook_|instagram_)")
+# Notifications are each person's own (a stranger sees theirs, never another's: `notification_id` is walked below).
+SELF_SERVICE = re.compile(r"^(account_|mfa_|socialaccount_|healthz$|openid|facebook_|instagram_|notification)")
 TENANT_PARAMS = {
     "workspace_id",
     "agency_id",
@@ -36,7 +38,10 @@ TENANT_PARAMS = {
     "delivery_id",
     "signed",
     "draft_id",
+    "link_id",
     "lookup_id",
+    "notification_id",
+    "slot_id",
 }
 
 
@@ -88,9 +93,20 @@ def param_values(workspace, agency, alice, bob):
         workspace=workspace, user=alice, token=uuid.uuid4(), data={"caption": ["Private words"]}
     )
     lookup = GraphLookup.objects.create(workspace=workspace, channel=channel, kind="products", query="mug")
+    _, link_hash = ApprovalLink.new_token()
+    approval_link = ApprovalLink.objects.create(
+        workspace=workspace, name="Rosa at the brand", token_hash=link_hash, expires_at="2099-01-01T00:00:00Z"
+    )
+    notification = Notification.objects.create(
+        user=alice, workspace=workspace, kind=Kind.POST_FAILED, title="Private failure", url="/"
+    )
+    slot = PostingSlot.objects.create(queue=PostingQueue.objects.create(channel=channel), weekday=0, time="09:30")
     return {
         "draft_id": unsaved.token,
         "lookup_id": lookup.public_id,
+        "link_id": approval_link.public_id,
+        "notification_id": notification.pk,
+        "slot_id": slot.pk,
         "workspace_id": workspace.public_id,
         "asset_id": asset.public_id,
         "post_id": post.public_id,
@@ -195,3 +211,17 @@ def test_invitation_link_for_someone_else_is_a_404(client, agency, alice):
     )
     client.force_login(stranger)
     assert client.get(f"/invitations/{token}/").status_code == 404
+
+
+def test_the_client_review_pages_are_public_and_closed_without_a_working_link(client, charlie, param_values):
+    """`/review/…` takes no login by design (a client's magic link): without a link that works, anonymous
+    visitors and strangers alike get the same 404, whatever the token or post."""
+    routes = [(url, name) for url, name, _ in all_urls(param_values) if name and name.startswith("publishing:client_")]
+    assert {name for _, name in routes} >= {"publishing:client_review", "publishing:client_review_open"}
+    for visitor in (None, charlie):
+        if visitor:
+            client.force_login(visitor)
+        for url, name in routes:
+            assert client.get(url).status_code in (404, 405), f"GET {url} ({name})"
+            assert client.post(url).status_code in (404, 405), f"POST {url} ({name})"
+    assert client.get("/review/not-a-token/").status_code == 404

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,11 @@ from django.utils import timezone
 from playwright.sync_api import Page
 
 from accounts.models import Agency, ChannelStatus, Invitation, User
-from publishing.models import ComposerDraft
+from accounts.services.pause import workspace_pause
+from notifications.models import Kind
+from notifications.services import mark_read, notify
+from publishing.models import ApprovalDecision, ApprovalLink, ApprovalLinkUse, ComposerDraft, PostComment
+from publishing.services.queues import queue_pause, queue_slots_add
 from tests.factories import (
     AgencyFactory,
     ChannelFactory,
@@ -31,6 +35,7 @@ from tests.factories import (
     PostFactory,
     PostMediaFactory,
     UserFactory,
+    WorkspaceFactory,
 )
 
 AXE_SOURCE = (Path(django_settings.BASE_DIR) / "static" / "vendor" / "axe-core" / "axe.min.js").read_text()
@@ -99,6 +104,66 @@ def world(alice, agency, workspace, bob) -> World:  # type: ignore[no-untyped-de
         },
     )
     DeliveryFactory(channel=page, post=PostFactory(workspace=workspace, author=alice))
+    queue_slots_add(channel=page, weekdays=[0, 2, 4], at=time(9, 30))
+    for days, caption in ((2, "Cold brew is back."), (4, "Open late on Friday.")):
+        queued = PostFactory(
+            workspace=workspace,
+            author=alice,
+            caption=caption,
+            in_queue=True,
+            scheduled_at=timezone.now() + timedelta(days=days),
+        )
+        DeliveryFactory(channel=page, post=queued, scheduled=True)
+    queue_pause(channel=page, user=alice)
+
+    posts_url = reverse("publishing:posts", args=[workspace.public_id])
+    (seen,) = notify(
+        kind=Kind.CHANNEL_RECONNECT,
+        users=[alice],
+        workspace=workspace,
+        title="Reconnect @maplethread.studio",
+        body="Meta asks for the account to be connected again.",
+    )
+    mark_read(user=alice, ids=[seen.pk])
+    notify(
+        kind=Kind.POST_FAILED,
+        users=[alice],
+        workspace=workspace,
+        title="Failed on @harboryoga: “Latte art weekend.”",
+        body="The media type is not supported for this endpoint",
+        url=posts_url,
+    )
+
+    # A post awaiting approval, with its history and a conversation, and a client review link that was used.
+    review = PostFactory(
+        workspace=workspace, author=bob, caption="Sourdough Saturday #bread @maria.k", approval="pending"
+    )
+    PostMediaFactory(post=review, asset=photo)
+    DeliveryFactory(channel=instagram, post=review, state="awaiting_approval")
+    DeliveryFactory(channel=page, post=review, state="awaiting_approval")
+    ApprovalDecision.objects.create(
+        post=review, stage="internal", action="submitted", actor=bob, actor_name="Bob Editor", version=1
+    )
+    ApprovalDecision.objects.create(
+        post=review, stage="client", action="changes_requested", actor_name="Rosa at Acme", comment="Brighter photo"
+    )
+    question = PostComment.objects.create(post=review, author=bob, author_name="Bob Editor", body="Is this one better?")
+    PostComment.objects.create(post=review, parent=question, author=alice, author_name="Alice Owner", body="Yes.")
+    _, link_hash = ApprovalLink.new_token()
+    link = ApprovalLink.objects.create(
+        workspace=workspace,
+        name="Rosa at Acme",
+        email="rosa@acme.example",
+        token_hash=link_hash,
+        created_by=alice,
+        expires_at=timezone.now() + timedelta(days=14),
+    )
+    ApprovalLinkUse.objects.create(link=link, action="opened", ip_address="203.0.113.7", user_agent="Firefox")
+    ApprovalLinkUse.objects.create(link=link, post=review, action="changes_requested", ip_address="203.0.113.7")
+
+    # A client just added and already paused: its dashboard leads with the checklist, under the pause banner.
+    fresh = WorkspaceFactory(agency=agency, name="Bakery Bloom", timezone="America/New_York")
+    workspace_pause(workspace=fresh, user=alice, reason="Product recall: hold everything until legal has checked.")
 
     other = AgencyFactory(name="Southwind")
     _invite(email=alice.email, agency=other, by=alice)  # the home page lists it instead of redirecting
@@ -110,15 +175,25 @@ def world(alice, agency, workspace, bob) -> World:  # type: ignore[no-untyped-de
     urls = {
         "home": reverse("home"),
         "workspace dashboard": reverse("accounts:workspace_dashboard", args=[ws]),
+        "workspace dashboard, new and paused": reverse("accounts:workspace_dashboard", args=[fresh.public_id]),
+        "agency overview": reverse("publishing:agency_overview", args=[ag]),
         "channels": reverse("accounts:channels", args=[ws]),
         "workspace team": reverse("accounts:workspace_team", args=[ws]),
         "agency team": reverse("accounts:agency_team", args=[ag]),
         "workspace settings": reverse("accounts:workspace_settings", args=[ws]),
         "media library": reverse("publishing:media_library", args=[ws]),
         "posts": reverse("publishing:posts", args=[ws]),
+        "calendar": reverse("publishing:calendar", args=[ws]),
+        "calendar, week": reverse("publishing:calendar", args=[ws]) + "?view=week",
         "composer": reverse("publishing:post_new", args=[ws]),
         "composer, writing": reverse("publishing:post_new", args=[ws]) + f"?draft={writing.token}",
         "composer, editing": reverse("publishing:post_edit", args=[ws, scheduled.public_id]),
+        "review": reverse("publishing:post_review", args=[ws, review.public_id]),
+        "approvals": reverse("publishing:approvals", args=[ws]),
+        "approval links": reverse("publishing:approval_links", args=[ws]),
+        "queue": reverse("publishing:queue", args=[ws]) + f"?channel={page.public_id}",
+        "notifications": reverse("notifications:notification_list"),
+        "notification preferences": reverse("notifications:notification_preferences"),
         "onboarding": reverse("accounts:onboarding"),
         "login": reverse("account_login"),
         "signup": reverse("account_signup"),
@@ -142,15 +217,25 @@ def _describe(violation: dict) -> str:
 PAGES = [
     pytest.param("home", "alice", id="home"),
     pytest.param("workspace dashboard", "alice", id="workspace-dashboard"),
+    pytest.param("workspace dashboard, new and paused", "alice", id="workspace-dashboard-new-paused"),
+    pytest.param("agency overview", "alice", id="agency-overview"),
     pytest.param("channels", "alice", id="channels"),
     pytest.param("workspace team", "alice", id="workspace-team"),
     pytest.param("agency team", "alice", id="agency-team"),
     pytest.param("workspace settings", "alice", id="workspace-settings"),
     pytest.param("media library", "alice", id="media-library"),
     pytest.param("posts", "alice", id="posts"),
+    pytest.param("calendar", "alice", id="calendar"),
+    pytest.param("calendar, week", "alice", id="calendar-week"),
     pytest.param("composer", "alice", id="composer"),
     pytest.param("composer, writing", "alice", id="composer-writing"),
     pytest.param("composer, editing", "alice", id="composer-editing"),
+    pytest.param("review", "alice", id="review"),
+    pytest.param("approvals", "alice", id="approvals"),
+    pytest.param("approval links", "alice", id="approval-links"),
+    pytest.param("queue", "alice", id="queue"),
+    pytest.param("notifications", "alice", id="notifications"),
+    pytest.param("notification preferences", "alice", id="notification-preferences"),
     pytest.param("onboarding", "newcomer", id="onboarding"),
     pytest.param("login", None, id="login"),
     pytest.param("signup", None, id="signup"),
@@ -173,6 +258,9 @@ def test_page_has_no_serious_violations(  # type: ignore[no-untyped-def]
     if name.startswith("composer"):
         page.get_by_role("button", name="Add from the media library").click()
         page.locator("#library .library-card").first.wait_for()
+    if name == "notifications":  # the bell's panel as well, opened and filled
+        page.locator("#notification-bell").click()
+        page.locator("#notification-panel .notification-item").first.wait_for()
 
     page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
     page.evaluate(AXE_SOURCE)
