@@ -76,7 +76,7 @@ class Seeder:
         self.now = _now()
         self.manager = User.objects.create_user("manager@bench.example", None, full_name="Morgan Manager")
         self.agency = Agency.objects.create(name="Bench Agency")
-        owner = User.objects.create_user("owner@bench.example", None, full_name="Olive Owner")
+        self.owner = owner = User.objects.create_user("owner@bench.example", None, full_name="Olive Owner")
         AgencyMembership.objects.bulk_create(
             [
                 AgencyMembership(agency=self.agency, user=owner, role=AgencyRole.OWNER),
@@ -106,6 +106,8 @@ class Seeder:
                     self._channels(workspace, a.channels)
                     self._assets(workspace, math.ceil(a.assets * fraction))
                     self._posts(workspace, math.ceil(a.posts * fraction), a.deliveries)
+                    self._queues(workspace)
+                    self._notifications(math.ceil(a.posts * fraction / 4))
                 else:  # the other brands of the agency: small, so the measured workspace is the big one
                     self._channels(workspace, 2)
                     self._assets(workspace, 20)
@@ -232,7 +234,8 @@ class Seeder:
                     scheduled_at=scheduled,
                     scheduled_local=scheduled.strftime("%Y-%m-%dT%H:%M:%S"),
                     scheduled_timezone=workspace.timezone,
-                    approval="approved",
+                    approval=_approval(n),
+                    in_queue=n < 24 and n % 2 == 0,  # upcoming posts, every other one from a queue
                     created_at=self.now - timedelta(hours=3 * n),
                 )
             )
@@ -248,7 +251,69 @@ class Seeder:
                 deliveries.append(_delivery(post, channel, media, n, k, self.now))
         PostMedia.objects.bulk_create(items, batch_size=2000)
         Delivery.objects.bulk_create(deliveries, batch_size=2000)
+        self._decisions(posts, done)
         self.posts[workspace.pk] = count
+
+    def _decisions(self, posts: list[Any], done: int) -> None:
+        """Each post awaiting approval was submitted (a decision) and has a comment."""
+        from publishing.models import ApprovalDecision, PostComment
+
+        waiting = [p for p in posts if p.approval in ("pending", "client_pending")]
+        ApprovalDecision.objects.bulk_create(
+            ApprovalDecision(
+                post=p,
+                stage="client" if p.approval == "client_pending" else "internal",
+                action="submitted",
+                actor=self.manager,
+                actor_name="Morgan Manager",
+                created_at=p.created_at,
+            )
+            for p in waiting
+        )
+        PostComment.objects.bulk_create(
+            PostComment(post=p, author=self.manager, author_name="Morgan Manager", body="Ready for a look.")
+            for p in waiting
+        )
+
+    def _queues(self, workspace: Any) -> None:
+        """Every channel of the measured workspace has a queue with posting times on weekdays at 09:30 and 17:00."""
+        from datetime import time as clock
+
+        from publishing.models import PostingQueue, PostingSlot
+
+        have = set(PostingQueue.objects.filter(channel__workspace=workspace).values_list("channel_id", flat=True))
+        queues = PostingQueue.objects.bulk_create(
+            PostingQueue(channel=c) for c in self.channels[workspace.pk] if c.pk not in have
+        )
+        PostingSlot.objects.bulk_create(
+            PostingSlot(queue=q, weekday=day, time=at)
+            for q in queues
+            for day in range(5)
+            for at in (clock(9, 30), clock(17, 0))
+        )
+
+    def _notifications(self, count: int) -> None:
+        """The manager's bell: mostly read, the newest unread."""
+        from notifications.models import Kind, Notification
+
+        have = Notification.objects.filter(user=self.manager).count()
+        kinds = list(Kind.values)
+        Notification.objects.bulk_create(
+            (
+                Notification(
+                    user=self.manager,
+                    workspace=self.target,
+                    kind=kinds[n % len(kinds)],
+                    title=f"Failed on Brand 000 channel {n % 10}: “Fresh out of the oven…”",
+                    body="Instagram could not download the image: the link did not answer in time.",
+                    url=f"/w/{self.target.public_id}/posts/",
+                    read_at=None if n > count - 30 else self.now,
+                    created_at=self.now - timedelta(minutes=count - n),
+                )
+                for n in range(have, count)
+            ),
+            batch_size=2000,
+        )
 
     def summary(self) -> str:
         from accounts.models import Channel, Workspace
@@ -265,6 +330,11 @@ class Seeder:
         return ", ".join(f"{v} {k}" for k, v in counts.items())
 
 
+def _approval(n: int) -> str:
+    """One post in 40 awaits the team, one in 40 the client; the rest were approved."""
+    return {7: "pending", 8: "client_pending"}.get(n % 40, "approved")
+
+
 def _delivery(post: Any, channel: Any, media: list[int], n: int, k: int, now: Any) -> Any:
     from publishing.models import Delivery
 
@@ -275,6 +345,8 @@ def _delivery(post: Any, channel: Any, media: list[int], n: int, k: int, now: An
         kind = "fb_photos" if len(media) > 1 else ("fb_photo" if media else "fb_text")
     roll = (n * 7 + k) % 20
     state = "published" if roll < 14 else "scheduled" if roll < 17 else "failed" if roll < 19 else "processing"
+    if post.approval in ("pending", "client_pending"):
+        state = "awaiting_approval"
     fields: dict[str, Any] = {}
     if state == "published":
         fields = {
@@ -284,7 +356,9 @@ def _delivery(post: Any, channel: Any, media: list[int], n: int, k: int, now: An
             "attempts": 1,
         }
     elif state == "failed":
+        unconfirmed = n % 3 == 0  # a third of the failures are "may have gone out", with a candidate to check
         fields = {
+            "candidates": [{"id": f"{n}{k}", "text": "", "permalink": ""}] if unconfirmed else [],
             "error_message": "Instagram could not download the image: the link did not answer in time.",
             "error_code": 9004,
             "error_subcode": 2207052,
@@ -335,13 +409,29 @@ def _now() -> Any:
 
 # --- measuring ----------------------------------------------------------------------------------------------
 def pages(seeder: Seeder) -> list[tuple[str, str]]:
+    """(label, url) of each page measured as the workspace manager; `OWNER_PAGES` are measured as the agency's
+    owner (the risk overview is theirs)."""
     from publishing.models import Post
 
     w = seeder.target.public_id
     posts = seeder.posts[seeder.target.pk]
     assets = len(seeder.assets[seeder.target.pk])
     newest = Post.objects.filter(workspace=seeder.target).order_by("-created_at", "-id").first()
+    waiting = Post.objects.filter(workspace=seeder.target, approval="pending").order_by("-created_at").first()
+    channel = seeder.channels[seeder.target.pk][1]
+    today = seeder.now.date().isoformat()
     return [
+        ("calendar, month", f"/w/{w}/calendar/?view=month&date={today}"),
+        ("calendar, week", f"/w/{w}/calendar/?view=week&date={today}"),
+        ("calendar, month, one channel", f"/w/{w}/calendar/?view=month&date={today}&channel={channel.public_id}"),
+        ("posts, failed", f"/w/{w}/posts/?status=failed"),
+        ("posts, search", f"/w/{w}/posts/?q=weekend+special"),
+        ("queue", f"/w/{w}/queue/?channel={channel.public_id}"),
+        ("approvals", f"/w/{w}/approvals/"),
+        ("review", f"/w/{w}/posts/{waiting.public_id}/review/"),
+        ("notifications", "/notifications/"),
+        ("notification count", "/notifications/count/"),
+        (OVERVIEW, f"/agency/{seeder.agency.public_id}/overview/"),
         ("composer", f"/w/{w}/posts/new/"),
         ("composer library", f"/w/{w}/compose/library/"),
         (
@@ -358,6 +448,10 @@ def pages(seeder: Seeder) -> list[tuple[str, str]]:
         ("dashboard", f"/w/{w}/"),
         ("team", f"/w/{w}/team/"),
     ]
+
+
+OVERVIEW = "agency risk overview"
+OWNER_PAGES = {OVERVIEW}
 
 
 def composer_form(seeder: Seeder) -> dict[str, Any]:
@@ -384,14 +478,16 @@ def measure(seeder: Seeder, *, requests: int) -> dict[str, dict[str, Any]]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    client = Client()
-    client.force_login(seeder.manager)
+    manager, owner = Client(), Client()
+    manager.force_login(seeder.manager)
+    owner.force_login(seeder.owner)
     results = {}
     form = composer_form(seeder)
     for label, url in pages(seeder):
         key = label.split(" (")[0]
+        client = owner if key in OWNER_PAGES else manager
 
-        def fetch(url: str = url, post: bool = "(POST)" in label) -> Any:
+        def fetch(url: str = url, post: bool = "(POST)" in label, client: Client = client) -> Any:
             return client.post(url, form, HTTP_HX_REQUEST="true") if post else client.get(url)
 
         for _ in range(2):  # warm-up: template loading, first-query caches
@@ -422,9 +518,12 @@ def report(args: argparse.Namespace, seeder: Seeder, small: dict, full: dict) ->
     print()
     print("=" * 86)
     print(f"pages · {seeder.summary()} · {args.db}")
-    print(f"signed in as a workspace manager; {args.requests} timed requests per page after 2 warm-up requests")
+    print(
+        f"signed in as a workspace manager (the overview: the agency owner); {args.requests} timed requests per page "
+        "after 2 warm-up requests"
+    )
     print("=" * 86)
-    print(f"{'page':28} {'status':>6} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'at 5 %':>7} {'KB':>6}")
+    print(f"{'page':30} {'status':>6} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'at 5 %':>7} {'KB':>6}")
     grown = []
     for key, r in full.items():
         before = small[key]["queries"]
@@ -432,7 +531,7 @@ def report(args: argparse.Namespace, seeder: Seeder, small: dict, full: dict) ->
         if flag:
             grown.append(key)
         print(
-            f"{r['label']:28} {r['status']:>6} {r['median']:10.1f} {r['p95']:8.1f} {r['queries']:>8} {before:>7} "
+            f"{r['label']:30} {r['status']:>6} {r['median']:10.1f} {r['p95']:8.1f} {r['queries']:>8} {before:>7} "
             f"{r['kb']:6.0f}{flag}"
         )
     print(
