@@ -17,6 +17,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -194,6 +195,9 @@ def post_comment(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -
 
 
 # --- posts waiting for me --------------------------------------------------------------------------------------
+APPROVALS_PER_PAGE = 20
+
+
 @workspace_view()
 @require_GET
 def approvals_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
@@ -203,8 +207,11 @@ def approvals_list(request: HttpRequest, access: WorkspaceAccess) -> HttpRespons
         {
             "access": access,
             "workspace": access.workspace,
-            "waiting": list(approvals.awaiting(access)),
-            "mine": list(approvals.authored_in_approval(access, request.user)),  # type: ignore[arg-type]
+            "waiting": Paginator(approvals.awaiting(access), APPROVALS_PER_PAGE).get_page(request.GET.get("page")),
+            "mine": Paginator(
+                approvals.authored_in_approval(access, request.user),  # type: ignore[arg-type]
+                APPROVALS_PER_PAGE,
+            ).get_page(request.GET.get("mine")),
             "can_manage_links": access.can(Capability.WORKSPACE_MANAGE),
             "two_stages": access.workspace.approval_flow == "internal_client",
             "tz": access.workspace.zoneinfo,

@@ -266,11 +266,7 @@ def post_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     filtered by account, status, author, approval and words of the caption. htmx asks for the results only."""
     options = calendar_services.filter_options(access.workspace)
     filters = calendar_services.PostFilters.parse(request.GET, options)
-    posts = (
-        calendar_services.filter_posts(_posts(access), filters)
-        .annotate(needs_attention=calendar_services.needs_attention())
-        .order_by("-needs_attention", "-created_at", "-id")
-    )
+    posts = calendar_services.FailuresFirst(calendar_services.filter_posts(_posts(access), filters))
     page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
     now = timezone.now()
     template = "publishing/post_list.html"
@@ -284,7 +280,7 @@ def post_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
             **_list_context(access),
             "page": page,
             "cards": [_card(post, access, request, now) for post in page],
-            "attention_count": posts.filter(needs_attention=True).count(),
+            "attention_count": posts.attention_count,
             "filters": filters,
             "options": options,
             "posts_url": posts_url,

@@ -387,6 +387,26 @@ def test_approvals_list_shows_what_waits_for_me_and_my_own_posts(client, workspa
     assert f'href="/w/{workspace.public_id}/approvals/"' in body  # in the navigation
 
 
+def test_approvals_list_pages_what_waits_oldest_first_in_a_fixed_number_of_queries(client, workspace, alice, bob, page):
+    first = submitted(workspace, bob, page, caption="The oldest")
+    for n in range(3):
+        submitted(workspace, bob, page, caption=f"Then {n}")
+    url = f"/w/{workspace.public_id}/approvals/"
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for n in range(22):
+        submitted(workspace, bob, page, caption=f"Later {n}")
+    with CaptureQueriesContext(connection) as many:
+        body = client.get(url).content.decode()
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+    waiting = body.split('id="waiting-for-me"')[1].split("</ul>")[0]
+    assert waiting.count('class="list-group-item') == 20 and str(first.public_id) in waiting
+    assert "Page 1 of 2 (26 posts)" in body
+    second = client.get(url, {"page": 2}).content.decode().split('id="waiting-for-me"')[1].split("</ul>")[0]
+    assert second.count('class="list-group-item') == 6 and str(first.public_id) not in second
+
+
 def test_the_posts_list_links_to_the_review_and_says_when_the_client_has_it(client, workspace, alice, dana, page):
     flow(workspace, ApprovalFlow.INTERNAL_CLIENT)
     post = submitted(workspace, alice, page)
