@@ -22,6 +22,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.access import people_with
+from accounts.roles import Capability
+
 from .models import DEFAULTS, Kind, Notification, Preference
 
 if TYPE_CHECKING:
@@ -57,9 +60,15 @@ def notify(
     exclude: User | None = None,
 ) -> list[Notification]:
     """Tell each of `users` (but `exclude`, the person who did it) what happened, as their preferences ask. The
-    same `key` tells a person once, however often the event repeats. Emails go out in a digest, after commit."""
+    same `key` tells a person once, however often the event repeats. Emails go out in a digest, after commit.
+
+    About a workspace, only people who may still open it are told: an author or whoever connected a channel who
+    has since left the agency or the workspace hears nothing more of its posts, comments or accounts."""
     kind = Kind(kind)
     people = {u.pk: u for u in users if u is not None and u.is_active and (exclude is None or u.pk != exclude.pk)}
+    if people and workspace is not None:
+        members = {u.pk for u in people_with(workspace, Capability.VIEW)}
+        people = {pk: u for pk, u in people.items() if pk in members}
     if not people:
         return []
     chosen = {p.user_id: (p.in_app, p.email) for p in Preference.objects.filter(user_id__in=list(people), kind=kind)}

@@ -29,7 +29,7 @@ def delivery_failed(delivery: Delivery) -> None:
     """A delivery failed, or may have gone out without Meta saying so (unconfirmed): its author and the people
     who may publish are told, once per failure."""
     post = delivery.post
-    delivery.refresh_from_db(fields=["state", "candidates", "error_message", "updated_at"])
+    delivery.refresh_from_db(fields=["state", "candidates", "error_message", "attempts", "updated_at"])
     unconfirmed = bool(delivery.candidates)
     kind = Kind.POST_UNCONFIRMED if unconfirmed else Kind.POST_FAILED
     channel = delivery.channel.display_name
@@ -43,7 +43,8 @@ def delivery_failed(delivery: Delivery) -> None:
         title=title,
         body=delivery.error_message,
         url=post_url(post),
-        key=f"delivery:{delivery.pk}:failed:{delivery.updated_at.timestamp():.0f}",
+        # Once per failure: a retry that fails again is another run, so another attempt number.
+        key=f"delivery:{delivery.pk}:failed:{delivery.attempts}:{delivery.updated_at.timestamp():.0f}",
     )
 
 

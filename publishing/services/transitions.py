@@ -44,6 +44,15 @@ ERROR_RESET: dict[str, Any] = {
     "fbtrace_id": "",
     "candidates": [],
 }
+# What a run made at Meta before publishing (containers, uploads, unpublished photos), for content as it was then.
+PREPARED_RESET: dict[str, Any] = {
+    "container_id": "",
+    "child_container_ids": [],
+    "upload_id": "",
+    "upload_session_id": "",
+    "uploaded_ids": [],
+    "photo_ids": [],
+}
 QUEUE_UNAVAILABLE = "Queued: the publishing queue is not reachable right now, so this goes out as soon as it is back."
 
 
@@ -55,7 +64,7 @@ def _move(pk: int, expected: Iterable[str], to: str, *, token: str | None = None
     rows = Delivery.objects.filter(pk=pk, state__in=list(expected))
     if token is not None:
         rows = rows.filter(lease_token=token)
-    return rows.update(state=to, **fields) == 1
+    return rows.update(state=to, updated_at=timezone.now(), **fields) == 1
 
 
 def _error_fields(error: GraphError | None) -> dict[str, Any]:
@@ -83,13 +92,13 @@ def finish_attempt(
 
 # --- people: submit, approve, schedule, retry, cancel ---------------------------------------------------------
 def submit_for_approval(post: Post) -> int:
-    return post.deliveries.filter(state=S.DRAFT).update(state=S.AWAITING_APPROVAL)
+    return post.deliveries.filter(state=S.DRAFT).update(state=S.AWAITING_APPROVAL, updated_at=timezone.now())
 
 
 def schedule(post: Post, *, due: datetime) -> int:
     """Drafts and approved deliveries become due at `due`."""
     return post.deliveries.filter(state__in=[S.DRAFT, S.AWAITING_APPROVAL]).update(
-        state=S.SCHEDULED, due_at=due, next_attempt_at=due, waiting_reason="", **ERROR_RESET
+        state=S.SCHEDULED, due_at=due, next_attempt_at=due, waiting_reason="", updated_at=timezone.now(), **ERROR_RESET
     )
 
 
@@ -105,10 +114,23 @@ def reschedule(post: Post, *, due: datetime) -> int:
 def reopen_for_edit(post: Post) -> int:
     """A person opens the post's changes for saving: deliveries awaiting approval or scheduled go back to
     draft, unless a run claimed them first (then they are publishing, and the UPDATE leaves them alone; the
-    caller sees that and refuses the edit). Nothing was sent for these, so no remote id is at stake."""
+    caller sees that and refuses the edit). Nothing was sent for these, so no remote id is at stake.
+
+    What a run prepared at Meta for the old content is dropped (`PREPARED_RESET`): an Instagram container holds
+    the caption and media it was made with, so a post edited while it waited (a pause, a full quota, a retry) is
+    prepared again from what it says now, never published as it was."""
     return post.deliveries.filter(
         state__in=[S.AWAITING_APPROVAL, S.SCHEDULED], remote_id="", publish_started_at__isnull=True
-    ).update(state=S.DRAFT, due_at=None, next_attempt_at=None, waiting_reason="", **ERROR_RESET, **RUN_RESET)
+    ).update(
+        state=S.DRAFT,
+        due_at=None,
+        next_attempt_at=None,
+        waiting_reason="",
+        updated_at=timezone.now(),
+        **ERROR_RESET,
+        **RUN_RESET,
+        **PREPARED_RESET,
+    )
 
 
 def retry(delivery: Delivery, *, approved: bool) -> bool:
@@ -132,6 +154,7 @@ def retry(delivery: Delivery, *, approved: bool) -> bool:
         rows = rows.filter(remote_id="", publish_started_at__isnull=True)
     updated = rows.update(
         state=S.SCHEDULED,
+        updated_at=now,
         next_attempt_at=due,
         waiting_reason="",
         error_count=0,
@@ -169,18 +192,14 @@ def publish_again(delivery: Delivery) -> bool:
     return (
         _unconfirmed(delivery).update(
             state=S.SCHEDULED,
+            updated_at=timezone.now(),
             next_attempt_at=timezone.now(),
             waiting_reason="",
             error_count=0,
             follow_up_attempts=0,
             publish_started_at=None,
             publish_confirmed_at=None,
-            container_id="",
-            child_container_ids=[],
-            upload_id="",
-            upload_session_id="",
-            uploaded_ids=[],
-            photo_ids=[],
+            **PREPARED_RESET,
             **ERROR_RESET,
             **RUN_RESET,
             **WAIT_RESET,
@@ -195,6 +214,7 @@ def mark_published_by_person(delivery: Delivery, *, remote_id: str, permalink: s
     return (
         _unconfirmed(delivery).update(
             state=S.PUBLISHED,
+            updated_at=now,
             remote_id=remote_id,
             permalink=permalink,
             published_at=now,
@@ -212,7 +232,7 @@ def cancel(post: Post) -> int:
     """Stop deliveries that have not gone out; what is published, or may have been, stays as it is."""
     return post.deliveries.filter(
         state__in=[S.DRAFT, S.AWAITING_APPROVAL, S.SCHEDULED, S.FAILED], remote_id="", publish_started_at__isnull=True
-    ).update(state=S.CANCELLED, next_attempt_at=None, waiting_reason="")
+    ).update(state=S.CANCELLED, next_attempt_at=None, waiting_reason="", updated_at=timezone.now())
 
 
 def channel_disconnected(channel: Channel) -> int:
@@ -224,6 +244,7 @@ def channel_disconnected(channel: Channel) -> int:
     going = [S.SCHEDULED, *ACTIVE_STATES]
     stopped = mine.filter(state__in=going, remote_id="", publish_started_at__isnull=True).update(
         state=S.FAILED,
+        updated_at=now,
         next_attempt_at=None,
         waiting_reason="",
         error_message=f"{channel.display_name} was disconnected before this went out. Reconnect it and retry.",
@@ -232,6 +253,7 @@ def channel_disconnected(channel: Channel) -> int:
     )
     mine.filter(state__in=going, remote_id="").exclude(publish_started_at__isnull=True).update(
         state=S.FAILED,
+        updated_at=now,
         next_attempt_at=None,
         waiting_reason="",
         error_message=(
@@ -244,6 +266,7 @@ def channel_disconnected(channel: Channel) -> int:
     # Already public, only the follow-up (permalink, first comment) was pending: it is published.
     mine.filter(state__in=going).exclude(remote_id="").update(
         state=S.PUBLISHED,
+        updated_at=now,
         published_at=now,
         next_attempt_at=None,
         waiting_reason="",
@@ -410,6 +433,7 @@ def to_published(delivery_id: int, token: str, *, attempt: DeliveryAttempt | Non
         .update(
             state=S.PUBLISHED,
             published_at=timezone.now(),
+            updated_at=timezone.now(),
             next_attempt_at=None,
             waiting_reason="",
             error_message=note,

@@ -13,7 +13,7 @@ from notifications import services
 from notifications.models import Kind, Notification, Preference
 from notifications.services import digest_send
 from publishing.models import DeliveryState
-from publishing.services.posts import MediaItem
+from publishing.services.posts import MediaItem, delivery_retry
 from tests.factories import AgencyMembershipFactory, UserFactory, WorkspaceMembershipFactory
 
 # The publishing tests' fixtures, used here by name (so ruff's F811 does not apply to their parameters).
@@ -100,6 +100,24 @@ def test_a_post_meta_refuses_for_good_is_told_in_app_and_by_email_as_each_person
     # The run is not repeated into a second notice, and the bell shows it.
     run_to_end(delivery, sandbox_control)
     assert Notification.objects.filter(kind=Kind.POST_FAILED).count() == 3
+
+
+def test_a_retry_that_fails_again_is_told_again_but_not_to_someone_who_left(
+    submit, upload, samples, channels, team, workspace, sandbox_control, queued
+):
+    container = rf"/v\d+\.\d+/{HARBOR_IG}/media$"
+    sandbox_control.fault(path=container, method="POST", error={"preset": "media_type_not_supported"})
+    photo = upload(samples.jpeg(1080, 1080))
+    delivery = run_to_end(submit("ig", caption="Spring timetable", media=[MediaItem(photo)]), sandbox_control)
+    assert delivery.state == DeliveryState.FAILED, delivery.waiting_reason
+    assert set(told(Kind.POST_FAILED)) == {"Alice", "Dana", "Erin"}
+
+    team["erin"].workspace_memberships.all().delete()  # Erin no longer works on this client
+    sandbox_control.fault(path=container, method="POST", error={"preset": "media_type_not_supported"})
+    assert delivery_retry(delivery=delivery).state != DeliveryState.FAILED
+    assert run_to_end(delivery, sandbox_control).state == DeliveryState.FAILED
+    names = sorted(n.user.get_short_name() for n in Notification.objects.filter(kind=Kind.POST_FAILED))
+    assert names == ["Alice", "Alice", "Dana", "Dana", "Erin"]
 
 
 def test_a_revoked_token_tells_the_people_who_manage_channels_once_with_the_reason(
