@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Channel, User
+from publishing.models import PostingSlot
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +21,15 @@ def test_demo_setup_connects_channels_through_the_sandbox_and_is_idempotent(clie
     paths = {r["path"] for r in sandbox_control.requests(limit=500)}
     assert "/oauth/access_token" in paths or "/v25.0/oauth/access_token" in paths
 
+    # Every account has posting times for its queue: Monday, Wednesday and Friday at 09:30.
+    times = {
+        (s.queue.channel_id, s.weekday, s.time.strftime("%H:%M")) for s in PostingSlot.objects.select_related("queue")
+    }
+    assert times == {(c.pk, day, "09:30") for c in Channel.objects.all() for day in (0, 2, 4)}
+
     call_command("demo_setup")
     assert Channel.objects.count() == len(channels)
+    assert PostingSlot.objects.count() == len(times)
     user = User.objects.get(email="demo@socialhub.localhost")
     assert client.login(email=user.email, password="socialhub-demo")
     # DEBUG is off here: no operator with a well-known password.

@@ -7,6 +7,7 @@ dialog and the picker (a real code exchange with the sandbox), never by writing 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,6 +34,8 @@ DEMO_WORKSPACES = [
     ("Copper Kettle Cafe", "America/Denver", {"facebook": ["Copper Kettle Cafe"]}),
     ("Maple Thread Studio", "Europe/London", {"instagram": "maplethread.studio"}),
 ]
+DEMO_POSTING_DAYS = (0, 2, 4)
+DEMO_POSTING_TIME = time(9, 30)
 SANDBOX_STATE = Path(settings.BASE_DIR) / "var" / "sandbox-state.json"
 
 
@@ -45,6 +48,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> str:
         user, workspaces = self._accounts()
         self._channels(user, workspaces)
+        self._posting_times([w for w, _ in workspaces])
         base = settings.PUBLIC_BASE_URL
         lines = [
             "",
@@ -111,6 +115,15 @@ class Command(BaseCommand):
                     connect_with_instagram(client, workspace, account=assets["instagram"])
                 names = ", ".join(c.display_name for c in Channel.objects.filter(workspace=workspace))
                 self.stdout.write(f"Connected to {workspace.name}: {names}")
+
+    def _posting_times(self, workspaces: list[Workspace]) -> None:
+        """Each demo account's queue posts on Monday, Wednesday and Friday at 09:30, so "Add to queue" works from
+        the first visit. Accounts that have posting times keep theirs."""
+        from publishing.services.queues import queue_slots_add, slots_of
+
+        for channel in Channel.objects.filter(workspace__in=workspaces).order_by("pk"):
+            if not slots_of([channel]):
+                queue_slots_add(channel=channel, weekdays=DEMO_POSTING_DAYS, at=DEMO_POSTING_TIME)
 
 
 @contextmanager
