@@ -4,7 +4,10 @@ a link, without an account.
 
 A client's link is exchanged for an entry in their session on first use and the page redirects to `/review/`, so
 the token appears in one request only, never in later URLs, referrers or logs. Every later request reads the
-link again: one revoked or expired meanwhile ends the session's access at once."""
+link again: one revoked or expired meanwhile ends the session's access at once. A link that does not work (unknown,
+expired or revoked alike) answers 410 Gone with one plain page, and its address is kept out of the request log.
+
+The client sees only the comments shared with them (`approvals` says which); the team's page marks those."""
 
 from __future__ import annotations
 
@@ -18,11 +21,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import WorkspaceAccess, workspace_view
@@ -83,11 +88,12 @@ def _decision_context(request: HttpRequest, access: WorkspaceAccess, post: Post)
     }
 
 
-def _thread_context(access: WorkspaceAccess, post: Post) -> dict[str, Any]:
+def _thread_context(request: HttpRequest, access: WorkspaceAccess, post: Post) -> dict[str, Any]:
     return {
         "post": post,
         "workspace": access.workspace,
         "threads": approvals.threads(list(post.comments.all())),
+        "comment_shared": approvals.comment_would_be_shared(post, _me(request, access)),
         "comment_url": reverse(
             "publishing:post_comment", kwargs={"workspace_id": access.workspace.public_id, "post_id": post.public_id}
         ),
@@ -102,7 +108,7 @@ def post_review(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) ->
     deliveries = list(post.deliveries.all())
     context = {
         **_decision_context(request, access, post),
-        **_thread_context(access, post),
+        **_thread_context(request, access, post),
         "previews": approvals.post_previews(post, media_url=_media_urls(access.workspace), problems=True),
         "can_edit": access.can(Capability.POSTS_DRAFT) and composer.editable(post, deliveries),
     }
@@ -112,11 +118,15 @@ def post_review(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) ->
 def _decided(
     request: HttpRequest, access: WorkspaceAccess, post: Post, notice: str, level: str, **extra: Any
 ) -> HttpResponse:
-    """After a decision: with htmx the decision panel again (its notice in it), else the review page."""
+    """After a decision: with htmx the decision panel again (its notice in it), and the comment form's word on
+    who reads a new comment, which follows the post's stage (swapped alone, so a comment being typed stays);
+    else the review page."""
     if request.htmx:  # type: ignore[attr-defined]
         post = _review_post(access, post.public_id)
         context = {**_decision_context(request, access, post), "notice": notice, "notice_level": level, **extra}
-        return render(request, "publishing/review.html#decision", context)
+        panel = render_to_string("publishing/review.html#decision", context, request)
+        audience = {"comment_shared": approvals.comment_would_be_shared(post, _me(request, access)), "oob": True}
+        return HttpResponse(panel + render_to_string("publishing/_approval_thread.html#audience", audience, request))
     getattr(messages, level)(request, notice)
     return redirect("publishing:post_review", workspace_id=access.workspace.public_id, post_id=post.public_id)
 
@@ -166,22 +176,35 @@ def post_request_changes(request: HttpRequest, access: WorkspaceAccess, post_id:
     return _decided(request, access, post, "Sent back to the author with your comment.", "success")
 
 
+def _shared(value: str | None) -> bool | None:
+    return {"1": True, "0": False}.get(value or "")
+
+
 @workspace_view()
 @require_POST
 def post_comment(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> HttpResponse:
-    """A comment or a reply on the review page; with htmx the thread comes back with it."""
+    """A comment or a reply on the review page; with htmx the thread comes back with it. The form says whether the
+    client would read a new comment, as the page showed it; a comment whose audience changed meanwhile is refused
+    and comes back typed, with the page as it is now."""
     post = _review_post(access, post_id)
     parent_id = request.POST.get("parent") or ""
     parent = get_object_or_404(PostComment, pk=parent_id, post=post) if parent_id.isdigit() else None
     body = request.POST.get("body", "")
     notice, level, made = "", "success", None
     try:
-        made = approvals.post_comment_add(post=post, by=_me(request, access), body=body, parent=parent)
-    except approvals.CommentRequired as exc:
+        made = approvals.post_comment_add(
+            post=post,
+            by=_me(request, access),
+            body=body,
+            parent=parent,
+            shared=_shared(request.POST.get("shared")) if parent is None else None,
+        )
+    except (approvals.CommentRequired, approvals.CommentAudienceChanged) as exc:
         notice, level = str(exc), "error"
     if request.htmx:  # type: ignore[attr-defined]
+        post = _review_post(access, post_id)  # its stage may be what refused the comment
         context = {
-            **_thread_context(access, post),
+            **_thread_context(request, access, post),
             "thread_notice": notice,
             "thread_notice_level": level,
             "typed": body if made is None else "",
@@ -240,7 +263,9 @@ def _links_page(
         {
             "link": link,
             "state": "revoked" if link.revoked_at else ("active" if link.usable else "expired"),
-            "uses": [(use, labels.get(use.action, use.action)) for use in link.uses.all()],
+            "uses": [(use, labels.get(use.action, use.action)) for use in link.recent_uses],
+            "use_count": link.use_count,
+            "more_uses": link.use_count - len(link.recent_uses),
         }
         for link in approvals.links_of(access.workspace)
     ]
@@ -301,8 +326,15 @@ def _client_ip(request: HttpRequest) -> str | None:
 
 def _link_gone(request: HttpRequest) -> HttpResponse:
     """The same plain page, and status, for an unknown, expired or revoked link: nothing says which."""
-    response = render(request, "publishing/client_review.html", {"gone": True}, status=404)
+    response = render(request, "publishing/client_review.html", {"gone": True}, status=410)
     add_never_cache_headers(response)
+    return response
+
+
+def _unlogged(response: HttpResponse) -> HttpResponse:
+    """Keep Django's request log from writing this response's path ("Gone: /review/<token>/"): the token in it
+    opens the client's review for as long as the link works, and logs outlive that."""
+    response._has_been_logged = True  # type: ignore[attr-defined]  # read by django.utils.log.log_response
     return response
 
 
@@ -331,15 +363,18 @@ def client_view(view: ClientView) -> ClientView:
 
 
 @never_cache
-@require_GET
+@csrf_exempt  # it only reads (GET); a refused POST must not be logged with the token by the CSRF check either
 def client_review_open(request: HttpRequest, token: str) -> HttpResponse:
-    """The link as sent: exchanged for the session's entry, then off to `/review/` without the token."""
+    """The link as sent: exchanged for the session's entry, then off to `/review/` without the token. Its method
+    is checked here rather than by `require_GET`, which logs the path of what it refuses."""
+    if request.method != "GET":
+        return _unlogged(HttpResponseNotAllowed(["GET"]))
     link = approvals.approval_link_open(
         token=token, ip_address=_client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
     )
     if link is None:
         request.session.pop(SESSION_LINK, None)
-        return _link_gone(request)
+        return _unlogged(_link_gone(request))
     request.session.cycle_key()
     request.session[SESSION_LINK] = link.pk
     return redirect("publishing:client_review")
@@ -386,7 +421,7 @@ def client_post(request: HttpRequest, by: approvals.Reviewer, post_id: UUID) -> 
             "version": approvals.latest_version(post) or 0,
             "previews": approvals.post_previews(post, media_url=approvals.public_media_url, problems=False),
             "decisions": list(post.decisions.filter(stage=ApprovalDecision.Stage.CLIENT)),
-            "threads": approvals.threads(list(post.comments.all())),
+            "threads": approvals.threads(list(approvals.client_comments(post))),
             "comment_url": reverse("publishing:client_comment", kwargs={"post_id": post.public_id}),
             "typed": request.session.pop("approval_typed", ""),
             "tz": by.link.workspace.zoneinfo,
@@ -450,7 +485,8 @@ def client_request_changes(request: HttpRequest, by: approvals.Reviewer, post_id
 def client_comment(request: HttpRequest, by: approvals.Reviewer, post_id: UUID) -> HttpResponse:
     post = _client_post(by, post_id)
     parent_id = request.POST.get("parent") or ""
-    parent = get_object_or_404(PostComment, pk=parent_id, post=post) if parent_id.isdigit() else None
+    shared = approvals.client_comments(post)  # a thread within the team is not there, for the client
+    parent = get_object_or_404(shared, pk=parent_id) if parent_id.isdigit() else None
     try:
         made = approvals.post_comment_add(post=post, by=by, body=request.POST.get("body", ""), parent=parent)
     except (approvals.CommentRequired, PermissionDenied) as exc:

@@ -25,7 +25,7 @@ from .convert import ConversionError
 from .forms import PostForm
 from .models import DeliveryState, MediaAsset, Post
 from .queue_views import added_message
-from .services import composer
+from .services import approvals, composer
 from .services import media as media_services
 from .services import posts as post_services
 from .services import queues as queue_services
@@ -120,6 +120,7 @@ def _context(
         "cta_choices": form.fields["cta_type"].choices,  # type: ignore[attr-defined]
         "check_url": _check_url(access, post),
         "can_publish": access.can(Capability.POSTS_PUBLISH),
+        "submit_labels": approvals.submit_labels(access),
     }
     if checked is not None:
         context.update(_check_context(access, checked))

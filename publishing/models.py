@@ -496,7 +496,8 @@ class ApprovalDecision(models.Model):
 
 
 class PostComment(models.Model):
-    """A comment on a post between the team and the client, threaded (a reply names its parent)."""
+    """A comment on a post between the team and the client, threaded (a reply names its parent). Whether the
+    client reads it is settled when it is written (`services.approvals` says how) and never changes after."""
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
     parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies")
@@ -504,6 +505,9 @@ class PostComment(models.Model):
     link = models.ForeignKey(ApprovalLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     author_name = models.CharField(max_length=150)
     body = models.TextField()
+    shared_with_client = models.BooleanField(
+        default=False, help_text="Seen by the client on their review page; otherwise only the team reads it."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

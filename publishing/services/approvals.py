@@ -25,6 +25,19 @@ reaches are told it waits for them. Comments are threaded (a reply belongs to it
 post's participants (its author, the people who decided on it or may decide it now, earlier commenters) are
 told of each one, except whoever wrote it.
 
+Who reads a comment is settled when it is written (`PostComment.shared_with_client`) and never changes after:
+
+- the client's comments (through a magic link, or by a member with the client role) are shared with the client;
+- a team comment is shared when the post waits for the client (`client_pending`) as it is written;
+- a reply belongs to its thread: it is shared when the thread's first comment is, whoever writes it;
+- everything else stays within the team.
+
+The client's page, and everything a magic link reaches, shows only shared comments, and a reply through a link
+goes only into a shared thread. The team's review page shows every comment and marks the shared ones. A team
+member writes knowing who will read it: a comment whose audience changed since their page was drawn (the post
+reached or left the client's stage meanwhile) is refused (`CommentAudienceChanged`), so nothing meant for the
+team alone reaches the client by accident.
+
 A decision reads the post again under a lock and goes through only while the post is still at the stage, and in
 the version, the person looked at: a post changed or decided on meanwhile is refused (`NotAwaitingApproval`)
 with words that say what happened.
@@ -47,7 +60,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -83,6 +96,7 @@ APPROVAL_OF_STAGE: dict[str, str] = {INTERNAL: Post.Approval.PENDING, CLIENT: Po
 LINK_DAYS_DEFAULT = 14
 LINK_DAYS_MAX = 90
 COMMENT_MAX_LENGTH = 5000
+LINK_USES_SHOWN = 10  # per link on the links page; the rest are counted
 
 
 class LinkUse:
@@ -102,6 +116,10 @@ class LinkUse:
 
 class CommentRequired(ValueError):
     """A request for changes or a comment came without words."""
+
+
+class CommentAudienceChanged(ValueError):
+    """The comment would be read by others than the page it was written on said: the post moved on meanwhile."""
 
 
 NotAwaitingApproval = posts.NotAwaitingApproval
@@ -124,6 +142,17 @@ class Reviewer:
             return self.link.name
         return self.user.get_full_name() if self.user is not None else "A team member"
 
+    @property
+    def is_client(self) -> bool:
+        """The client: through a magic link, or a member with the client role (may approve, may not publish)."""
+        if self.link is not None:
+            return True
+        return (
+            self.access is not None
+            and self.access.can(Capability.POSTS_APPROVE)
+            and not self.access.can(Capability.POSTS_PUBLISH)
+        )
+
 
 # --- the flow ------------------------------------------------------------------------------------------------
 def current_flow(workspace_id: int) -> str:
@@ -138,6 +167,19 @@ def first_stage(*, flow: str, access: WorkspaceAccess) -> str | None:
     if not access.can(Capability.POSTS_PUBLISH):
         return INTERNAL
     return CLIENT if flow == ApprovalFlow.INTERNAL_CLIENT else None
+
+
+SUBMIT_LABELS: dict[str | None, tuple[str, str]] = {
+    None: ("Schedule", "Publish now"),
+    INTERNAL: ("Send for approval", "Send for approval"),
+    CLIENT: ("Send to the client", "Send to the client"),
+}
+
+
+def submit_labels(access: WorkspaceAccess) -> tuple[str, str]:
+    """The composer's send button for this person, (to schedule, to publish now): what the workspace's flow will
+    do with their post, the same way `posts.post_submit` decides it."""
+    return SUBMIT_LABELS[first_stage(flow=access.workspace.approval_flow, access=access)]
 
 
 def stage_of(post: Post) -> str | None:
@@ -315,8 +357,12 @@ def post_request_changes(
 
 
 # --- comments ------------------------------------------------------------------------------------------------
-def post_comment_add(*, post: Post, by: Reviewer, body: str, parent: PostComment | None = None) -> PostComment:
-    """A comment on the post, or a reply in a comment's thread. Its participants are told."""
+def post_comment_add(
+    *, post: Post, by: Reviewer, body: str, parent: PostComment | None = None, shared: bool | None = None
+) -> PostComment:
+    """A comment on the post, or a reply in a comment's thread, shared with the client or not as the module's
+    docstring says. Its participants are told. `shared`: whether the page it was written on said the client
+    would read it; refused (`CommentAudienceChanged`) when that is no longer so."""
     body = (body or "").strip()
     if not body:
         raise CommentRequired("Write your comment first.")
@@ -331,7 +377,18 @@ def post_comment_add(*, post: Post, by: Reviewer, body: str, parent: PostComment
         raise PermissionDenied("This post belongs to another workspace.")
     if parent is not None and parent.post_id != post.pk:
         raise PermissionDenied("That comment belongs to another post.")
+    if parent is not None and by.link is not None and not parent.shared_with_client:
+        raise PermissionDenied("That conversation is within the team.")
     with transaction.atomic():
+        is_shared = _shared(post, by, parent)
+        if shared is not None and shared != is_shared:
+            raise CommentAudienceChanged(
+                "This post now waits for the client, so they would read this comment. Read it again and send it "
+                "if it is meant for them."
+                if is_shared
+                else "This post no longer waits for the client, so only the team would read this comment. "
+                "Send it again if that is what you want."
+            )
         comment = PostComment.objects.create(
             post=post,
             parent_id=(parent.parent_id or parent.pk) if parent is not None else None,
@@ -339,11 +396,31 @@ def post_comment_add(*, post: Post, by: Reviewer, body: str, parent: PostComment
             link=by.link,
             author_name=by.name[:150],
             body=body,
+            shared_with_client=is_shared,
         )
         alerts.post_commented(post, comment=comment, users=participants(post))
         if by.link is not None:
             _use(by, post=post, action=LinkUse.COMMENTED)
     return comment
+
+
+def comment_would_be_shared(post: Post, by: Reviewer) -> bool:
+    """Whether the client would read a new comment (not a reply) by `by` on the post as given."""
+    return by.is_client or post.approval == Post.Approval.CLIENT_PENDING
+
+
+def _shared(post: Post, by: Reviewer, parent: PostComment | None) -> bool:
+    """Whether the client reads a comment written now (the rule is in the module's docstring). A reply carries
+    its thread's answer, which its first comment settled; the post's stage is read under the lock decisions
+    take, so a comment and a decision made at the same moment see the same stage."""
+    if parent is not None:
+        return parent.shared_with_client
+    return by.is_client or comment_would_be_shared(_locked(post), by)
+
+
+def client_comments(post: Post) -> QuerySet[PostComment]:
+    """The comments the client reads: the shared ones, in order."""
+    return post.comments.filter(shared_with_client=True)
 
 
 def participants(post: Post) -> list[User]:
@@ -483,12 +560,20 @@ def client_posts(link: ApprovalLink) -> QuerySet[Post]:
 
 
 def links_of(workspace: Workspace) -> QuerySet[ApprovalLink]:
-    uses = ApprovalLinkUse.objects.select_related("post").order_by("-at", "-id")
+    """The workspace's links, those that work first, newest first. Each carries its last `LINK_USES_SHOWN` uses
+    (`recent_uses`, newest first) and how many there are in all (`use_count`): two queries, however many
+    times the links were used (the prefetch is limited per link in SQL, by a window over each link's uses)."""
+    uses = ApprovalLinkUse.objects.select_related("post").order_by("-at", "-id")[:LINK_USES_SHOWN]
+    works = Q(revoked_at__isnull=True, expires_at__gt=timezone.now())
     return (
         ApprovalLink.objects.filter(workspace=workspace)
         .select_related("created_by")
-        .prefetch_related(Prefetch("uses", queryset=uses))
-        .order_by(F("revoked_at").asc(nulls_first=True), "-created_at")
+        .annotate(
+            use_count=Count("uses"),
+            gone=Case(When(works, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        )
+        .prefetch_related(Prefetch("uses", queryset=uses, to_attr="recent_uses"))
+        .order_by("gone", "-created_at", "-id")
     )
 
 

@@ -215,13 +215,13 @@ def test_invitation_link_for_someone_else_is_a_404(client, agency, alice):
 
 def test_the_client_review_pages_are_public_and_closed_without_a_working_link(client, charlie, param_values):
     """`/review/…` takes no login by design (a client's magic link): without a link that works, anonymous
-    visitors and strangers alike get the same 404, whatever the token or post."""
+    visitors and strangers alike get the same 410 (Gone), whatever the token or post."""
     routes = [(url, name) for url, name, _ in all_urls(param_values) if name and name.startswith("publishing:client_")]
     assert {name for _, name in routes} >= {"publishing:client_review", "publishing:client_review_open"}
     for visitor in (None, charlie):
         if visitor:
             client.force_login(visitor)
         for url, name in routes:
-            assert client.get(url).status_code in (404, 405), f"GET {url} ({name})"
-            assert client.post(url).status_code in (404, 405), f"POST {url} ({name})"
-    assert client.get("/review/not-a-token/").status_code == 404
+            assert client.get(url).status_code in (405, 410), f"GET {url} ({name})"
+            assert client.post(url).status_code in (405, 410), f"POST {url} ({name})"
+    assert client.get("/review/not-a-token/").status_code == 410

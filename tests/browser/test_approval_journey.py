@@ -59,13 +59,24 @@ def test_editor_manager_and_client_approve_a_post_with_one_round_of_changes(
     post = Post.objects.get()
     assert post.approval == Post.Approval.PENDING
 
-    # The manager approves it for the client, and makes the client's review link.
+    # The manager remarks on it to the team, approves it for the client, writes to the client (the comment form
+    # now says the client reads it) and makes the client's review link.
     manager = browser.new_context().new_page()
     sign_in(manager, live_server, alice)
     review_from_approvals(manager, live_server, workspace, "waiting-for-me")
     expect(manager.locator(".pv-card")).to_contain_text("Fresh bread every morning at 8")
+    expect(manager.locator("#comment-body-help")).to_contain_text("Only the team sees this comment.")
+    manager.get_by_label("Add a comment").fill("Between us: the price list is out of date")
+    manager.get_by_role("button", name="Comment", exact=True).click()
+    expect(manager.locator(".post-comment").first).to_contain_text("the price list is out of date")
+    expect(manager.locator(".post-comment").first).not_to_contain_text("Seen by the client")
     manager.get_by_role("button", name="Approve and send to the client").click()
     expect(manager.locator("#decision")).to_contain_text("It now waits for the client's approval.")
+    expect(manager.locator("#comment-body-help")).to_contain_text("The client sees this comment")
+    manager.get_by_label("Add a comment").fill("Rosa, this is the bread from our new oven")
+    manager.get_by_role("button", name="Comment", exact=True).click()
+    for_rosa = manager.locator(".post-comment", has_text="from our new oven")
+    expect(for_rosa).to_contain_text("Seen by the client")
     post.refresh_from_db()
     assert post.approval == Post.Approval.CLIENT_PENDING
     assert post.deliveries.get().state == DeliveryState.AWAITING_APPROVAL
@@ -82,6 +93,8 @@ def test_editor_manager_and_client_approve_a_post_with_one_round_of_changes(
     expect(rosa.get_by_role("heading", name="Posts waiting for your approval")).to_be_visible()
     rosa.locator(".client-post").first.get_by_role("link", name="Review").click()
     expect(rosa.locator(".pv-card")).to_contain_text("Fresh bread every morning at 8")
+    expect(rosa.locator("#comments")).to_contain_text("from our new oven")
+    expect(rosa.locator("#comments")).not_to_contain_text("price list")
     rosa.get_by_label("Or ask for changes").fill("Please say the bread comes out of the oven at 7:30.")
     rosa.get_by_role("button", name="Request changes").click()
     expect(rosa.get_by_text("Sent to the team with your comment")).to_be_visible()

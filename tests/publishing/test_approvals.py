@@ -5,8 +5,9 @@ client's magic link (expiry, revocation, every use recorded, and nothing of anot
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -532,11 +533,11 @@ def test_a_link_that_no_longer_works_says_so_and_nothing_more(workspace, brand_l
         approvals.approval_link_revoke(link=link)
     browser = Client()
     response = open_link(browser, token)
-    assert response.status_code == 404
+    assert response.status_code == 410
     body = response.content.decode()
     assert "This review link no longer works" in body and "Ask the agency" in body
     assert workspace.name not in body
-    assert browser.get("/review/").status_code == 404
+    assert browser.get("/review/").status_code == 410
     assert not ApprovalLinkUse.objects.exists()
 
 
@@ -548,8 +549,8 @@ def test_revoking_ends_an_open_session_at_once(client, workspace, alice, mia, br
     assert browser.get("/review/").status_code == 200
     client.force_login(alice)
     client.post(f"/w/{workspace.public_id}/approvals/links/{link.public_id}/revoke/")
-    assert browser.get("/review/").status_code == 404
-    assert browser.post(f"/review/posts/{post.public_id}/approve/").status_code == 404
+    assert browser.get("/review/").status_code == 410
+    assert browser.post(f"/review/posts/{post.public_id}/approve/").status_code == 410
     post.refresh_from_db()
     assert post.approval == A.CLIENT_PENDING
 
@@ -559,7 +560,7 @@ def test_a_link_expiring_during_a_session_ends_it(workspace, mia, brand_link, pa
     browser = Client()
     open_link(browser, token)
     ApprovalLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert browser.get("/review/").status_code == 404
+    assert browser.get("/review/").status_code == 410
 
 
 def test_a_link_sees_and_acts_on_its_own_workspaces_posts_awaiting_the_client_only(
@@ -618,3 +619,265 @@ def test_client_pages_use_a_bounded_number_of_queries(workspace, mia, brand_link
     with CaptureQueriesContext(connection) as many:
         assert browser.get("/review/").status_code == 200
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
+# --- what the client reads -----------------------------------------------------------------------------------
+def client_page(token: str, post: Post) -> tuple[Client, str]:
+    browser = Client()
+    open_link(browser, token)
+    return browser, browser.get(f"/review/posts/{post.public_id}/").content.decode()
+
+
+def test_the_teams_discussion_before_the_client_stage_is_not_seen_through_the_link(
+    workspace, alice, bob, mia, brand_link, page
+):
+    link, token = brand_link
+    post = submitted(workspace, bob, page)
+    remark = approvals.post_comment_add(post=post, by=member(mia, workspace), body="The photo is a bit blurry")
+    approvals.post_comment_add(post=post, by=member(bob, workspace), body="Their logo looks odd too", parent=remark)
+    approvals.post_approve(post=post, by=member(alice, workspace))
+    post.refresh_from_db()
+    assert post.approval == A.CLIENT_PENDING
+    assert not PostComment.objects.filter(shared_with_client=True).exists()
+
+    browser, body = client_page(token, post)
+    assert "Fresh bread at 8" in body  # the post itself is there
+    assert "blurry" not in body and "logo looks odd" not in body and "No comments yet." in body
+    # A reply into the team's thread is as if it did not exist, and changes nothing.
+    url = f"/review/posts/{post.public_id}/comments/"
+    assert browser.post(url, {"body": "What blur?", "parent": remark.pk}).status_code == 404
+    assert post.comments.count() == 2
+    with pytest.raises(PermissionDenied):
+        approvals.post_comment_add(post=post, by=approvals.Reviewer(link=link), body="What blur?", parent=remark)
+
+
+def test_a_team_comment_written_while_the_post_waits_for_the_client_is_seen_through_the_link(
+    workspace, mia, brand_link, page
+):
+    _, token = brand_link
+    post = submitted(workspace, mia, page)  # a manager's post starts at the client's stage
+    note = approvals.post_comment_add(post=post, by=member(mia, workspace), body="Rosa, the time moved to 9")
+    assert note.shared_with_client
+    _, body = client_page(token, post)
+    assert "Rosa, the time moved to 9" in body and f'id="comment-{note.pk}"' in body
+
+
+def test_a_team_reply_to_the_clients_comment_is_seen_through_the_link_even_after_the_client_stage(
+    workspace, alice, bob, brand_link, page
+):
+    link, token = brand_link
+    post = submitted(workspace, bob, page)
+    approvals.post_approve(post=post, by=member(alice, workspace))
+    browser, _ = client_page(token, post)
+    browser.post(f"/review/posts/{post.public_id}/comments/", {"body": "Can it say 8:30?"})
+    question = PostComment.objects.get(link=link)
+    assert question.shared_with_client
+    browser.post(f"/review/posts/{post.public_id}/request-changes/", {"comment": "See my comment", "version": "1"})
+    post.refresh_from_db()
+    assert post.approval == A.REJECTED
+
+    # Back with the team: a reply in the client's thread is the client's to read; a new comment is not.
+    answer = approvals.post_comment_add(post=post, by=member(bob, workspace), body="Done: 8:30", parent=question)
+    aside = approvals.post_comment_add(post=post, by=member(bob, workspace), body="They always change the time")
+    assert (answer.shared_with_client, aside.shared_with_client) == (True, False)
+    post_submit(post=post, access=access(bob, workspace), user=bob)
+    approvals.post_approve(post=Post.objects.get(pk=post.pk), by=member(alice, workspace))
+
+    body = browser.get(f"/review/posts/{post.public_id}/").content.decode()
+    assert "Can it say 8:30?" in body and "Done: 8:30" in body
+    assert "always change the time" not in body
+    # The client answers in their thread.
+    url = f"/review/posts/{post.public_id}/comments/"
+    assert browser.post(url, {"body": "Perfect", "parent": answer.pk}).status_code == 302
+    assert PostComment.objects.get(body="Perfect").parent == question
+
+
+def test_a_members_comment_with_the_client_role_is_shared_at_any_stage(workspace, bob, dana, page):
+    post = submitted(workspace, bob, page)  # internal flow: Dana decides the team's stage
+    assert post.approval == A.PENDING
+    said = approvals.post_comment_add(post=post, by=member(dana, workspace), body="Fine by us")
+    assert said.shared_with_client
+    reply = approvals.post_comment_add(post=post, by=member(bob, workspace), body="Thanks!", parent=said)
+    assert reply.shared_with_client
+
+
+def test_the_review_page_marks_what_the_client_reads_and_says_who_reads_a_new_comment(
+    client, workspace, alice, bob, brand_link, page
+):
+    post = submitted(workspace, bob, page)
+    internal = approvals.post_comment_add(post=post, by=member(alice, workspace), body="Between us")
+    url = f"/w/{workspace.public_id}/posts/{post.public_id}/review/"
+    client.force_login(alice)
+    body = client.get(url).content.decode()
+    assert "Seen by the client" not in body
+    assert "Only the team sees this comment." in body and 'name="shared" value="0"' in body
+
+    approvals.post_approve(post=post, by=member(alice, workspace))
+    shared = approvals.post_comment_add(post=post, by=member(alice, workspace), body="For Rosa")
+    body = client.get(url).content.decode()
+    assert "The client sees this comment on their review page." in body and 'name="shared" value="1"' in body
+    found = re.findall(r'id="comment-(\d+)" data-shared="\w+">(.*?)</article>', body, re.S)
+    comments = {int(pk): rest for pk, rest in found}
+    assert "Seen by the client" in comments[shared.pk] and "Seen by the client" not in comments[internal.pk]
+
+
+def test_a_comment_whose_audience_changed_since_the_page_was_drawn_is_refused_and_kept(
+    client, workspace, alice, bob, mia, brand_link, page
+):
+    post = submitted(workspace, bob, page)
+    client.force_login(alice)
+    # Alice's page was drawn while the post waited for the team; Mia sends it to the client meanwhile.
+    approvals.post_approve(post=post, by=member(mia, workspace))
+    url = f"/w/{workspace.public_id}/posts/{post.public_id}/comments/"
+    response = client.post(url, {"body": "Bob, this is weak", "shared": "0"}, headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "now waits for the client, so they would read" in body
+    assert "Bob, this is weak" in body and 'name="shared" value="1"' in body  # kept, with the page as it is now
+    assert not post.comments.exists()
+    client.post(url, {"body": "Rosa, please check the time", "shared": "1"}, headers={"HX-Request": "true"})
+    assert post.comments.get().shared_with_client
+
+
+def test_a_decision_tells_the_comment_form_who_reads_a_new_comment_now(client, workspace, alice, bob, brand_link, page):
+    post = submitted(workspace, bob, page)
+    client.force_login(alice)
+    response = client.post(
+        f"/w/{workspace.public_id}/posts/{post.public_id}/approve/",
+        {"stage": "internal", "version": "1"},
+        headers={"HX-Request": "true"},
+    )
+    body = response.content.decode()
+    audience = body.split('id="comment-audience"')[1]
+    assert audience.startswith(' hx-swap-oob="true"') and 'name="shared" value="1"' in audience
+
+
+# --- the composer's button and the queue's message follow the flow -----------------------------------------------
+@pytest.mark.parametrize(
+    ("flow_value", "person", "later", "now"),
+    [
+        (ApprovalFlow.NONE, "bob", "Schedule", "Publish now"),
+        (ApprovalFlow.INTERNAL, "bob", "Send for approval", "Send for approval"),
+        (ApprovalFlow.INTERNAL, "alice", "Schedule", "Publish now"),
+        (ApprovalFlow.INTERNAL_CLIENT, "bob", "Send for approval", "Send for approval"),
+        (ApprovalFlow.INTERNAL_CLIENT, "alice", "Send to the client", "Send to the client"),
+    ],
+)
+def test_the_composers_button_says_what_the_flow_does_with_the_post(
+    request, client, workspace, page, flow_value, person, later, now
+):
+    flow(workspace, flow_value)
+    client.force_login(request.getfixturevalue(person))
+    body = client.get(f"/w/{workspace.public_id}/posts/new/").content.decode()
+    button = re.search(r'<button[^>]*id="submit-button"([^>]*)>([^<]*)</button>', body)
+    assert button, "the composer has its send button"
+    assert f'data-label-later="{later}"' in button.group(1) and f'data-label-now="{now}"' in button.group(1)
+    assert button.group(2) == later
+
+
+@pytest.mark.parametrize(
+    ("flow_value", "person", "says"),
+    [
+        (ApprovalFlow.INTERNAL_CLIENT, "alice", "sent to the client: it goes out once they approve it"),
+        (ApprovalFlow.INTERNAL_CLIENT, "bob", "it waits for the team, then the client"),
+        (ApprovalFlow.INTERNAL, "bob", "and sent for approval."),
+        (ApprovalFlow.INTERNAL, "alice", "Added to the queue: it goes out on"),
+    ],
+)
+def test_adding_to_the_queue_says_who_the_post_waits_for(request, client, workspace, page, flow_value, person, says):
+    from django.contrib.messages import get_messages
+
+    from publishing.services.queues import queue_slot_add
+
+    flow(workspace, flow_value)
+    user = request.getfixturevalue(person)
+    day = timezone.localtime(timezone.now(), workspace.zoneinfo).date() + timedelta(days=2)
+    queue_slot_add(channel=page, weekday=day.weekday(), at=time(10, 0))
+    post = post_create(workspace=workspace, author=user, channels=[page], caption="Fresh beans today")
+    client.force_login(user)
+    response = client.post(f"/w/{workspace.public_id}/posts/{post.public_id}/queue/")
+    assert response.status_code == 302
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert says in message
+    assert ("client" in message) == (says.count("client") > 0)
+
+
+# --- the links page -------------------------------------------------------------------------------------------------
+def uses(link: ApprovalLink, numbers: range) -> None:
+    """Uses of the link a minute apart, the nth from the address 198.51.100.n."""
+    start = timezone.now() - timedelta(days=1)
+    ApprovalLinkUse.objects.bulk_create(
+        ApprovalLinkUse(link=link, action="opened", at=start + timedelta(minutes=n), ip_address=f"198.51.100.{n}")
+        for n in numbers
+    )
+
+
+def test_the_links_page_lists_the_last_uses_of_each_link_in_a_fixed_number_of_queries(client, workspace, alice):
+    flow(workspace, ApprovalFlow.INTERNAL_CLIENT)
+    made = [approvals.approval_link_create(workspace=workspace, name=f"P{n}", created_by=alice)[0] for n in range(3)]
+    for link in made:
+        uses(link, range(1))
+    client.force_login(alice)
+    url = f"/w/{workspace.public_id}/approvals/links/"
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for link in made:
+        uses(link, range(1, 50))
+    with CaptureQueriesContext(connection) as many:
+        body = client.get(url).content.decode()
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+    assert body.count('class="link-use"') == 30 and body.count("Uses (50)") == 3
+    assert body.count("The last 10 uses are shown; 40 earlier uses are not listed.") == 3
+    # Newest first: the latest use of each link is listed, the first one is not.
+    assert body.count("198.51.100.49<") == 3 and body.count("198.51.100.40<") == 3 and "198.51.100.39<" not in body
+
+
+def test_the_links_page_lists_the_links_that_work_before_the_others(client, workspace, alice):
+    flow(workspace, ApprovalFlow.INTERNAL_CLIENT)
+    works, _ = approvals.approval_link_create(workspace=workspace, name="Works", created_by=alice)
+    revoked, _ = approvals.approval_link_create(workspace=workspace, name="Revoked", created_by=alice)
+    expired, _ = approvals.approval_link_create(workspace=workspace, name="Expired", created_by=alice)
+    newest, _ = approvals.approval_link_create(workspace=workspace, name="Newest", created_by=alice)
+    approvals.approval_link_revoke(link=revoked)
+    ApprovalLink.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    ApprovalLink.objects.filter(pk=works.pk).update(created_at=timezone.now() - timedelta(days=3))
+    client.force_login(alice)
+    body = client.get(f"/w/{workspace.public_id}/approvals/links/").content.decode()
+    assert re.findall(r'class="card mb-3 approval-link" data-state="(\w+)"', body) == [
+        "active",
+        "active",
+        "expired",
+        "revoked",
+    ]
+    assert body.index("Newest") < body.index("Works") < body.index("Expired")
+
+
+# --- a link that no longer works leaves no trace of its token in the logs ----------------------------------------
+@pytest.fixture
+def every_log(caplog):
+    """Every log record, Django's request log included (our settings keep it off the root logger)."""
+    caplog.set_level(logging.DEBUG)
+    loggers = [logging.getLogger(name) for name in ("django.request", "django.server")]
+    for logger in loggers:
+        caplog.set_level(logging.DEBUG, logger=logger.name)
+        logger.addHandler(caplog.handler)
+    yield caplog
+    for logger in loggers:
+        logger.removeHandler(caplog.handler)
+
+
+@pytest.mark.parametrize("state", ["works", "unknown", "expired", "revoked"])
+def test_the_token_of_a_link_never_reaches_the_logs(every_log, workspace, mia, brand_link, page, state):
+    link, token = brand_link
+    if state == "unknown":
+        token = token[:-4] + "abcd"
+    elif state == "expired":
+        ApprovalLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    elif state == "revoked":
+        approvals.approval_link_revoke(link=link)
+    browser = Client(enforce_csrf_checks=True)
+    assert open_link(browser, token).status_code == (302 if state == "works" else 410)
+    assert browser.post(f"/review/{token}/").status_code == 405
+    assert browser.get("/review/no-such-page/x/").status_code == 404  # the log is listening: this one is there
+    assert any("Not Found: /review/no-such-page/x/" in r.getMessage() for r in every_log.records)
+    leaked = [r.getMessage() for r in every_log.records if token in repr(vars(r)) or token in r.getMessage()]
+    assert not leaked
