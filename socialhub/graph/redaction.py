@@ -32,6 +32,8 @@ _JSON_RE = re.compile(rf"(?i)([\"']?\b(?:{_NAMES}|code)[\"']?\s*:\s*[\"'])[^\"']
 # so that Meta's own prose ("Invalid OAuth access token") stays readable.
 _AUTH_HEADER_RE = re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?(?:OAuth|Bearer)\s+)[^\s\"',}]+")
 _AUTH_SCHEME_RE = re.compile(r"(\b(?:OAuth|Bearer)\s+)[A-Za-z0-9\-._~+/|%]{16,}=*")
+# Our own links that carry their permission in the path: a client's review link and an invitation.
+_LINK_TOKEN_RE = re.compile(r"(/(?:review|invitations)/)[A-Za-z0-9_\-]{20,}")
 
 
 def _redact_query(query: str) -> str:
@@ -60,7 +62,8 @@ def redact_url(url: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """Redact credentials inside any text: URLs, `access_token=...` pairs, JSON keys and Authorization headers."""
+    """Redact credentials inside any text: URLs, `access_token=...` pairs, JSON keys, Authorization headers and
+    the tokens in the paths of review and invitation links."""
     if not text:
         return text
     text = _PAIR_RE.sub(rf"\1{REDACTED}", text)
@@ -68,4 +71,5 @@ def redact_text(text: str) -> str:
     text = _JSON_RE.sub(rf"\1{REDACTED}\2", text)
     text = _AUTH_HEADER_RE.sub(rf"\1{REDACTED}", text)
     text = _AUTH_SCHEME_RE.sub(rf"\1{REDACTED}", text)
+    text = _LINK_TOKEN_RE.sub(rf"\1{REDACTED}", text)
     return text

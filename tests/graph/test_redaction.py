@@ -46,6 +46,11 @@ def test_redact_url_handles_fragments_and_relative_paths() -> None:
         ("headers={'Authorization': 'Bearer EAAbearertoken9876543210'}", "EAAbearertoken9876543210"),
         ("access_token%3DEAAencoded%26x", "EAAencoded"),
         ("access_token=1000000000000001|sandbox-app-secret", "sandbox-app-secret"),
+        (
+            '"GET /review/q3Zx8kP0Wv_mN2rT5yB7cD9eF1gH4jK6lM8nO0pQ2sU HTTP/1.1" 302',
+            "q3Zx8kP0Wv_mN2rT5yB7cD9eF1gH4jK6lM8nO0pQ2sU",
+        ),
+        ("Not Found: /invitations/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd/", "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"),
     ],
 )
 def test_redact_text_removes_secrets(text: str, secret: str) -> None:
