@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -206,10 +207,21 @@ def workspace_pause(request: HttpRequest, access: WorkspaceAccess) -> HttpRespon
 @require_POST
 def workspace_resume(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     resumed = pause_services.workspace_resume(workspace=access.workspace, user=request.user)
-    if resumed:
-        notice = "Publishing is back on. Posts whose time has passed go out within a minute."
-        return _pause_answer(request, access, notice=notice, level="success")
-    return _pause_answer(request, access, notice="Publishing was already on.", level="info")
+    if resumed is None:
+        return _pause_answer(request, access, notice="Publishing was already on.", level="info")
+    return _pause_answer(request, access, notice=_resumed_message(resumed), level="success")
+
+
+def _resumed_message(resumed: pause_services.Resumed) -> str:
+    n, m = resumed.going_out, resumed.moved
+    parts = []
+    if n:
+        parts.append(f"{n} post{pluralize(n)} whose time passed {pluralize(n, 'goes,go')} out within a minute")
+    if m:
+        parts.append(f"{m} queued post{pluralize(m)} {pluralize(m, 'moves,move')} to the next free time{pluralize(m)}")
+    if not parts:  # nothing was past its time when it resumed
+        return "Publishing is back on. Posts whose time has passed go out within a minute."
+    return "Publishing is back on. " + "; ".join(parts) + "."
 
 
 @workspace_view(Capability.WORKSPACE_MANAGE)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
@@ -165,10 +165,17 @@ class Listing(Generic[T]):
 
 
 @dataclass
+class Problems(Listing[Problem]):
+    """Failed deliveries, and how many posts they are: a post that failed on three accounts is one post."""
+
+    posts: int = 0
+
+
+@dataclass
 class WorkspaceSummary:
     workspace: Workspace
     upcoming: int
-    failed: int
+    failed: int  # posts that failed on at least one account
     slow_approvals: int
 
     @property
@@ -179,7 +186,7 @@ class WorkspaceSummary:
 @dataclass
 class AgencyOverview:
     workspaces: list[WorkspaceSummary]
-    problems: Listing[Problem]
+    problems: Problems
     channels: list[ChannelHealth]  # needing attention
     quotas: list[ChannelHealth]  # every Instagram account, busiest first
     approvals: Listing[WaitingApproval]  # waiting longer than APPROVAL_SLOW
@@ -197,7 +204,7 @@ class SetupStep:
 class WorkspaceDashboard:
     setup: list[SetupStep]
     next_posts: list[Post]
-    problems: Listing[Problem]
+    problems: Problems
     approvals: Listing[WaitingApproval]
     channels: list[ChannelHealth]
 
@@ -217,15 +224,17 @@ def _channels_deferred(prefix: str = "") -> list[str]:
     return encrypted_field_names(Channel, prefix=prefix)
 
 
-def problems(*, workspaces: QuerySet[Workspace], limit: int = LIST_LIMIT) -> Listing[Problem]:
-    """Failed deliveries (unconfirmed ones among them), newest first. Two queries."""
+def problems(*, workspaces: QuerySet[Workspace], limit: int = LIST_LIMIT) -> Problems:
+    """Failed deliveries (unconfirmed ones among them), the most recently failed first (every state change stamps
+    `updated_at`), with how many there are and how many posts they make. Two queries."""
     rows = Delivery.objects.filter(post__workspace__in=workspaces, state=S.FAILED)
     listed = (
         rows.select_related("post__workspace", "post__author", "channel")
         .defer(*_channels_deferred("channel__"))
         .order_by("-updated_at", "-pk")[:limit]
     )
-    return Listing([Problem(d) for d in listed], rows.count())
+    counts = rows.aggregate(deliveries=Count("pk"), posts=Count("post_id", distinct=True))
+    return Problems([Problem(d) for d in listed], counts["deliveries"], posts=counts["posts"])
 
 
 def channel_health(*, workspaces: QuerySet[Workspace], now: datetime) -> list[ChannelHealth]:
@@ -310,17 +319,22 @@ def next_posts(*, workspace: Workspace, now: datetime, limit: int = 5) -> list[P
     )
 
 
-def held_count(*, workspace: Workspace, now: datetime) -> int:
-    """Posts of a paused workspace whose time has come on some channel: they go out on the first tick after
-    resuming."""
-    return (
-        Delivery.objects.filter(
-            post__workspace=workspace, state=S.SCHEDULED, next_attempt_at__lte=now, channel__status=ChannelStatus.ACTIVE
-        )
-        .values("post_id")
-        .distinct()
-        .count()
+def _due(workspace: Workspace, now: datetime) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(
+        post__workspace=workspace, state=S.SCHEDULED, next_attempt_at__lte=now, channel__status=ChannelStatus.ACTIVE
     )
+
+
+def held_count(*, workspace: Workspace, now: datetime) -> int:
+    """Posts of a paused workspace whose time has come on some channel: they wait for the resume."""
+    return _due(workspace, now).values("post_id").distinct().count()
+
+
+def overdue_count(*, workspace: Workspace, now: datetime) -> int:
+    """Posts whose time has come on some channel and that only the workspace's pause held (not a paused queue):
+    right after the resume, what the first dispatcher tick sends."""
+    in_paused_queue = Q(post__in_queue=True, channel__posting_queue__paused_at__isnull=False)
+    return _due(workspace, now).exclude(in_paused_queue).values("post_id").distinct().count()
 
 
 def agency_overview(*, agency_id: int, now: datetime) -> AgencyOverview:
@@ -337,7 +351,7 @@ def agency_overview(*, agency_id: int, now: datetime) -> AgencyOverview:
     failed = dict(
         Delivery.objects.filter(post__workspace__in=workspaces, state=S.FAILED)
         .values_list("post__workspace_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("post_id", distinct=True))
         .order_by()
     )
     slow = dict(

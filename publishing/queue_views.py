@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import WorkspaceAccess, workspace_view
 from accounts.crypto import encrypted_field_names
-from accounts.models import Channel, ChannelStatus
+from accounts.models import ApprovalFlow, Channel, ChannelStatus
 from accounts.roles import Capability
 
 from .models import Post, PostingQueue, PostingSlot
@@ -73,7 +73,11 @@ def local_time(post: Post) -> str:
 def added_message(post: Post) -> str:
     """What a person reads after adding a post to the queue."""
     when = f"{local_time(post)} ({post.workspace.timezone})"
+    if post.approval == Post.Approval.CLIENT_PENDING:
+        return f"Added to the queue for {when} and sent to the client: it goes out once they approve it."
     if post.approval == Post.Approval.PENDING:
+        if post.workspace.approval_flow == ApprovalFlow.INTERNAL_CLIENT:
+            return f"Added to the queue for {when} and sent for approval: it waits for the team, then the client."
         return f"Added to the queue for {when} and sent for approval."
     return f"Added to the queue: it goes out on {when}."
 

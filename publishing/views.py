@@ -190,7 +190,9 @@ def _posts(access: WorkspaceAccess) -> QuerySet[Post]:
         .prefetch_related(
             Prefetch(
                 "deliveries",
-                queryset=Delivery.objects.select_related("channel")
+                # The channel's posting queue comes along: whether a paused queue holds a delivery is read
+                # from it (`calendar.hold_reason`), not asked card by card.
+                queryset=Delivery.objects.select_related("channel", "channel__posting_queue")
                 .defer(*encrypted_field_names(Channel, prefix="channel__"))
                 .order_by("channel__name"),
             ),
@@ -200,11 +202,20 @@ def _posts(access: WorkspaceAccess) -> QuerySet[Post]:
 
 
 @dataclass
+class DeliveryRow:
+    """One account of a post's card, and why a pause holds it ("" when nothing does)."""
+
+    delivery: Delivery
+    hold: str
+
+
+@dataclass
 class PostCard:
     """One post on the list, with what the person may do with it now."""
 
     post: Post
     deliveries: list[Delivery]
+    rows: list[DeliveryRow]
     plan: removal.DeletionPlan
     live: bool  # something of it is under way: the card polls
     removal_pending: bool  # being deleted on Meta
@@ -216,11 +227,15 @@ class PostCard:
     undated: bool  # a draft without a time
 
 
-def _in_flight(delivery: Delivery, now: datetime) -> bool:
+def _in_flight(row: DeliveryRow, now: datetime) -> bool:
+    """Under way, or due and about to be: the dispatcher takes it within the minute. A held delivery waits for the
+    pause to end, however long that is, so its card does not poll meanwhile."""
+    delivery = row.delivery
     if delivery.state in ACTIVE_STATES:
         return True
     return (
         delivery.state == DeliveryState.SCHEDULED
+        and not row.hold
         and delivery.next_attempt_at is not None
         and delivery.next_attempt_at <= now
         and delivery.channel.status == ChannelStatus.ACTIVE
@@ -229,14 +244,16 @@ def _in_flight(delivery: Delivery, now: datetime) -> bool:
 
 def _card(post: Post, access: WorkspaceAccess, request: HttpRequest, now: datetime) -> PostCard:
     deliveries = list(post.deliveries.all())
+    rows = [DeliveryRow(d, calendar_services.hold_reason(post, d, access.workspace)) for d in deliveries]
     plan = removal.post_deletion_plan(deliveries)
     removal_pending = bool(post.removal_requested_at and not post.removal_error)
     may_delete = removal.post_may_delete(post=post, access=access, user=request.user, deliveries=deliveries)
     return PostCard(
         post=post,
         deliveries=deliveries,
+        rows=rows,
         plan=plan,
-        live=removal_pending or any(_in_flight(d, now) for d in deliveries),
+        live=removal_pending or any(_in_flight(row, now) for row in rows),
         removal_pending=removal_pending,
         can_edit=access.can(Capability.POSTS_DRAFT) and composer.editable(post, deliveries),
         can_duplicate=access.can(Capability.POSTS_DRAFT),

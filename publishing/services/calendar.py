@@ -227,26 +227,41 @@ def move_refusal(post: Post, deliveries: list[Delivery]) -> str:
     return ""
 
 
-def move_capability(deliveries: list[Delivery]) -> Capability:
-    """Moving a scheduled post changes when something approved goes out: that is publishing. Moving a draft or
-    a post awaiting approval is drafting."""
-    if any(d.state == S.SCHEDULED for d in deliveries):
+# Approval steps a new time would slip past: the team approved the post at its time (and the client may be looking
+# at it now), so only someone who may publish gives it another.
+APPROVED_STEPS = (Post.Approval.APPROVED, Post.Approval.CLIENT_PENDING)
+
+
+def move_capability(post: Post, deliveries: list[Delivery]) -> Capability:
+    """Moving a post that is scheduled, approved, or approved by the team and awaiting the client changes when
+    something approved goes out: that is publishing. Moving a draft, a post awaiting the team's approval or one
+    with changes requested is drafting (its time is approved along with the rest of it)."""
+    if post.approval in APPROVED_STEPS or any(d.state == S.SCHEDULED for d in deliveries):
         return Capability.POSTS_PUBLISH
     return Capability.POSTS_DRAFT
 
 
 def may_move(post: Post, deliveries: list[Delivery], access: WorkspaceAccess) -> bool:
-    return not move_refusal(post, deliveries) and access.can(move_capability(deliveries))
+    return not move_refusal(post, deliveries) and access.can(move_capability(post, deliveries))
+
+
+def hold_reason(post: Post, delivery: Delivery, workspace: Workspace) -> str:
+    """Why a scheduled delivery waits whatever its time, in the words the pipeline uses (`pipeline.hold_reason`),
+    or "" when nothing holds it. Read from what a list already loaded (the workspace, the post, the channel with
+    its posting queue selected along), so it asks the database nothing."""
+    if delivery.state != S.SCHEDULED:
+        return ""
+    if workspace.paused_at is not None:
+        why = f": {workspace.pause_reason}" if workspace.pause_reason else ""
+        return f"On hold: {workspace.name} is paused{why}. It goes out once the workspace is resumed."
+    if post.in_queue and _queue_paused(delivery.channel):
+        return f"On hold: the queue of {delivery.channel.display_name} is paused."
+    return ""
 
 
 def held(post: Post, deliveries: list[Delivery], workspace: Workspace) -> bool:
     """Held by a pause: it has something waiting to go out, and its workspace (or its queue) is paused."""
-    waiting = [d for d in deliveries if d.state == S.SCHEDULED]
-    if not waiting:
-        return False
-    if workspace.paused_at is not None:
-        return True
-    return post.in_queue and any(_queue_paused(d.channel) for d in waiting)
+    return any(hold_reason(post, d, workspace) for d in deliveries)
 
 
 def _queue_paused(channel: Channel) -> bool:
@@ -497,8 +512,9 @@ def post_reschedule(
 
     Under a lock on the post and its deliveries: refused when anything of it went out or is going out, when it
     failed or was cancelled, for a time the clocks skip (its message names a time that exists) and for a time
-    already past. A time the clocks show twice means the first. Moving a scheduled post needs the right to
-    publish, a draft or a post awaiting approval the right to draft (PermissionDenied otherwise). The post
+    already past. A time the clocks show twice means the first. Moving a post that is scheduled, approved or
+    awaiting the client needs the right to publish, a draft or a post awaiting the team the right to draft
+    (`move_capability`; PermissionDenied otherwise). The post
     leaves its queue (its time is now the person's, not a slot's) and the change is kept in its history."""
     now = now or timezone.now()
     locked = Post.objects.select_for_update().select_related("workspace").filter(pk=post.pk).first()
@@ -513,9 +529,10 @@ def post_reschedule(
     refusal = move_refusal(post, deliveries)
     if refusal:
         raise NotMovable(refusal)
-    if not access.can(move_capability(deliveries)):
+    if not access.can(move_capability(post, deliveries)):
         raise PermissionDenied(
-            "Your role may move drafts and posts awaiting approval, not posts that are scheduled to go out."
+            "Your role may move drafts and posts waiting for the team's approval, not posts that are approved or "
+            "scheduled. Ask someone who may publish to move it."
         )
     zone = post.workspace.zoneinfo
     try:

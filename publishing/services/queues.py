@@ -55,6 +55,14 @@ class QueuedPost:
     others: list[Delivery]  # the post on its other channels
     movable: bool  # nothing of it has gone out or is going out
 
+    @property
+    def stuck(self) -> bool:
+        """Not movable because it failed or was cancelled somewhere, with nothing sent anywhere."""
+        deliveries = [self.delivery, *self.others]
+        return any(d.state in (S.FAILED, S.CANCELLED) for d in deliveries) and not any(
+            d.state in (*ACTIVE_STATES, S.PUBLISHED) or d.remote_id or d.publish_started_at for d in deliveries
+        )
+
 
 # --- slots ----------------------------------------------------------------------------------------------------
 def queue_for(channel: Channel) -> PostingQueue:
@@ -176,11 +184,13 @@ def queued(channel: Channel) -> QuerySet[Post]:
     )
 
 
-def _sent(deliveries: Iterable[Delivery]) -> bool:
-    """Something of the post went out, or is going out: its time can no longer move."""
-    return any(
-        d.state in (*ACTIVE_STATES, S.PUBLISHED) or d.remote_id or d.publish_started_at is not None for d in deliveries
-    )
+# A post moves with the queue only while every one of its deliveries is in one of these, and nothing of it was sent.
+MOVABLE_STATES = (S.DRAFT, S.AWAITING_APPROVAL, S.SCHEDULED)
+
+
+def _movable(deliveries: Iterable[Delivery]) -> bool:
+    """Nothing of the post went out, is going out, failed or was cancelled: its time can still move."""
+    return all(d.state in MOVABLE_STATES and not d.remote_id and d.publish_started_at is None for d in deliveries)
 
 
 def queued_posts(channel: Channel) -> list[QueuedPost]:
@@ -189,7 +199,7 @@ def queued_posts(channel: Channel) -> list[QueuedPost]:
         deliveries = list(post.deliveries.all())
         mine = next(d for d in deliveries if d.channel_id == channel.pk)
         others = [d for d in deliveries if d.channel_id != channel.pk]
-        rows.append(QueuedPost(post=post, delivery=mine, others=others, movable=not _sent(deliveries)))
+        rows.append(QueuedPost(post=post, delivery=mine, others=others, movable=_movable(deliveries)))
     return rows
 
 
@@ -265,25 +275,50 @@ def post_remove_from_queue(*, post: Post, access: WorkspaceAccess) -> Post:
 
 
 # --- moving posts ---------------------------------------------------------------------------------------------
-def _move(post: Post, at: datetime, user: User | None) -> None:
-    """The post goes to `at`, with its scheduled deliveries; refused when a run claimed one meanwhile."""
+@dataclass
+class _Locked:
+    """A queued post that can move, with its deliveries, all locked until the transaction ends."""
+
+    post: Post
+    deliveries: list[Delivery]
+
+    @property
+    def waiting(self) -> int:
+        """Its deliveries the dispatcher would send at its time: those a move must carry along."""
+        return sum(1 for d in self.deliveries if d.state == S.SCHEDULED)
+
+
+def _move(locked: _Locked, at: datetime, user: User | None) -> None:
+    """The post goes to `at`, with its scheduled deliveries. Its deliveries are locked, so no run can claim one
+    meanwhile; should the count still differ (the lock is the database's, and SQLite has none), the move is
+    refused and the whole change rolled back rather than leave the post at one time and a delivery at another."""
+    post = locked.post
     _set_time(post, at)
     post.save(update_fields=["scheduled_at", "scheduled_local", "scheduled_timezone", "updated_at"])
-    transitions.reschedule(post, due=at)
-    if post.deliveries.filter(state__in=ACTIVE_STATES).exists():
-        raise QueueRefused(f"“{post}” started going out a moment ago, so the queue was left as it was.")
+    if transitions.reschedule(post, due=at) != locked.waiting:
+        raise QueueRefused(
+            f"“{post}” started going out a moment ago, so the queue was left as it was. Look at the queue again."
+        )
     composer.record_version(post, user)
 
 
-def _locked_posts(channel: Channel) -> list[Post]:
-    """The channel's queued posts that can still move, locked, earliest first."""
+def _locked_posts(channel: Channel) -> list[_Locked]:
+    """The channel's queued posts that can still move, earliest first, locked with their deliveries (the
+    dispatcher skips locked deliveries, and a run cannot claim one until the move is saved)."""
     ids = list(queued(channel).values_list("pk", flat=True))
     locked = list(Post.objects.select_for_update().select_related("workspace").filter(pk__in=ids).order_by("pk"))
     deliveries: dict[int, list[Delivery]] = {}
-    for d in Delivery.objects.filter(post_id__in=ids):
+    rows = (
+        Delivery.objects.select_for_update(of=("self",))
+        .filter(post_id__in=ids)
+        .select_related("channel__workspace")
+        .defer(*encrypted_field_names(Channel, prefix="channel__"))
+        .order_by("pk")
+    )
+    for d in rows:
         deliveries.setdefault(d.post_id, []).append(d)
-    movable = [p for p in locked if not _sent(deliveries.get(p.pk, []))]
-    return sorted(movable, key=lambda p: (p.scheduled_at, p.pk))
+    movable = [_Locked(p, deliveries.get(p.pk, [])) for p in locked if _movable(deliveries.get(p.pk, []))]
+    return sorted(movable, key=lambda m: (m.post.scheduled_at, m.post.pk))
 
 
 @transaction.atomic
@@ -297,24 +332,33 @@ def queue_reorder(
     if channel.workspace_id != access.workspace.pk:
         raise PermissionDenied("This channel belongs to another workspace.")
     movable = _locked_posts(channel)
-    by_id = {str(p.public_id): p for p in movable}
+    by_id = {str(m.post.public_id): m for m in movable}
     wanted = [str(i) for i in ordered_post_ids]
-    fixed = {str(row.post.public_id): row.post for row in queued_posts(channel) if not row.movable}
-    going = [fixed[i] for i in wanted if i in fixed]
-    if going:
-        raise QueueRefused(f"“{going[0]}” has gone out or is going out now, so it cannot be moved.")
+    fixed = {str(row.post.public_id): row for row in queued_posts(channel) if not row.movable}
+    named = [fixed[i] for i in wanted if i in fixed]
+    if named:
+        raise QueueRefused(_fixed_reason(named[0]))
     if len(set(wanted)) != len(wanted) or set(wanted) != set(by_id):
         raise QueueRefused(
             "The queue changed while you were arranging it. Here it is as it is now: move the posts again."
         )
-    times = [p.scheduled_at for p in movable]
+    times = [m.post.scheduled_at for m in movable]
     moved = []
     for public_id, at in zip(wanted, times, strict=True):
-        post = by_id[public_id]
-        if post.scheduled_at != at:
-            _move(post, at, user)  # type: ignore[arg-type]
-            moved.append(post)
+        locked = by_id[public_id]
+        if locked.post.scheduled_at != at:
+            _move(locked, at, user)  # type: ignore[arg-type]
+            moved.append(locked.post)
     return moved
+
+
+def _fixed_reason(row: QueuedPost) -> str:
+    if row.stuck:
+        return (
+            f"“{row.post}” failed or was cancelled on another account, so the queue cannot move it. Retry it from "
+            "the posts list, or take it out of the queue."
+        )
+    return f"“{row.post}” has gone out or is going out now, so it cannot be moved."
 
 
 # --- pause and resume -----------------------------------------------------------------------------------------
@@ -331,43 +375,52 @@ def queue_pause(*, channel: Channel, user: User | None, now: datetime | None = N
 
 @transaction.atomic
 def queue_resume(*, channel: Channel, user: User | None, now: datetime | None = None) -> list[Post]:
-    """Let the queue's posts go out again. When the time of at least one of them went by during the pause, all
-    the queue's posts that have not gone out take the next free slots from now, in the order they had: the queue
-    carries on where it stopped, one post per slot, instead of sending everything overdue at once. When none is
-    overdue, every post keeps its time. Returns the posts whose time changed."""
+    """Let the queue's posts go out again, moving those whose time went by during the pause to the next free slots
+    (`queue_reslot_overdue`). Refused (`QueueRefused`, and the queue stays paused) when some are overdue and the
+    queue has no posting times to give them. Returns the posts whose time changed."""
     queue = _locked_queue(channel)
     if queue.paused_at is None:
         return []
-    now = now or timezone.now()
-    waiting = _locked_posts(channel)
-    if any(p.scheduled_at <= now for p in waiting) and not queue.slots.exists():
-        raise QueueRefused(
-            f"Add posting times to {channel.display_name}'s queue first, so the posts that waited get new times."
-        )
     queue.paused_at = None
     queue.paused_by = None
     queue.save(update_fields=["paused_at", "paused_by"])
-    if not any(p.scheduled_at <= now for p in waiting):
+    return queue_reslot_overdue(channel=channel, user=user, now=now)
+
+
+@transaction.atomic
+def queue_reslot_overdue(*, channel: Channel, user: User | None, now: datetime | None = None) -> list[Post]:
+    """After a pause (of the queue, or of the whole workspace): when the time of at least one of the channel's
+    queued posts went by, all its queued posts that can still move take the next free slots from now, in the
+    order they had. The queue carries on where it stopped, one post per slot, instead of sending everything
+    overdue at once. When none is overdue, every post keeps its time. A queue that is itself paused is left to
+    its own resume. Refused (`QueueRefused`, nothing changed) when posts are overdue and the queue has no posting
+    times. Returns the posts whose time changed."""
+    queue = PostingQueue.objects.select_for_update().filter(channel=channel).first()
+    if queue is not None and queue.paused_at is not None:
         return []
+    now = now or timezone.now()
+    waiting = _locked_posts(channel)
+    if not any(m.post.scheduled_at <= now for m in waiting):
+        return []
+    if queue is None or not queue.slots.exists():
+        raise QueueRefused(
+            f"Add posting times to {channel.display_name}'s queue first, so the posts that waited get new times."
+        )
     return _reslot(waiting, after=now, user=user)
 
 
-def _reslot(waiting: list[Post], *, after: datetime, user: User | None) -> list[Post]:
+def _reslot(waiting: list[_Locked], *, after: datetime, user: User | None) -> list[Post]:
     """Each post in turn takes the first slot free on its channels after the one before it took."""
-    channels_of: dict[int, list[Channel]] = {}
-    deliveries = Delivery.objects.filter(post__in=waiting).select_related("channel__workspace")
-    for d in deliveries.defer(*encrypted_field_names(Channel, prefix="channel__")):
-        channels_of.setdefault(d.post_id, []).append(d.channel)
-    pending = {p.pk for p in waiting}
+    pending = {m.post.pk for m in waiting}
     cursor = after
     moved = []
-    for post in waiting:
-        free = next_free_slots(channels_of[post.pk], cursor, 1, exclude=pending)
-        pending.discard(post.pk)
+    for locked in waiting:
+        free = next_free_slots([d.channel for d in locked.deliveries], cursor, 1, exclude=pending)
+        pending.discard(locked.post.pk)
         if not free:
             continue
         cursor = free[0]
-        if post.scheduled_at != cursor:
-            _move(post, cursor, user)
-            moved.append(post)
+        if locked.post.scheduled_at != cursor:
+            _move(locked, cursor, user)
+            moved.append(locked.post)
     return moved

@@ -135,7 +135,7 @@ def test_a_workspace_in_use_shows_the_next_five_posts_in_local_time(client, alic
 def test_a_workspace_in_use_shows_failures_approvals_and_channel_health(client, alice, workspace, in_use):
     client.force_login(alice)
     html = dashboard(client, workspace)
-    assert "Did not go out (1)" in html and "Went wrong" in html and "Meta refused the post." in html
+    assert "Did not go out (1 post)" in html and "Went wrong" in html and "Meta refused the post." in html
     assert "Waiting for approval (1)" in html and "Please check" in html and "Waiting for the team" in html
     assert "Needs reconnecting: posts for it wait." in html
     assert "2 of 50 posts in the last 24 hours" in html

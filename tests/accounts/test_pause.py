@@ -3,7 +3,8 @@ sandbox) that a paused workspace publishes nothing until it is resumed, then goe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,14 +12,16 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from accounts.services.channels import channel_client
-from accounts.services.pause import workspace_pause, workspace_resume
-from publishing.models import DeliveryAttempt, DeliveryState
+from accounts.services.pause import Resumed, workspace_pause, workspace_resume
+from publishing.models import DeliveryAttempt, DeliveryState, Post, PostingQueue
 from publishing.publishers.base import RunOutcome
 from publishing.services import pipeline, transitions
+from publishing.services.queues import queue_pause, queue_slots_add
 from tests.factories import (
     AgencyMembershipFactory,
     ChannelFactory,
     DeliveryFactory,
+    PostFactory,
     UserFactory,
     WorkspaceFactory,
     WorkspaceMembershipFactory,
@@ -90,10 +93,10 @@ def test_only_people_who_may_publish_pause_or_resume(workspace, alice, bob, char
 
 def test_resume_clears_the_pause_and_a_second_resume_changes_nothing(workspace, alice):
     workspace_pause(workspace=workspace, user=alice, reason=REASON)
-    assert workspace_resume(workspace=workspace, user=alice) is True
+    assert workspace_resume(workspace=workspace, user=alice) == Resumed(going_out=0, moved=0)
     fresh = Workspace.objects.get(pk=workspace.pk)
     assert (fresh.paused_at, fresh.paused_by, fresh.pause_reason) == (None, None, "")
-    assert workspace_resume(workspace=workspace, user=alice) is False
+    assert workspace_resume(workspace=workspace, user=alice) is None
 
 
 # --- the pipeline, against the sandbox ------------------------------------------------------------------------
@@ -134,6 +137,87 @@ def test_a_paused_workspace_publishes_nothing_until_resumed(
     assert len(page_posts(channels["page"], "Spring menu is here")) == 1
 
 
+# --- resuming and the queues ---------------------------------------------------------------------------------
+ROME = ZoneInfo("Europe/Rome")  # the workspace's clock
+MONDAY = date(2030, 1, 7)
+
+
+def rome(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day, time(hh, mm), tzinfo=ROME).astimezone(UTC)
+
+
+def queued_at(channel, at: datetime, *, in_queue: bool = True):
+    """A post scheduled on `channel` at `at`, in the channel's queue (or not)."""
+    post = PostFactory(workspace=channel.workspace, in_queue=in_queue, scheduled_at=at)
+    DeliveryFactory(post=post, channel=channel, state=DeliveryState.SCHEDULED, due_at=at, next_attempt_at=at)
+    return post
+
+
+def times(*posts) -> list[tuple[datetime, datetime]]:
+    """Each post's time and its delivery's, as stored now."""
+    return [(Post.objects.get(pk=p.pk).scheduled_at, p.deliveries.get().next_attempt_at) for p in posts]
+
+
+def test_resume_gives_overdue_queued_posts_new_slots_and_lets_the_others_go_out(workspace, alice, monkeypatch):
+    monkeypatch.setattr(pipeline, "_send_on_commit", lambda pk, token: None)
+    page = ChannelFactory(workspace=workspace)
+    ig = ChannelFactory(workspace=workspace, instagram=True)
+    queue_slots_add(channel=page, weekdays=range(7), at=time(9, 30))
+    queue_slots_add(channel=ig, weekdays=range(7), at=time(18, 0))
+    tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+    first = queued_at(page, rome(MONDAY, 9, 30))
+    second = queued_at(page, rome(tuesday, 9, 30))
+    loose = queued_at(page, rome(MONDAY, 10), in_queue=False)  # a time a person chose: not the queue's
+    own_pause = queued_at(ig, rome(MONDAY, 18))
+    queue_pause(channel=ig, user=alice)  # its queue was paused on its own, and stays so
+    workspace_pause(workspace=workspace, user=alice, reason=REASON)
+
+    now = rome(MONDAY, 20)
+    assert workspace_resume(workspace=workspace, user=alice, now=now) == Resumed(going_out=1, moved=2)
+    # The page's queue carries on from its next slot, in its order, as a resumed queue does.
+    assert times(first, second) == [(rome(tuesday, 9, 30),) * 2, (rome(wednesday, 9, 30),) * 2]
+    assert times(loose, own_pause) == [(rome(MONDAY, 10),) * 2, (rome(MONDAY, 18),) * 2]
+    assert PostingQueue.objects.get(channel=ig).paused_at is not None
+    assert first.versions.count() == 1 and not loose.versions.exists()  # the move is in the post's history
+    assert pipeline.dispatch_due(now=now) == 1  # the loose post only: no burst from the queue
+    assert loose.deliveries.get().state == DeliveryState.PUBLISHING
+
+
+def test_a_queue_without_posting_times_lets_its_overdue_posts_go_out(workspace, alice):
+    page = ChannelFactory(workspace=workspace)
+    post = queued_at(page, rome(MONDAY, 9, 30))  # its posting times were removed since
+    workspace_pause(workspace=workspace, user=alice, reason=REASON)
+    assert workspace_resume(workspace=workspace, user=alice, now=rome(MONDAY, 12)) == Resumed(going_out=1, moved=0)
+    assert times(post) == [(rome(MONDAY, 9, 30),) * 2]
+    assert not Workspace.objects.get(pk=workspace.pk).paused
+
+
+def test_the_resume_confirmation_says_what_goes_out_and_what_moves(client, alice, workspace):
+    page = ChannelFactory(workspace=workspace)
+    queue_slots_add(channel=page, weekdays=range(7), at=time(9, 30))
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    queued = queued_at(page, an_hour_ago)
+    for _ in range(2):
+        queued_at(page, an_hour_ago, in_queue=False)
+    workspace_pause(workspace=workspace, user=alice, reason=REASON)
+    client.force_login(alice)
+    html = client.post(url(workspace, "resume/"), headers={"HX-Request": "true"}).content.decode()
+    assert (
+        "Publishing is back on. 2 posts whose time passed go out within a minute; 1 queued post moves to the next "
+        "free time." in html
+    )
+    queued.refresh_from_db()
+    assert queued.scheduled_at > timezone.now()
+    assert timezone.localtime(queued.scheduled_at, ROME).strftime("%H:%M") == "09:30"
+
+
+def test_the_switch_says_queued_posts_move_instead_of_going_out(client, alice, workspace):
+    workspace_pause(workspace=workspace, user=alice, reason=REASON)
+    client.force_login(alice)
+    html = client.get(url(workspace, "settings/")).content.decode()
+    assert "Queued posts whose time has passed move to their queue's next free times instead" in html
+
+
 # --- the switch and the banner --------------------------------------------------------------------------------
 def test_pausing_from_the_dashboard_shows_a_banner_on_every_page_of_the_workspace(client, alice, workspace):
     client.force_login(alice)
@@ -158,7 +242,7 @@ def test_settings_show_who_paused_when_and_why_and_resume_goes_back_there(client
     response = client.post(url(workspace, "resume/"), {"back": "settings"}, follow=True)
     assert response.redirect_chain[-1][0] == url(workspace, "settings/") + "#pause-switch"
     html = response.content.decode()
-    assert "Posts whose time has passed go out within a minute." in html
+    assert "Publishing is back on. Posts whose time has passed go out within a minute." in html
     assert "Publishing is paused for" not in html
     assert not Workspace.objects.get(pk=workspace.pk).paused
 
@@ -172,7 +256,7 @@ def test_htmx_pause_answers_with_the_switch_and_the_banner_out_of_band(client, a
     assert '<div id="pause-banner" hx-swap-oob="true">' in html and REASON in html
     response = client.post(url(workspace, "resume/"), headers={"HX-Request": "true"})
     html = response.content.decode()
-    assert "Posts whose time has passed go out within a minute." in html
+    assert "Publishing is back on. Posts whose time has passed go out within a minute." in html
     assert '<div id="pause-banner" hx-swap-oob="true">' in html and REASON not in html
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -406,6 +407,53 @@ def test_editors_move_drafts_and_posts_awaiting_approval_but_not_scheduled_ones(
     waiting.refresh_from_db()
     assert waiting.scheduled_at == rome(monday, 10) and waiting.deliveries.get().state == S.AWAITING_APPROVAL
     assert Post.objects.get(pk=approved.pk).scheduled_at == rome(spring, 11)
+
+
+A = Post.Approval
+
+
+@pytest.mark.parametrize(
+    ("approval", "state", "editor_may"),
+    [
+        (A.PENDING, S.AWAITING_APPROVAL, True),  # the team approves the new time along with the rest
+        (A.REJECTED, S.DRAFT, True),
+        (A.CLIENT_PENDING, S.AWAITING_APPROVAL, False),  # the team approved it at its time: the client sees that
+        (A.APPROVED, S.DRAFT, False),
+        (A.APPROVED, S.SCHEDULED, False),
+    ],
+)
+def test_only_people_who_may_publish_move_what_the_team_approved(
+    client, alice, bob, workspace, fb_page, spring, approval, state, editor_may
+):
+    post = scheduled(workspace, fb_page, rome(spring, 10), state=state, author=bob, approval=approval)
+    monday = spring + timedelta(days=1)
+
+    def draggable(user) -> bool:
+        client.force_login(user)
+        html = calendar(client, workspace, date=spring.isoformat())
+        entry = re.search(rf'<li class="([^"]*)" id="cal-post-{post.public_id}"([^>]*)>', html)
+        movable = "cal-movable" in entry.group(1)
+        assert movable is ("/reschedule/" in entry.group(2))  # only a draggable post carries where to send it
+        return movable
+
+    assert draggable(bob) is editor_may
+    response = move(client, workspace, post, monday, "10:00")
+    assert response.status_code == (200 if editor_may else 403)
+    assert Post.objects.get(pk=post.pk).scheduled_at == (rome(monday, 10) if editor_may else rome(spring, 10))
+
+    assert draggable(alice) is True  # a manager may publish: she moves any of them
+    assert move(client, workspace, post, monday, "11:00").status_code == 200
+    assert Post.objects.get(pk=post.pk).scheduled_at == rome(monday, 11)
+
+
+def test_the_service_refuses_an_editor_moving_a_post_awaiting_the_client(bob, workspace, fb_page, spring):
+    post = scheduled(workspace, fb_page, rome(spring, 10), state=S.AWAITING_APPROVAL, approval=A.CLIENT_PENDING)
+    access = get_workspace_for_user(bob, workspace.public_id)
+    with pytest.raises(PermissionDenied, match="not posts that are approved or scheduled"):
+        calendar_services.post_reschedule(post=post, access=access, user=bob, day=spring, at=time(12))
+    post.refresh_from_db()
+    assert post.scheduled_at == rome(spring, 10) and not post.versions.exists()
+    assert post.deliveries.get().due_at == rome(spring, 10)
 
 
 def test_people_who_cannot_write_posts_get_403(client, agency, workspace, fb_page, spring):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import ChannelStatus, Workspace
 from publishing import overview
 from publishing.models import ApprovalDecision, Delivery, DeliveryKind, DeliveryState, Post
+from publishing.services import transitions
 from tests.factories import (
     AgencyMembershipFactory,
     ChannelFactory,
@@ -164,6 +165,48 @@ def test_it_lists_what_is_at_risk_with_links_to_fix_it(client, alice, agency, wo
     assert (rows[workspace.pk].upcoming, rows[workspace.pk].failed, rows[workspace.pk].slow_approvals) == (1, 2, 1)
     assert (rows[risky["bakery"].pk].upcoming, rows[risky["bakery"].pk].slow_approvals) == (0, 2)
     assert f'href="{overview.calendar_url(workspace.public_id)}" data-upcoming="1"' in html
+
+
+def test_a_post_that_failed_on_three_accounts_counts_as_one_post(client, alice, agency, workspace):
+    post = PostFactory(workspace=workspace, caption="Grand opening")
+    channels = [
+        ChannelFactory(workspace=workspace, **traits) for traits in ({}, {"instagram": True}, {"instagram_login": True})
+    ]
+    for channel in channels:
+        DeliveryFactory(post=post, channel=channel, failed=True)
+    other = DeliveryFactory(channel=channels[0], failed=True)  # another post, on one account
+
+    report = overview.agency_overview(agency_id=agency.pk, now=timezone.now())
+    assert (report.problems.posts, report.problems.total, len(report.problems.rows)) == (2, 4, 4)
+    assert {row.workspace.pk: row.failed for row in report.workspaces} == {workspace.pk: 2}
+
+    client.force_login(alice)
+    html = client.get(overview_url(agency)).content.decode()
+    assert '<div class="h3 mb-0" data-count="problems">2</div><div class="small text-body">posts that did not' in html
+    assert (
+        f'data-failed="2"><a class="text-danger-emphasis" href="/w/{workspace.public_id}/posts/?status=failed">2 posts'
+        in html
+    )
+    assert html.count('<tr class="problem') == 4  # the table lists each account it failed on
+    assert other.post.caption in html
+
+
+def test_failures_are_listed_by_when_they_failed_newest_first(agency, workspace):
+    page = ChannelFactory(workspace=workspace)
+    earlier = DeliveryFactory(channel=page, failed=True)
+    Delivery.objects.filter(pk=earlier.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    later = DeliveryFactory(channel=page, scheduled=True)  # made after `earlier`, fails after it too
+    Delivery.objects.filter(pk=later.pk).update(updated_at=timezone.now() - timedelta(hours=3))
+    transitions.to_failed(later.pk, transitions.claim(later.pk), message="Meta refused the post.")
+
+    def listed() -> list[int]:
+        return [p.delivery.pk for p in overview.problems(workspaces=Workspace.objects.filter(pk=workspace.pk)).rows]
+
+    assert listed() == [later.pk, earlier.pk]
+    # Retried, it fails again: now it is the newest failure, though the other row was created later.
+    assert transitions.retry(earlier, approved=True)
+    transitions.to_failed(earlier.pk, transitions.claim(earlier.pk), message="Meta refused the post again.")
+    assert listed() == [earlier.pk, later.pk]
 
 
 def test_the_calendar_link_falls_back_to_the_posts_list(workspace):

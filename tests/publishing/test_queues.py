@@ -22,6 +22,7 @@ from publishing.services.queues import (
     post_remove_from_queue,
     queue_pause,
     queue_reorder,
+    queue_reslot_overdue,
     queue_resume,
     queue_slot_add,
     queue_slots_add,
@@ -257,6 +258,60 @@ def test_reordering_refuses_a_post_going_out_and_a_stale_order(page, workspace, 
         queue_reorder(channel=page, ordered_post_ids=[], access=editor, user=bob)
 
 
+def test_a_run_claiming_a_post_during_a_reorder_rolls_the_whole_reorder_back(
+    page, workspace, alice, manager, monkeypatch
+):
+    queue_slots_add(channel=page, weekdays=range(7), at=time(9, 30))
+    posts = [post_add_to_queue(post=draft(workspace, alice, page), access=manager, user=alice) for _ in range(3)]
+    before = [(Post.objects.get(pk=p.pk).scheduled_at, p.deliveries.get().next_attempt_at) for p in posts]
+    versions = PostVersion.objects.filter(post__in=posts).count()
+    real = transitions.reschedule
+    moving: list[int] = []
+
+    def racing(post, *, due):
+        # The dispatcher wins the race for the second post moved: a run claims its delivery first.
+        moving.append(post.pk)
+        if len(moving) == 2:
+            transitions.claim(post.deliveries.get().pk)
+        return real(post, due=due)
+
+    monkeypatch.setattr(transitions, "reschedule", racing)
+    with pytest.raises(QueueRefused, match="started going out a moment ago"):
+        queue_reorder(channel=page, ordered_post_ids=[p.public_id for p in reversed(posts)], access=manager, user=alice)
+    assert len(moving) == 2  # the first post had moved already: it is put back with the rest
+    after = [(Post.objects.get(pk=p.pk).scheduled_at, p.deliveries.get().next_attempt_at) for p in posts]
+    assert after == before
+    assert PostVersion.objects.filter(post__in=posts).count() == versions
+
+
+def test_reorder_and_resume_lock_the_deliveries_they_move(page, workspace, alice, manager):
+    if not connection.features.has_select_for_update:
+        pytest.skip("this database has no row locks (SQLite locks the whole file while writing)")
+    queue_slots_add(channel=page, weekdays=range(7), at=time(9, 30))
+    posts = [post_add_to_queue(post=draft(workspace, alice, page), access=manager, user=alice) for _ in range(2)]
+    with CaptureQueriesContext(connection) as captured:
+        queue_reorder(channel=page, ordered_post_ids=[p.public_id for p in reversed(posts)], access=manager, user=alice)
+    locks = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert any('FROM "publishing_delivery"' in sql for sql in locks), locks
+
+
+def test_a_post_that_failed_or_was_cancelled_elsewhere_stays_where_it_is(page, instagram, workspace, alice, manager):
+    queue_slots_add(channel=page, weekdays=range(7), at=time(9, 30))
+    first = post_add_to_queue(post=draft(workspace, alice, page), access=manager, user=alice)
+    second = post_add_to_queue(post=draft(workspace, alice, page), access=manager, user=alice)
+    DeliveryFactory(post=first, channel=instagram, failed=True)  # the same post failed on Instagram
+    times = [first.scheduled_at, second.scheduled_at]
+    with pytest.raises(QueueRefused, match="failed or was cancelled on another account"):
+        queue_reorder(channel=page, ordered_post_ids=[second.public_id, first.public_id], access=manager, user=alice)
+    assert [Post.objects.get(pk=p.pk).scheduled_at for p in (first, second)] == times
+
+    queue_pause(channel=page, user=alice)
+    moved = queue_resume(channel=page, user=alice, now=times[1] + timedelta(hours=1))
+    assert moved == [second]  # the failed one keeps its time: a person retries or reschedules it
+    assert Post.objects.get(pk=first.pk).scheduled_at == times[0]
+    assert first.deliveries.get(channel=page).next_attempt_at == times[0]
+
+
 # --- pause and resume -----------------------------------------------------------------------------------------
 def test_a_paused_queue_holds_a_due_post_and_resuming_gives_it_the_next_free_slot(page, workspace, alice, manager):
     weekday, slot = soon(2)
@@ -297,6 +352,25 @@ def test_resuming_keeps_the_order_and_leaves_times_alone_when_nothing_is_overdue
     assert len(moved) == 3
     new = [Post.objects.get(pk=p.pk).scheduled_at for p in posts]
     assert new == [later(times[1], 1), later(times[1], 2), later(times[1], 3)]
+
+
+def test_reslotting_leaves_a_paused_queue_to_its_own_resume(page, workspace, alice, manager):
+    queue_slots_add(channel=page, weekdays=range(7), at=time(9, 30))
+    post = post_add_to_queue(post=draft(workspace, alice, page), access=manager, user=alice)
+    overdue = post.scheduled_at + timedelta(hours=1)
+    queue_pause(channel=page, user=alice)
+    assert queue_reslot_overdue(channel=page, user=alice, now=overdue) == []
+    assert Post.objects.get(pk=post.pk).scheduled_at == post.scheduled_at
+    assert [p.pk for p in queue_resume(channel=page, user=alice, now=overdue)] == [post.pk]
+
+
+def test_resuming_a_queue_without_posting_times_is_refused_and_it_stays_paused(page, workspace, alice):
+    post = queued_at(page, timezone.now() - timedelta(hours=1))
+    queue_pause(channel=page, user=alice)
+    with pytest.raises(QueueRefused, match="Add posting times to Harbor Yoga Studio's queue first"):
+        queue_resume(channel=page, user=alice)
+    assert PostingQueue.objects.get(channel=page).paused_at is not None
+    assert Post.objects.get(pk=post.pk).scheduled_at == post.scheduled_at
 
 
 # --- pages ----------------------------------------------------------------------------------------------------
