@@ -38,10 +38,6 @@ def _state(params: QueryDict, access: WorkspaceAccess, options: calendar_service
     return {"view": view, "anchor": anchor, "today": today, "filters": filters}
 
 
-# A day of the month view shows this many posts, then "N more", which opens that day's week hour by hour.
-MONTH_DAY_LIMIT = 4
-
-
 def _calendar_url(access: WorkspaceAccess, **params: str) -> str:
     url = reverse("publishing:calendar", kwargs={"workspace_id": access.workspace.public_id})
     query = urlencode({k: v for k, v in params.items() if v})
@@ -88,7 +84,6 @@ def _render(
                 "week_of": _calendar_url(access, **{**kept, "view": "week"}),  # + "&date=<day>"
             },
             "calendar_url": _calendar_url(access),
-            "day_limit": MONTH_DAY_LIMIT,
             "clear_url": _calendar_url(access, view=period.view, date=period.anchor.isoformat()),
             "posts_url": reverse("publishing:posts", kwargs={"workspace_id": workspace.public_id}),
             "can_draft": access.can(Capability.POSTS_DRAFT),

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.crypto import encrypted_field_names
@@ -293,16 +294,36 @@ class Entry:
         return bool(asset and (asset.thumbnail or asset.kind == asset.Kind.IMAGE))
 
 
+# What an entry never shows, left in the database: a month holds hundreds of posts, and the ids Meta returned,
+# the per-account texts and a file's probe data are most of each row.
+UNSHOWN_DELIVERY_FIELDS = (
+    "caption_override",
+    "first_comment_override",
+    "candidates",
+    "child_container_ids",
+    "uploaded_ids",
+    "photo_ids",
+    "channel__granted_scopes",
+    "channel__status_reason",
+    "channel__last_error",
+)
+
+
 def _with_cards(posts: QuerySet[Post]) -> QuerySet[Post]:
     """Everything an entry shows, in a fixed number of queries whatever the number of posts."""
     return posts.select_related("author").prefetch_related(
         Prefetch(
             "deliveries",
             queryset=Delivery.objects.select_related("channel", "channel__posting_queue")
-            .defer(*encrypted_field_names(Channel, prefix="channel__"))
+            .defer(*encrypted_field_names(Channel, prefix="channel__"), *UNSHOWN_DELIVERY_FIELDS)
             .order_by("channel__platform", "channel__name"),
         ),
-        Prefetch("items", queryset=PostMedia.objects.select_related("asset").order_by("position")),
+        Prefetch(
+            "items",
+            queryset=PostMedia.objects.select_related("asset")
+            .defer("user_tags", "product_tags", "alt_text", "asset__probe", "asset__probe_error")
+            .order_by("position"),
+        ),
     )
 
 
@@ -326,6 +347,8 @@ def _entry(post: Post, access: WorkspaceAccess, zone: ZoneInfo) -> Entry:
 
 # --- the period shown -------------------------------------------------------------------------------------------
 VIEWS = ("month", "week")
+# A day of the month view shows this many posts, then "N more", which opens that day's week hour by hour.
+MONTH_DAY_LIMIT = 4
 HOURS = range(24)
 
 
@@ -370,6 +393,7 @@ class Day:
     today: bool
     note: str  # a clock change on this day
     entries: list[Entry]
+    more: int = 0  # posts of the day not shown (a month's day shows MONTH_DAY_LIMIT)
     skipped: set[int] = field(default_factory=set)
 
     def at_hour(self, hour: int) -> list[Entry]:
@@ -459,10 +483,20 @@ def calendar_for(
     due_in_period = Exists(Delivery.objects.filter(post=OuterRef("pk"), due_at__gte=start, due_at__lt=end))
     in_period = Q(scheduled_at__gte=start, scheduled_at__lt=end)
     dated = base.filter(in_period | (Q(scheduled_at__isnull=True) & due_in_period))
+    # First only when each post goes out (`post_moment` in SQL), so a busy month loads the cards it shows and
+    # counts the rest per day, instead of building hundreds of cards nobody sees.
+    first_due = Delivery.objects.filter(post=OuterRef("pk"), due_at__isnull=False).order_by("due_at")
+    moments = dated.annotate(moment=Coalesce("scheduled_at", Subquery(first_due.values("due_at")[:1])))
+    ids_by_day: dict[date, list[tuple[datetime, int]]] = defaultdict(list)
+    for pk, moment in moments.values_list("pk", "moment"):
+        if moment is not None and start <= moment < end:
+            ids_by_day[moment.astimezone(zone).date()].append((moment, pk))
+    limit = MONTH_DAY_LIMIT if period.view == "month" else None
+    shown = {pk for rows in ids_by_day.values() for _, pk in sorted(rows)[:limit]}
     by_day: dict[date, list[Entry]] = defaultdict(list)
-    for post in _with_cards(dated):
+    for post in _with_cards(Post.objects.filter(pk__in=shown)) if shown else []:
         entry = _entry(post, access, zone)
-        if entry.local is not None and start <= entry.local < end:
+        if entry.local is not None:
             by_day[entry.local.date()].append(entry)
     days = []
     for day in period.days():
@@ -474,6 +508,7 @@ def calendar_for(
                 today=day == today,
                 note=clock_change_note(day, zone),
                 entries=entries,
+                more=len(ids_by_day.get(day, [])) - len(entries),
                 skipped=skipped_hours(day, zone) if period.view == "week" else set(),
             )
         )

@@ -112,6 +112,19 @@ def test_month_places_each_post_on_its_local_day_around_the_march_change(client,
     assert date.fromisoformat(first_day).weekday() == 0 and len(grid) % 7 == 0  # Monday first, whole weeks
 
 
+def test_a_busy_day_of_the_month_shows_four_posts_and_links_the_rest_to_its_week(
+    client, alice, workspace, fb_page, spring
+):
+    client.force_login(alice)
+    posts = [scheduled(workspace, fb_page, rome(spring, hour)) for hour in (8, 9, 10, 11, 12, 13)]
+    html = calendar(client, workspace, view="month", date=spring.isoformat())
+    assert cells(html)[(spring.isoformat(), "")] == [str(p.public_id) for p in posts[:4]]  # the first four, in time
+    assert f'2 more<span class="visually-hidden"> on {spring:%A} {spring.day} {spring:%B}</span>' in html
+    assert f"view=week&amp;date={spring.isoformat()}" in html
+    week = calendar(client, workspace, view="week", date=spring.isoformat())
+    assert all(str(p.public_id) in week for p in posts)
+
+
 def test_week_places_a_post_at_its_local_hour_on_both_sides_of_the_change(client, alice, workspace, fb_page, spring):
     client.force_login(alice)
     saturday = spring - timedelta(days=1)
