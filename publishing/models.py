@@ -234,6 +234,10 @@ class Delivery(models.Model):
     # Set right before the one call that makes something public, and its answer's arrival: a delivery with the
     # first and neither the second nor a remote id had its answer lost, so a retry asks Meta before acting.
     publish_started_at = models.DateTimeField(null=True, blank=True)
+    # When that call was first made on what is prepared now. Unlike `publish_started_at`, which a later run clears
+    # when Meta says the call did not go through, it stays: Meta can be slow to show a publish, so what was
+    # prepared (the container a late publish would show up on) is never dropped for an edit.
+    publish_tried_at = models.DateTimeField(null=True, blank=True)
     publish_confirmed_at = models.DateTimeField(null=True, blank=True)
     first_comment_started_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -109,6 +109,8 @@ class Run:
         if "state" in fields:
             raise ValueError("A run never writes the state; return an Outcome instead.")
         fields.setdefault("lease_until", timezone.now() + timedelta(seconds=settings.PUBLISH_LEASE_SECONDS))
+        if fields.get("publish_started_at") is not None and self.delivery.publish_tried_at is None:
+            fields.setdefault("publish_tried_at", fields["publish_started_at"])
         updated = Delivery.objects.filter(pk=self.delivery.pk, lease_token=self.token).update(**fields)
         if updated != 1:
             raise LeaseLost(f"delivery {self.delivery.pk} was taken over")

@@ -229,7 +229,14 @@ def _first_wait(container_id: str, reason: str) -> Outcome:
 def _restart(run: Run, reason: str) -> Outcome:
     """Containers expire unpublished after 24 hours; nothing went out, so they are made again (a new wait)."""
     run.step(reason)
-    run.save(container_id="", child_container_ids=[], uploaded_ids=[], processing_since=None, waiting_for="")
+    run.save(
+        container_id="",
+        child_container_ids=[],
+        uploaded_ids=[],
+        processing_since=None,
+        waiting_for="",
+        publish_tried_at=None,
+    )
     return Outcome.wait(1, reason, subject="restart")
 
 

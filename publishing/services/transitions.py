@@ -52,6 +52,7 @@ PREPARED_RESET: dict[str, Any] = {
     "upload_session_id": "",
     "uploaded_ids": [],
     "photo_ids": [],
+    "publish_tried_at": None,
 }
 QUEUE_UNAVAILABLE = "Queued: the publishing queue is not reachable right now, so this goes out as soon as it is back."
 
@@ -118,9 +119,14 @@ def reopen_for_edit(post: Post) -> int:
 
     What a run prepared at Meta for the old content is dropped (`PREPARED_RESET`): an Instagram container holds
     the caption and media it was made with, so a post edited while it waited (a pause, a full quota, a retry) is
-    prepared again from what it says now, never published as it was."""
+    prepared again from what it says now, never published as it was. A delivery whose publishing call was ever
+    made on what is prepared (`publish_tried_at`) is left alone, and so its edit refused: Meta may still show
+    that publish late, and only the prepared container would reveal it."""
     return post.deliveries.filter(
-        state__in=[S.AWAITING_APPROVAL, S.SCHEDULED], remote_id="", publish_started_at__isnull=True
+        state__in=[S.AWAITING_APPROVAL, S.SCHEDULED],
+        remote_id="",
+        publish_started_at__isnull=True,
+        publish_tried_at__isnull=True,
     ).update(
         state=S.DRAFT,
         due_at=None,
@@ -151,7 +157,7 @@ def retry(delivery: Delivery, *, approved: bool) -> bool:
         fresh = {"container_id": "", "child_container_ids": [], "upload_id": "", "uploaded_ids": [], "photo_ids": []}
     rows = Delivery.objects.filter(pk=delivery.pk, state=S.FAILED)
     if fresh:
-        rows = rows.filter(remote_id="", publish_started_at__isnull=True)
+        rows = rows.filter(remote_id="", publish_started_at__isnull=True, publish_tried_at__isnull=True)
     updated = rows.update(
         state=S.SCHEDULED,
         updated_at=now,

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.access import get_workspace_for_user
 from accounts.services.channels import channel_client
-from publishing.models import DeliveryState, Post
+from publishing.models import Delivery, DeliveryState, Post
 from publishing.publishers.base import RunOutcome
 from publishing.services import pipeline, transitions
 from publishing.services.posts import MediaItem, post_create, post_submit
@@ -58,3 +58,36 @@ def test_a_caption_fixed_during_a_pause_is_the_one_published(
     assert delivery.container_id != old_container
     media = channel_client(channels["ig"]).get(delivery.remote_id, fields="caption")
     assert media["caption"] == "Thinking of everyone affected today"
+
+
+def test_an_edit_never_drops_a_container_a_publish_was_tried_on(
+    public_media, channels, upload, samples, workspace, alice, sandbox_control
+):
+    """Meta can be slow to show a publish: after a lost answer, a later run may find the container not yet
+    PUBLISHED and clear `publish_started_at`. What was prepared stays the only trace of that publish, so an edit
+    leaves it (and is refused) instead of preparing, and publishing, a second post."""
+    access = get_workspace_for_user(alice, workspace.public_id)
+    post = post_create(
+        workspace=workspace,
+        author=alice,
+        channels=[channels["ig"]],
+        caption="Doors open at nine",
+        media=[MediaItem(upload(samples.jpeg(1080, 1080)))],
+    )
+    post_submit(post=post, access=access)
+    delivery = run_to_end(post.deliveries.get(), sandbox_control)
+    assert delivery.state == DeliveryState.PUBLISHED
+    assert delivery.publish_tried_at is not None  # set with the first publish_started_at of what is prepared
+
+    # As after a lost answer that a later run read as "not published yet", then a wait (a full quota):
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=DeliveryState.SCHEDULED, remote_id="", publish_started_at=None, permalink=""
+    )
+    assert transitions.reopen_for_edit(post) == 0
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.SCHEDULED and delivery.container_id  # kept, with its trace
+
+    Delivery.objects.filter(pk=delivery.pk).update(publish_tried_at=None)  # nothing was ever tried on it
+    assert transitions.reopen_for_edit(post) == 1
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.DRAFT and delivery.container_id == ""
