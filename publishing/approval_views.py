@@ -7,7 +7,9 @@ the token appears in one request only, never in later URLs, referrers or logs. E
 link again: one revoked or expired meanwhile ends the session's access at once. A link that does not work (unknown,
 expired or revoked alike) answers 410 Gone with one plain page, and its address is kept out of the request log.
 
-The client sees only the comments shared with them (`approvals` says which); the team's page marks those."""
+The client sees only the comments shared with them and the decisions they read (`approvals` says which), through
+a link or as a member with the client role on the team's review page; for the team, that page marks the shared
+comments."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -75,25 +78,33 @@ def _me(request: HttpRequest, access: WorkspaceAccess) -> approvals.Reviewer:
 
 def _decision_context(request: HttpRequest, access: WorkspaceAccess, post: Post) -> dict[str, Any]:
     stage = approvals.stage_of(post)
+    me = _me(request, access)
     return {
         "access": access,
         "workspace": access.workspace,
         "post": post,
         "stage": stage,
         "version": approvals.latest_version(post) or 0,
-        "can_decide": approvals.may_decide(post, _me(request, access)),
-        "decisions": list(post.decisions.all()),
+        "can_decide": approvals.may_decide(post, me),
+        "decisions": list(approvals.client_decisions(post) if me.is_client else post.decisions.all()),
         "can_manage_links": access.can(Capability.WORKSPACE_MANAGE),
         "tz": access.workspace.zoneinfo,
     }
 
 
+def _comments(post: Post, me: approvals.Reviewer) -> QuerySet[PostComment]:
+    """The post's comments this person reads: a member with the client role reads what the client reads."""
+    return approvals.client_comments(post) if me.is_client else post.comments.all()
+
+
 def _thread_context(request: HttpRequest, access: WorkspaceAccess, post: Post) -> dict[str, Any]:
+    me = _me(request, access)
     return {
         "post": post,
         "workspace": access.workspace,
-        "threads": approvals.threads(list(post.comments.all())),
-        "comment_shared": approvals.comment_would_be_shared(post, _me(request, access)),
+        "threads": approvals.threads(list(_comments(post, me))),
+        "comment_shared": approvals.comment_would_be_shared(post, me),
+        "viewer_client": me.is_client,
         "comment_url": reverse(
             "publishing:post_comment", kwargs={"workspace_id": access.workspace.public_id, "post_id": post.public_id}
         ),
@@ -101,18 +112,24 @@ def _thread_context(request: HttpRequest, access: WorkspaceAccess, post: Post) -
     }
 
 
-@workspace_view()
-@require_GET
-def post_review(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> HttpResponse:
-    post = _review_post(access, post_id)
+def _review_page(
+    request: HttpRequest, access: WorkspaceAccess, post: Post, *, status: int = 200, **extra: Any
+) -> HttpResponse:
     deliveries = list(post.deliveries.all())
     context = {
         **_decision_context(request, access, post),
         **_thread_context(request, access, post),
         "previews": approvals.post_previews(post, media_url=_media_urls(access.workspace), problems=True),
         "can_edit": access.can(Capability.POSTS_DRAFT) and composer.editable(post, deliveries),
+        **extra,
     }
-    return render(request, "publishing/review.html", context)
+    return render(request, "publishing/review.html", context, status=status)
+
+
+@workspace_view()
+@require_GET
+def post_review(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> HttpResponse:
+    return _review_page(request, access, _review_post(access, post_id))
 
 
 def _decided(
@@ -125,7 +142,13 @@ def _decided(
         post = _review_post(access, post.public_id)
         context = {**_decision_context(request, access, post), "notice": notice, "notice_level": level, **extra}
         panel = render_to_string("publishing/review.html#decision", context, request)
-        audience = {"comment_shared": approvals.comment_would_be_shared(post, _me(request, access)), "oob": True}
+        me = _me(request, access)
+        audience = {
+            "workspace": access.workspace,
+            "comment_shared": approvals.comment_would_be_shared(post, me),
+            "viewer_client": me.is_client,
+            "oob": True,
+        }
         return HttpResponse(panel + render_to_string("publishing/_approval_thread.html#audience", audience, request))
     getattr(messages, level)(request, notice)
     return redirect("publishing:post_review", workspace_id=access.workspace.public_id, post_id=post.public_id)
@@ -185,36 +208,40 @@ def _shared(value: str | None) -> bool | None:
 def post_comment(request: HttpRequest, access: WorkspaceAccess, post_id: UUID) -> HttpResponse:
     """A comment or a reply on the review page; with htmx the thread comes back with it. The form says whether the
     client would read a new comment, as the page showed it; a comment whose audience changed meanwhile is refused
-    and comes back typed, with the page as it is now."""
+    and comes back typed, with the page as it is now (the whole page without htmx, answered 409). A member with
+    the client role replies only in the threads the client reads: any other is not there for them (404)."""
     post = _review_post(access, post_id)
+    me = _me(request, access)
     parent_id = request.POST.get("parent") or ""
-    parent = get_object_or_404(PostComment, pk=parent_id, post=post) if parent_id.isdigit() else None
+    parent = get_object_or_404(_comments(post, me), pk=parent_id) if parent_id.isdigit() else None
     body = request.POST.get("body", "")
-    notice, level, made = "", "success", None
+    notice, level, made, status = "", "success", None, 200
     try:
         made = approvals.post_comment_add(
             post=post,
-            by=_me(request, access),
+            by=me,
             body=body,
             parent=parent,
             shared=_shared(request.POST.get("shared")) if parent is None else None,
         )
-    except (approvals.CommentRequired, approvals.CommentAudienceChanged) as exc:
+    except approvals.CommentRequired as exc:
         notice, level = str(exc), "error"
-    if request.htmx:  # type: ignore[attr-defined]
+    except approvals.CommentAudienceChanged as exc:
+        notice, level, status = str(exc), "error", 409
+    if made is None or request.htmx:  # type: ignore[attr-defined]
         post = _review_post(access, post_id)  # its stage may be what refused the comment
-        context = {
-            **_thread_context(request, access, post),
+        said = {
             "thread_notice": notice,
             "thread_notice_level": level,
             "typed": body if made is None else "",
             "typed_parent": parent.pk if parent is not None and made is None else None,
         }
+        if not request.htmx:  # type: ignore[attr-defined]
+            return _review_page(request, access, post, status=status, **said)
+        context = {**_thread_context(request, access, post), **said}
         return render(request, "publishing/_approval_thread.html", context)
-    if notice:
-        messages.error(request, notice)
     url = reverse("publishing:post_review", kwargs={"workspace_id": access.workspace.public_id, "post_id": post_id})
-    return redirect(f"{url}#comment-{made.pk}" if made else f"{url}#comments")
+    return redirect(f"{url}#comment-{made.pk}")
 
 
 # --- posts waiting for me --------------------------------------------------------------------------------------
@@ -420,7 +447,7 @@ def client_post(request: HttpRequest, by: approvals.Reviewer, post_id: UUID) -> 
             "post": post,
             "version": approvals.latest_version(post) or 0,
             "previews": approvals.post_previews(post, media_url=approvals.public_media_url, problems=False),
-            "decisions": list(post.decisions.filter(stage=ApprovalDecision.Stage.CLIENT)),
+            "decisions": list(approvals.client_decisions(post)),
             "threads": approvals.threads(list(approvals.client_comments(post))),
             "comment_url": reverse("publishing:client_comment", kwargs={"post_id": post.public_id}),
             "typed": request.session.pop("approval_typed", ""),

@@ -23,7 +23,7 @@ Every submit, approval and request for changes is an `ApprovalDecision`: who, wh
 post's version number. The author is told of each decision on their post, and the approvers of the stage a post
 reaches are told it waits for them. Comments are threaded (a reply belongs to its thread's first comment); the
 post's participants (its author, the people who decided on it or may decide it now, earlier commenters) are
-told of each one, except whoever wrote it.
+told of each one, except whoever wrote it, and the client of none they may not read.
 
 Who reads a comment is settled when it is written (`PostComment.shared_with_client`) and never changes after:
 
@@ -32,8 +32,10 @@ Who reads a comment is settled when it is written (`PostComment.shared_with_clie
 - a reply belongs to its thread: it is shared when the thread's first comment is, whoever writes it;
 - everything else stays within the team.
 
-The client's page, and everything a magic link reaches, shows only shared comments, and a reply through a link
-goes only into a shared thread. The team's review page shows every comment and marks the shared ones. A team
+The client's page, and everything a magic link reaches, shows only shared comments and the decisions the client
+reads (`client_decisions`); the review page shows a member with the client role the same, and a reply by the
+client, through a link or not, goes only into a shared thread. For everyone else the review page shows every
+comment and marks the shared ones. A team
 member writes knowing who will read it: a comment whose audience changed since their page was drawn (the post
 reached or left the client's stage meanwhile) is refused (`CommentAudienceChanged`), so nothing meant for the
 team alone reaches the client by accident.
@@ -377,9 +379,10 @@ def post_comment_add(
         raise PermissionDenied("This post belongs to another workspace.")
     if parent is not None and parent.post_id != post.pk:
         raise PermissionDenied("That comment belongs to another post.")
-    if parent is not None and by.link is not None and not parent.shared_with_client:
+    if parent is not None and by.is_client and not parent.shared_with_client:
         raise PermissionDenied("That conversation is within the team.")
     with transaction.atomic():
+        post = _locked(post)  # as it is now: its stage says who reads the comment and who decides it
         is_shared = _shared(post, by, parent)
         if shared is not None and shared != is_shared:
             raise CommentAudienceChanged(
@@ -398,7 +401,7 @@ def post_comment_add(
             body=body,
             shared_with_client=is_shared,
         )
-        alerts.post_commented(post, comment=comment, users=participants(post))
+        alerts.post_commented(post, comment=comment, users=participants(post, shared=is_shared))
         if by.link is not None:
             _use(by, post=post, action=LinkUse.COMMENTED)
     return comment
@@ -411,11 +414,11 @@ def comment_would_be_shared(post: Post, by: Reviewer) -> bool:
 
 def _shared(post: Post, by: Reviewer, parent: PostComment | None) -> bool:
     """Whether the client reads a comment written now (the rule is in the module's docstring). A reply carries
-    its thread's answer, which its first comment settled; the post's stage is read under the lock decisions
-    take, so a comment and a decision made at the same moment see the same stage."""
+    its thread's answer, which its first comment settled; `post` is read under the lock decisions take, so a
+    comment and a decision made at the same moment see the same stage."""
     if parent is not None:
         return parent.shared_with_client
-    return by.is_client or comment_would_be_shared(_locked(post), by)
+    return comment_would_be_shared(post, by)
 
 
 def client_comments(post: Post) -> QuerySet[PostComment]:
@@ -423,9 +426,19 @@ def client_comments(post: Post) -> QuerySet[PostComment]:
     return post.comments.filter(shared_with_client=True)
 
 
-def participants(post: Post) -> list[User]:
+def client_decisions(post: Post) -> QuerySet[ApprovalDecision]:
+    """The decisions the client reads, in order: those at the client's stage, and the client's own (in the
+    one-stage flow a member with the client role decides the team's stage). The team's other decisions, and
+    the changes it asked of its author, stay within the team."""
+    clients = [u.pk for u in client_members(post.workspace)]
+    return post.decisions.filter(Q(stage=CLIENT) | Q(actor_id__in=clients))
+
+
+def participants(post: Post, *, shared: bool) -> list[User]:
     """Who follows a post's conversation: its author, whoever decided on it or may decide it now, and whoever
-    commented on it, as long as they still belong to the workspace."""
+    commented on it, as long as they still belong to the workspace. `shared`: whether the client reads the
+    comment they are told of; when not, the members with the client role are left out (the notice carries its
+    words)."""
     ids = {post.author_id}
     ids |= set(post.decisions.exclude(actor=None).values_list("actor_id", flat=True))
     ids |= set(post.comments.exclude(author=None).values_list("author_id", flat=True))
@@ -434,6 +447,9 @@ def participants(post: Post) -> list[User]:
     people = [members[pk] for pk in ids if pk in members]
     if stage is not None:
         people += approvers(post.workspace, stage)
+    if not shared:
+        clients = {u.pk for u in client_members(post.workspace)}
+        people = [u for u in people if u.pk not in clients]
     return list({u.pk: u for u in people}.values())
 
 

@@ -8,6 +8,8 @@ import hashlib
 import logging
 import re
 from datetime import time, timedelta
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -19,6 +21,7 @@ from django.utils import timezone
 from accounts.access import get_workspace_for_user
 from accounts.models import ApprovalFlow
 from notifications.models import Kind, Notification
+from publishing import approval_views
 from publishing.models import (
     ApprovalLink,
     ApprovalLinkUse,
@@ -408,6 +411,22 @@ def test_approvals_list_pages_what_waits_oldest_first_in_a_fixed_number_of_queri
     assert second.count('class="list-group-item') == 6 and str(first.public_id) not in second
 
 
+def test_paging_one_approvals_list_keeps_the_page_of_the_other(client, workspace, alice, bob, page, monkeypatch):
+    monkeypatch.setattr(approval_views, "APPROVALS_PER_PAGE", 1)
+    flow(workspace, ApprovalFlow.INTERNAL_CLIENT)
+    for n in range(2):
+        submitted(workspace, bob, page, caption=f"Bob's {n}")  # waits for Alice
+        submitted(workspace, alice, page, caption=f"Alice's {n}")  # hers, with the client
+    client.force_login(alice)
+    body = client.get(f"/w/{workspace.public_id}/approvals/", {"page": 2, "mine": 1}).content.decode()
+    links = {
+        label: parse_qs(urlsplit(unescape(href)).query)
+        for href, label in re.findall(r'<a class="page-link" href="([^"]*)">(\w+)</a>', body)
+    }
+    # Waiting for me: page 2 of 2, back to page 1; mine: page 1 of 2, on to page 2. Each keeps the other's page.
+    assert links == {"Previous": {"page": ["1"], "mine": ["1"]}, "Next": {"page": ["2"], "mine": ["2"]}}
+
+
 def test_the_posts_list_links_to_the_review_and_says_when_the_client_has_it(client, workspace, alice, dana, page):
     flow(workspace, ApprovalFlow.INTERNAL_CLIENT)
     post = submitted(workspace, alice, page)
@@ -749,6 +768,123 @@ def test_a_decision_tells_the_comment_form_who_reads_a_new_comment_now(client, w
     body = response.content.decode()
     audience = body.split('id="comment-audience"')[1]
     assert audience.startswith(' hx-swap-oob="true"') and 'name="shared" value="1"' in audience
+
+
+# --- a member with the client role reads what the client reads ---------------------------------------------------
+def history(body: str) -> list[str]:
+    """The decisions a page lists, as their actions in order."""
+    listed = body.split('class="list-unstyled small mb-0 decision-history"')[1].split("</ol>")[0]
+    return re.findall(r'data-action="(\w+)"', listed)
+
+
+def told_of(comment: PostComment) -> set[str]:
+    return set(Notification.objects.filter(key=f"comment:{comment.pk}").values_list("user__email", flat=True))
+
+
+def test_a_member_with_the_client_role_reads_on_the_review_page_what_the_link_shows(
+    client, workspace, alice, bob, mia, dana, brand_link, page
+):
+    link, token = brand_link
+    post = submitted(workspace, bob, page)
+    approvals.post_comment_add(post=post, by=member(mia, workspace), body="The photo is a bit blurry")
+    approvals.post_request_changes(post=post, by=member(mia, workspace), comment="Bob, the caption is weak")
+    post_submit(post=Post.objects.get(pk=post.pk), access=access(bob, workspace), user=bob)
+    approvals.post_approve(post=Post.objects.get(pk=post.pk), by=member(alice, workspace))
+    approvals.post_request_changes(post=post, by=approvals.Reviewer(link=link), comment="Please use the new logo")
+    post_submit(post=Post.objects.get(pk=post.pk), access=access(bob, workspace), user=bob)
+    approvals.post_approve(post=Post.objects.get(pk=post.pk), by=member(alice, workspace))
+    approvals.post_comment_add(post=post, by=member(mia, workspace), body="Dana, the time moved to 9")
+
+    _, through_link = client_page(token, post)
+    client.force_login(dana)
+    body = client.get(f"/w/{workspace.public_id}/posts/{post.public_id}/review/").content.decode()
+    assert "time moved to 9" in body and "Please use the new logo" in body
+    assert "blurry" not in body and "caption is weak" not in body
+    assert history(body) == history(through_link) == ["changes_requested"]
+    # The team reads it all.
+    client.force_login(alice)
+    body = client.get(f"/w/{workspace.public_id}/posts/{post.public_id}/review/").content.decode()
+    assert "blurry" in body and "caption is weak" in body and len(history(body)) == 7
+
+
+def test_in_the_one_stage_flow_a_member_with_the_client_role_reads_their_own_decisions(
+    client, workspace, bob, mia, dana, page
+):
+    post = submitted(workspace, bob, page)  # internal flow: Dana decides the team's stage
+    approvals.post_comment_add(post=post, by=member(mia, workspace), body="Between us: far too long")
+    approvals.post_request_changes(post=post, by=member(dana, workspace), comment="Shorter, please")
+    client.force_login(dana)
+    body = client.get(f"/w/{workspace.public_id}/posts/{post.public_id}/review/").content.decode()
+    assert "Shorter, please" in body and history(body) == ["changes_requested"]
+    assert "far too long" not in body
+
+
+def test_a_member_with_the_client_role_replies_only_in_threads_the_client_reads(
+    client, workspace, bob, mia, dana, page
+):
+    post = submitted(workspace, bob, page)
+    remark = approvals.post_comment_add(post=post, by=member(mia, workspace), body="Between us: far too long")
+    said = approvals.post_comment_add(post=post, by=member(dana, workspace), body="Fine by us")
+    client.force_login(dana)
+    url = f"/w/{workspace.public_id}/posts/{post.public_id}/comments/"
+    assert client.post(url, {"body": "What is too long?", "parent": remark.pk}).status_code == 404
+    response = client.post(url, {"body": "What is too long?", "parent": remark.pk}, headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    with pytest.raises(PermissionDenied):
+        approvals.post_comment_add(post=post, by=member(dana, workspace), body="What is too long?", parent=remark)
+    assert post.comments.count() == 2
+    assert client.post(url, {"body": "And the time?", "parent": said.pk}).status_code == 302
+    assert PostComment.objects.get(body="And the time?").parent == said
+
+
+def test_members_with_the_client_role_are_told_only_of_comments_the_client_reads(
+    workspace, alice, bob, mia, dana, page
+):
+    flow(workspace, ApprovalFlow.INTERNAL_CLIENT)
+    post = submitted(workspace, bob, page)
+    remark = approvals.post_comment_add(post=post, by=member(mia, workspace), body="The photo is a bit blurry")
+    approvals.post_approve(post=post, by=member(alice, workspace))  # Dana decides it now, so follows it
+    aside = approvals.post_comment_add(post=post, by=member(bob, workspace), body="I will swap it", parent=remark)
+    note = approvals.post_comment_add(post=post, by=member(mia, workspace), body="Dana, the time moved to 9")
+    assert (aside.shared_with_client, note.shared_with_client) == (False, True)
+    assert mia.email in told_of(aside) and dana.email not in told_of(aside)
+    assert dana.email in told_of(note)
+    assert not Notification.objects.filter(user=dana, body__contains="swap").exists()
+
+    # In the one-stage flow too, once Dana has joined the conversation.
+    flow(workspace, ApprovalFlow.INTERNAL)
+    other = submitted(workspace, bob, page, caption="Another")
+    approvals.post_comment_add(post=other, by=member(dana, workspace), body="Love it")
+    between_us = approvals.post_comment_add(post=other, by=member(mia, workspace), body="She always says that")
+    assert bob.email in told_of(between_us) and dana.email not in told_of(between_us)
+
+
+def test_without_htmx_a_comment_whose_audience_changed_comes_back_typed(
+    client, workspace, alice, bob, mia, brand_link, page
+):
+    post = submitted(workspace, bob, page)
+    client.force_login(alice)
+    approvals.post_approve(post=post, by=member(mia, workspace))  # after Alice's page was drawn
+    response = client.post(
+        f"/w/{workspace.public_id}/posts/{post.public_id}/comments/", {"body": "Bob, this is weak", "shared": "0"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 409 and "now waits for the client, so they would read" in body
+    typed = re.search(r'<textarea[^>]*id="comment-body"[^>]*>([^<]*)</textarea>', body)
+    assert typed and typed.group(1) == "Bob, this is weak" and 'name="shared" value="1"' in body
+    assert not post.comments.exists()
+
+
+@pytest.mark.parametrize(("flow_value", "said"), [(ApprovalFlow.INTERNAL, False), (ApprovalFlow.INTERNAL_CLIENT, True)])
+def test_the_comment_form_speaks_of_the_clients_stage_only_where_there_is_one(
+    client, workspace, alice, bob, page, flow_value, said
+):
+    flow(workspace, flow_value)
+    post = submitted(workspace, bob, page)
+    client.force_login(alice)
+    body = client.get(f"/w/{workspace.public_id}/posts/{post.public_id}/review/").content.decode()
+    assert "Only the team sees this comment." in body
+    assert ("while the post waits for the client are seen by the client too" in body) == said
 
 
 # --- the composer's button and the queue's message follow the flow -----------------------------------------------
