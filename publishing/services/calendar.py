@@ -254,6 +254,11 @@ def hold_reason(post: Post, delivery: Delivery, workspace: Workspace) -> str:
         return ""
     if workspace.paused_at is not None:
         why = f": {workspace.pause_reason}" if workspace.pause_reason else ""
+        if post.in_queue:  # overdue queued posts move on resume: `queues.queue_reslot_overdue`
+            return (
+                f"On hold: {workspace.name} is paused{why}. Once the workspace is resumed, it goes out at its "
+                "time; if that has passed, it moves to its queue's next free time."
+            )
         return f"On hold: {workspace.name} is paused{why}. It goes out once the workspace is resumed."
     if post.in_queue and _queue_paused(delivery.channel):
         return f"On hold: the queue of {delivery.channel.display_name} is paused."

@@ -221,6 +221,11 @@ def hold_reason(delivery: Delivery) -> str:
     workspace = delivery.post.workspace
     if workspace.paused_at is not None:
         why = f": {workspace.pause_reason}" if workspace.pause_reason else ""
+        if delivery.post.in_queue:  # overdue queued posts move on resume: `queues.queue_reslot_overdue`
+            return (
+                f"On hold: {workspace.name} is paused{why}. Once the workspace is resumed, it goes out at its "
+                "time; if that has passed, it moves to its queue's next free time."
+            )
         return f"On hold: {workspace.name} is paused{why}. It goes out once the workspace is resumed."
     if (
         delivery.post.in_queue

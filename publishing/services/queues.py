@@ -2,8 +2,8 @@
 
 A queue's slots are weekdays and wall-clock times on the workspace's clock ("Monday 09:30"). "Add to queue" gives
 a post the next slot nobody has taken; reordering the queue hands the same times out in the new order; a paused
-queue holds its posts (the dispatcher skips them, `pipeline.held`), and resuming gives the ones whose time went by
-meanwhile new slots, so nothing goes out in a burst.
+queue holds its posts (the dispatcher skips them, `pipeline.held`), and resuming, once a post's time went by
+meanwhile, gives the queue's posts the next free slots in their order, so nothing goes out in a burst.
 
 The night the clocks change:
 - a slot time the clocks skip (02:30 the night summer time starts in Europe) does not happen that day: the slot is
@@ -57,11 +57,16 @@ class QueuedPost:
 
     @property
     def stuck(self) -> bool:
-        """Not movable because it failed or was cancelled somewhere, with nothing sent anywhere."""
-        deliveries = [self.delivery, *self.others]
-        return any(d.state in (S.FAILED, S.CANCELLED) for d in deliveries) and not any(
-            d.state in (*ACTIVE_STATES, S.PUBLISHED) or d.remote_id or d.publish_started_at for d in deliveries
-        )
+        """Not movable because it failed or was cancelled somewhere, with nothing sent anywhere. Reordering leaves
+        it where it is; after a pause it still takes a new time with the rest of the queue (`_reslottable`), and a
+        person may take it out of the queue."""
+        return _stuck([self.delivery, *self.others])
+
+    @property
+    def moves_on_resume(self) -> bool:
+        """Held while the queue is paused and given a new time after it (`queue_reslot_overdue`); a person may
+        take it out of the queue."""
+        return self.movable or self.stuck
 
 
 # --- slots ----------------------------------------------------------------------------------------------------
@@ -193,6 +198,21 @@ def _movable(deliveries: Iterable[Delivery]) -> bool:
     return all(d.state in MOVABLE_STATES and not d.remote_id and d.publish_started_at is None for d in deliveries)
 
 
+def _stuck(deliveries: Sequence[Delivery]) -> bool:
+    """Failed or was cancelled on some account, and nothing of it was sent or is going out anywhere."""
+    return any(d.state in (S.FAILED, S.CANCELLED) for d in deliveries) and not any(
+        d.state in (*ACTIVE_STATES, S.PUBLISHED) or d.remote_id or d.publish_started_at for d in deliveries
+    )
+
+
+def _reslottable(deliveries: Sequence[Delivery]) -> bool:
+    """A pause's end moves it: movable, or stuck with something still waiting on another account. Left at its
+    time, a stuck post's scheduled delivery would go out on the first tick after the resume, the burst re-slotting
+    is there to prevent; its failed or cancelled deliveries are not touched (`transitions.reschedule` moves only
+    scheduled ones)."""
+    return _movable(deliveries) or (_stuck(deliveries) and any(d.state in MOVABLE_STATES for d in deliveries))
+
+
 def queued_posts(channel: Channel) -> list[QueuedPost]:
     rows = []
     for post in queued(channel):
@@ -302,11 +322,18 @@ def _move(locked: _Locked, at: datetime, user: User | None) -> None:
     composer.record_version(post, user)
 
 
-def _locked_posts(channel: Channel) -> list[_Locked]:
+def _locked_posts(channel: Channel, *, stuck_too: bool = False) -> list[_Locked]:
     """The channel's queued posts that can still move, earliest first, locked with their deliveries (the
-    dispatcher skips locked deliveries, and a run cannot claim one until the move is saved)."""
+    dispatcher skips locked deliveries, and a run cannot claim one until the move is saved). With `stuck_too`,
+    also the posts that failed or were cancelled elsewhere but still wait here (`_reslottable`).
+
+    Only the posts' and deliveries' rows are locked (`of=("self",)`), not the workspace joined along: a workspace
+    resume has updated its workspace row already, and the composer locks a post with its workspace in one
+    statement, so locking the workspace here as well would take the two rows in another order."""
     ids = list(queued(channel).values_list("pk", flat=True))
-    locked = list(Post.objects.select_for_update().select_related("workspace").filter(pk__in=ids).order_by("pk"))
+    locked = list(
+        Post.objects.select_for_update(of=("self",)).select_related("workspace").filter(pk__in=ids).order_by("pk")
+    )
     deliveries: dict[int, list[Delivery]] = {}
     rows = (
         Delivery.objects.select_for_update(of=("self",))
@@ -317,7 +344,8 @@ def _locked_posts(channel: Channel) -> list[_Locked]:
     )
     for d in rows:
         deliveries.setdefault(d.post_id, []).append(d)
-    movable = [_Locked(p, deliveries.get(p.pk, [])) for p in locked if _movable(deliveries.get(p.pk, []))]
+    moves = _reslottable if stuck_too else _movable
+    movable = [_Locked(p, deliveries.get(p.pk, [])) for p in locked if moves(deliveries.get(p.pk, []))]
     return sorted(movable, key=lambda m: (m.post.scheduled_at, m.post.pk))
 
 
@@ -355,7 +383,7 @@ def queue_reorder(
 def _fixed_reason(row: QueuedPost) -> str:
     if row.stuck:
         return (
-            f"“{row.post}” failed or was cancelled on another account, so the queue cannot move it. Retry it from "
+            f"“{row.post}” failed or was cancelled on another account, so it cannot be reordered. Retry it from "
             "the posts list, or take it out of the queue."
         )
     return f"“{row.post}” has gone out or is going out now, so it cannot be moved."
@@ -391,15 +419,16 @@ def queue_resume(*, channel: Channel, user: User | None, now: datetime | None = 
 def queue_reslot_overdue(*, channel: Channel, user: User | None, now: datetime | None = None) -> list[Post]:
     """After a pause (of the queue, or of the whole workspace): when the time of at least one of the channel's
     queued posts went by, all its queued posts that can still move take the next free slots from now, in the
-    order they had. The queue carries on where it stopped, one post per slot, instead of sending everything
-    overdue at once. When none is overdue, every post keeps its time. A queue that is itself paused is left to
-    its own resume. Refused (`QueueRefused`, nothing changed) when posts are overdue and the queue has no posting
-    times. Returns the posts whose time changed."""
+    order they had; so do those that failed or were cancelled on another account and still wait here (their
+    scheduled deliveries move, the failed or cancelled ones stay as they are). The queue carries on where it
+    stopped, one post per slot, instead of sending everything overdue at once. When none is overdue, every post
+    keeps its time. A queue that is itself paused is left to its own resume. Refused (`QueueRefused`, nothing
+    changed) when posts are overdue and the queue has no posting times. Returns the posts whose time changed."""
     queue = PostingQueue.objects.select_for_update().filter(channel=channel).first()
     if queue is not None and queue.paused_at is not None:
         return []
     now = now or timezone.now()
-    waiting = _locked_posts(channel)
+    waiting = _locked_posts(channel, stuck_too=True)
     if not any(m.post.scheduled_at <= now for m in waiting):
         return []
     if queue is None or not queue.slots.exists():

@@ -190,3 +190,22 @@ def test_the_dashboards_reads_are_nine_queries(django_assert_num_queries, worksp
             str(problem.delivery.post.caption) + problem.delivery.channel.display_name
         for item in board.approvals.rows:
             str(item.post.author)
+
+
+def test_what_did_not_go_out_counts_posts_and_names_the_failures_left_unlisted(client, alice, workspace):
+    client.force_login(alice)
+    page = ChannelFactory(workspace=workspace)
+    ig = ChannelFactory(workspace=workspace, instagram=True)
+    for n in range(3):  # three posts, each failed on both accounts: six failures, five listed
+        post = PostFactory(workspace=workspace, caption=f"Went wrong {n}")
+        for channel in (page, ig):
+            DeliveryFactory(channel=channel, post=post, failed=True)
+    html = dashboard(client, workspace)
+    assert "Did not go out (3 posts)" in html
+    assert html.count('class="mb-2 problem"') == 5
+    assert "and 1 more failure on the posts list" in html
+
+    post = PostFactory(workspace=workspace, caption="Went wrong too")
+    DeliveryFactory(channel=page, post=post, failed=True)
+    html = dashboard(client, workspace)
+    assert "Did not go out (4 posts)" in html and "and 2 more failures on the posts list" in html

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -183,6 +185,41 @@ def test_resume_gives_overdue_queued_posts_new_slots_and_lets_the_others_go_out(
     assert loose.deliveries.get().state == DeliveryState.PUBLISHING
 
 
+@pytest.mark.parametrize("state", [DeliveryState.FAILED, DeliveryState.CANCELLED])
+def test_resume_moves_a_queued_post_that_failed_elsewhere_and_leaves_that_failure_alone(workspace, alice, state):
+    page = ChannelFactory(workspace=workspace)
+    ig = ChannelFactory(workspace=workspace, instagram=True)
+    queue_slots_add(channel=page, weekdays=range(7), at=time(9, 30))
+    post = queued_at(page, rome(MONDAY, 9, 30))
+    elsewhere = DeliveryFactory(post=post, channel=ig, state=state, due_at=rome(MONDAY, 9, 30))
+    workspace_pause(workspace=workspace, user=alice, reason=REASON)
+
+    now = rome(MONDAY, 20)
+    assert workspace_resume(workspace=workspace, user=alice, now=now) == Resumed(going_out=0, moved=1)
+    tuesday = rome(MONDAY + timedelta(days=1), 9, 30)
+    assert Post.objects.get(pk=post.pk).scheduled_at == tuesday
+    assert post.deliveries.get(channel=page).next_attempt_at == tuesday
+    elsewhere.refresh_from_db()
+    assert (elsewhere.state, elsewhere.due_at) == (state, rome(MONDAY, 9, 30))
+    assert pipeline.dispatch_due(now=now) == 0  # no burst on the first tick
+
+
+def test_resume_locks_posts_without_the_workspace_it_has_just_updated(workspace, alice):
+    if not connection.features.has_select_for_update_of:
+        pytest.skip("this database cannot lock some of a query's tables (SQLite locks the whole file while writing)")
+    page = ChannelFactory(workspace=workspace)
+    queue_slots_add(channel=page, weekdays=range(7), at=time(9, 30))
+    queued_at(page, rome(MONDAY, 9, 30))
+    workspace_pause(workspace=workspace, user=alice, reason=REASON)
+    with CaptureQueriesContext(connection) as captured:
+        assert workspace_resume(workspace=workspace, user=alice, now=rome(MONDAY, 20)).moved == 1
+    locks = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert any('FROM "publishing_post"' in sql for sql in locks), locks
+    # The composer locks a post and its workspace in one statement; here only posts, deliveries and queues are.
+    assert not any('"accounts_workspace"' in sql.partition("FOR UPDATE")[2] for sql in locks), locks
+    assert all(" OF " in sql for sql in locks if 'JOIN "accounts_workspace"' in sql), locks
+
+
 def test_a_queue_without_posting_times_lets_its_overdue_posts_go_out(workspace, alice):
     page = ChannelFactory(workspace=workspace)
     post = queued_at(page, rome(MONDAY, 9, 30))  # its posting times were removed since
@@ -216,6 +253,8 @@ def test_the_switch_says_queued_posts_move_instead_of_going_out(client, alice, w
     client.force_login(alice)
     html = client.get(url(workspace, "settings/")).content.decode()
     assert "Queued posts whose time has passed move to their queue's next free times instead" in html
+    # Once one of a queue's posts is overdue, every post of that queue takes a new time (`queues._reslot`).
+    assert "and the rest of that queue follows them in order" in html and "The others keep their times" not in html
 
 
 # --- the switch and the banner --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from publishing.models import Delivery, DeliveryKind, DeliveryState, Post, PostingQueue
-from publishing.services import pipeline
+from publishing.services import calendar, pipeline
 from tests.factories import ChannelFactory, DeliveryFactory, PostFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.no_sandbox]  # nothing here asks Meta
@@ -100,6 +101,24 @@ def test_a_queued_post_of_a_paused_queue_is_on_hold_and_a_post_outside_the_queue
     assert "On hold: the queue of Harbor Yoga Studio is paused." in html and "delivery-held" in html
     html = card(client, workspace, loose)
     assert polls(html, workspace, loose) and "On hold" not in html
+
+
+def test_a_queued_post_of_a_paused_workspace_says_it_may_move_to_its_queues_next_free_time(
+    client, alice, workspace, fb_page
+):
+    queued = due(fb_page, in_queue=True)
+    loose = due(fb_page)
+    pause(workspace, alice)
+    delivery = queued.deliveries.select_related("post__workspace", "channel__posting_queue").get()
+    reason = pipeline.hold_reason(delivery)
+    assert reason == (
+        f"On hold: Acme Coffee is paused: {REASON}. Once the workspace is resumed, it goes out at its time; if that "
+        "has passed, it moves to its queue's next free time."
+    )
+    workspace.refresh_from_db()
+    assert calendar.hold_reason(queued, delivery, workspace) == reason  # the list's words are the pipeline's
+    assert reason in unescape(card(client, workspace, queued))
+    assert "goes out once the workspace is resumed" in unescape(card(client, workspace, loose))
 
 
 def test_only_the_held_account_of_a_post_says_on_hold(client, alice, workspace, fb_page, ig):
