@@ -26,7 +26,7 @@ from accounts.models import Channel, User
 from accounts.roles import Capability
 
 from ..models import ACTIVE_STATES, Delivery, DeliveryState, Post, PostMedia
-from . import composer, local_time, transitions
+from . import composer, local_time, pipeline, transitions
 
 if TYPE_CHECKING:
     from accounts.access import WorkspaceAccess
@@ -252,17 +252,12 @@ def hold_reason(post: Post, delivery: Delivery, workspace: Workspace) -> str:
     its posting queue selected along), so it asks the database nothing."""
     if delivery.state != S.SCHEDULED:
         return ""
-    if workspace.paused_at is not None:
-        why = f": {workspace.pause_reason}" if workspace.pause_reason else ""
-        if post.in_queue:  # overdue queued posts move on resume: `queues.queue_reslot_overdue`
-            return (
-                f"On hold: {workspace.name} is paused{why}. Once the workspace is resumed, it goes out at its "
-                "time; if that has passed, it moves to its queue's next free time."
-            )
-        return f"On hold: {workspace.name} is paused{why}. It goes out once the workspace is resumed."
-    if post.in_queue and _queue_paused(delivery.channel):
-        return f"On hold: the queue of {delivery.channel.display_name} is paused."
-    return ""
+    return pipeline.hold_words(
+        workspace=workspace,
+        in_queue=post.in_queue,
+        queue_paused=lambda: _queue_paused(delivery.channel),
+        channel_name=delivery.channel.display_name,
+    )
 
 
 def held(post: Post, deliveries: list[Delivery], workspace: Workspace) -> bool:

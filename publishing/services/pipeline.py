@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import logging
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from celery import current_app
@@ -41,7 +42,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.crypto import TokenDecryptionError
-from accounts.models import ChannelStatus
+from accounts.models import ChannelStatus, Workspace
 from accounts.services.channels import channel_check_token, channel_record_error
 from socialhub.graph import GraphAuthError, GraphClient, GraphError, GraphPermissionError, GraphRateLimitError
 from socialhub.graph.usage import wait_seconds
@@ -216,23 +217,32 @@ def _unloadable(delivery_id: int, token: str, error: Exception) -> Outcome:
     return Outcome(RunOutcome.FAILED, reason=message)
 
 
-def hold_reason(delivery: Delivery) -> str:
-    """Why a delivery is held (see `held`), in words, or "" when it is not."""
-    workspace = delivery.post.workspace
+def hold_words(*, workspace: Workspace, in_queue: bool, queue_paused: Callable[[], bool], channel_name: str) -> str:
+    """Why a delivery is held, in words, or "" when it is not. The one wording, used by runs and by the lists;
+    `queue_paused` is asked only when the workspace itself is not paused."""
     if workspace.paused_at is not None:
         why = f": {workspace.pause_reason}" if workspace.pause_reason else ""
-        if delivery.post.in_queue:  # overdue queued posts move on resume: `queues.queue_reslot_overdue`
+        if in_queue:  # overdue queued posts move on resume: `queues.queue_reslot_overdue`
             return (
                 f"On hold: {workspace.name} is paused{why}. Once the workspace is resumed, it goes out at its "
                 "time; if that has passed, it moves to its queue's next free time."
             )
         return f"On hold: {workspace.name} is paused{why}. It goes out once the workspace is resumed."
-    if (
-        delivery.post.in_queue
-        and Delivery.objects.filter(pk=delivery.pk, channel__posting_queue__paused_at__isnull=False).exists()
-    ):
-        return f"On hold: the queue of {delivery.channel.display_name} is paused."
+    if in_queue and queue_paused():
+        return f"On hold: the queue of {channel_name} is paused."
     return ""
+
+
+def hold_reason(delivery: Delivery) -> str:
+    """Why a delivery is held (see `held`), in words, or "" when it is not; the queue is read fresh."""
+    return hold_words(
+        workspace=delivery.post.workspace,
+        in_queue=delivery.post.in_queue,
+        queue_paused=lambda: Delivery.objects.filter(
+            pk=delivery.pk, channel__posting_queue__paused_at__isnull=False
+        ).exists(),
+        channel_name=delivery.channel.display_name,
+    )
 
 
 def _before_run(delivery: Delivery) -> Outcome | None:
