@@ -174,7 +174,8 @@ class WorkspaceMembership(models.Model):
         return f"{self.user} · {self.workspace} ({self.get_role_display()})"
 
 
-def _hash_token(token: str) -> str:
+def hash_token(token: str) -> str:
+    """What is stored of a token a link carries: its SHA-256, so a database leak leaks no working link."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -223,11 +224,11 @@ class Invitation(models.Model):
     @staticmethod
     def new_token() -> tuple[str, str]:
         token = secrets.token_urlsafe(32)
-        return token, _hash_token(token)
+        return token, hash_token(token)
 
     @classmethod
     def find_by_token(cls, token: str) -> Invitation | None:
-        return cls.objects.select_related("agency", "workspace").filter(token_hash=_hash_token(token)).first()
+        return cls.objects.select_related("agency", "workspace").filter(token_hash=hash_token(token)).first()
 
     @property
     def status(self) -> str:

@@ -7,7 +7,6 @@ last attempt stopped and never creates a second post."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 
@@ -16,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Channel, Workspace
+from accounts.models import Channel, Workspace, hash_token
 
 
 def asset_upload_to(instance: MediaAsset, filename: str) -> str:
@@ -414,10 +413,6 @@ class PostingSlot(models.Model):
 
 
 # --- approvals ----------------------------------------------------------------------------------------------------
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class ApprovalLink(models.Model):
     """A magic link through which a client reviews the workspace's posts awaiting them, without an account.
     Only a hash of the token is stored; the link expires, can be revoked, and every use is recorded."""
@@ -442,11 +437,11 @@ class ApprovalLink(models.Model):
     @staticmethod
     def new_token() -> tuple[str, str]:
         token = secrets.token_urlsafe(32)
-        return token, _hash(token)
+        return token, hash_token(token)
 
     @classmethod
     def find_by_token(cls, token: str) -> ApprovalLink | None:
-        return cls.objects.select_related("workspace").filter(token_hash=_hash(token)).first()
+        return cls.objects.select_related("workspace").filter(token_hash=hash_token(token)).first()
 
     @property
     def usable(self) -> bool:

@@ -23,7 +23,8 @@ from publishing.models import Delivery, DeliveryState, Post
 from publishing.publishers.base import RunOutcome
 from publishing.services import pipeline, transitions
 from publishing.services.posts import post_create, post_submit
-from tests.factories import PASSWORD, AgencyMembershipFactory, UserFactory, WorkspaceMembershipFactory
+from tests.browser.journeys import sign_in
+from tests.factories import AgencyMembershipFactory, UserFactory, WorkspaceMembershipFactory
 
 # The publishing tests' fixtures, used here by name (so ruff's F811 does not apply to their parameters).
 # ruff: noqa: F811
@@ -39,14 +40,6 @@ from tests.publishing.conftest import (  # noqa: F401
 pytestmark = [pytest.mark.django_db(transaction=True)]
 FEED_POST = rf"/v\d+\.\d+/{HARBOR_PAGE}/feed$"
 META_REASON = "The media type is not supported for this endpoint"
-
-
-def sign_in(page: Page, live_server, user) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
 def manager(agency, workspace, name: str):

@@ -13,21 +13,13 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import ApprovalFlow
 from publishing.models import ApprovalDecision, DeliveryState, Post
-from tests.factories import PASSWORD
+from tests.browser.journeys import sign_in
 
 # The publishing tests' fixtures, used here by name (so ruff's F811 does not apply to their parameters).
 # ruff: noqa: F811
 from tests.publishing.conftest import _fast_pipeline, channels, run_to_end  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, live_server, user) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
 def review_from_approvals(page: Page, live_server, workspace, section: str) -> None:

@@ -16,7 +16,7 @@ from accounts.services.channels import channel_client
 from publishing.models import DeliveryState
 from publishing.services import pipeline
 from publishing.services.posts import post_create, post_submit
-from tests.factories import PASSWORD
+from tests.browser.journeys import sign_in
 
 # The publishing tests' fixtures, used here by name (so ruff's F811 does not apply to their parameters).
 # ruff: noqa: F811
@@ -25,14 +25,6 @@ from tests.publishing.test_schedule_dst import next_last_sunday
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 ROME = ZoneInfo("Europe/Rome")
-
-
-def sign_in(page: Page, live_server, user) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
 def drag(page: Page, source: str, target: str) -> None:

@@ -17,7 +17,8 @@ from playwright.sync_api import Page, expect
 from accounts.services.channels import channel_client
 from publishing.models import Delivery, DeliveryState, Post
 from publishing.tasks import dispatch_due_deliveries
-from tests.factories import PASSWORD, ChannelFactory
+from tests.browser.journeys import sign_in
+from tests.factories import ChannelFactory
 
 # The publishing tests' fixtures, used here by name (so ruff's F811 does not apply to their parameters).
 # ruff: noqa: F811
@@ -31,14 +32,6 @@ from tests.publishing.conftest import (  # noqa: F401
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, live_server, user) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
 def click_at(page: Page, selector: str, fx: float, fy: float) -> None:
