@@ -46,22 +46,24 @@ pytestmark = pytest.mark.django_db
 A, S = Post.Approval, DeliveryState
 
 
+def joined(agency, workspace, role: str, email: str, full_name: str):
+    """A person in the agency (as a member) with `role` in the workspace."""
+    person = UserFactory(email=email, full_name=full_name)
+    AgencyMembershipFactory(agency=agency, user=person, role="member")
+    WorkspaceMembershipFactory(workspace=workspace, user=person, role=role)
+    return person
+
+
 @pytest.fixture
 def dana(agency, workspace):
     """Dana works at the brand: a member of the workspace with the client role."""
-    dana = UserFactory(email="dana@acme.example", full_name="Dana Client")
-    AgencyMembershipFactory(agency=agency, user=dana, role="member")
-    WorkspaceMembershipFactory(workspace=workspace, user=dana, role="client")
-    return dana
+    return joined(agency, workspace, "client", "dana@acme.example", "Dana Client")
 
 
 @pytest.fixture
 def mia(agency, workspace):
     """Mia manages the workspace (a workspace manager, not an agency owner)."""
-    mia = UserFactory(email="mia@northwind.example", full_name="Mia Manager")
-    AgencyMembershipFactory(agency=agency, user=mia, role="member")
-    WorkspaceMembershipFactory(workspace=workspace, user=mia, role="manager")
-    return mia
+    return joined(agency, workspace, "manager", "mia@northwind.example", "Mia Manager")
 
 
 @pytest.fixture
