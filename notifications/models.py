@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     CHANGES_REQUESTED = "changes_requested", _("Changes were requested on my post")
     POST_COMMENT = "post_comment", _("Someone commented on a post I work on")
     IG_QUOTA_FULL = "ig_quota_full", _("An Instagram account used up today's publishing quota")
+    COMMENT_ASSIGNED = "comment_assigned", _("A comment was assigned to me")
 
 
 # What a person gets before they choose: (in-app, email).
@@ -32,6 +33,7 @@ DEFAULTS: dict[str, tuple[bool, bool]] = {
     Kind.CHANGES_REQUESTED: (True, True),
     Kind.POST_COMMENT: (True, False),
     Kind.IG_QUOTA_FULL: (True, False),
+    Kind.COMMENT_ASSIGNED: (True, False),
 }
 
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "accounts",
     "publishing",
     "notifications",
+    "inbox",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from inbox import webhooks as inbox_webhooks
 
 from .health import healthz
 
@@ -19,4 +20,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("publishing.urls")),
     path("", include("notifications.urls")),
+    path("", include("inbox.urls")),
+    path("webhooks/meta/", inbox_webhooks.receive, name="meta_webhook"),
 ]
