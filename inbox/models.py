@@ -264,6 +264,9 @@ class Presence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["thread", "user"], name="unique_presence")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.activity} {self.thread_id}"
+
 
 class WebhookDelivery(models.Model):
     """One signed POST from Meta, stored after its signature was checked and before it is processed in Celery.
