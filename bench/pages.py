@@ -474,9 +474,7 @@ def composer_form(seeder: Seeder) -> dict[str, Any]:
 
 
 def measure(seeder: Seeder, *, requests: int) -> dict[str, dict[str, Any]]:
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     manager, owner = Client(), Client()
     manager.force_login(seeder.manager)
@@ -490,28 +488,47 @@ def measure(seeder: Seeder, *, requests: int) -> dict[str, dict[str, Any]]:
         def fetch(url: str = url, post: bool = "(POST)" in label, client: Client = client) -> Any:
             return client.post(url, form, HTTP_HX_REQUEST="true") if post else client.get(url)
 
-        for _ in range(2):  # warm-up: template loading, first-query caches
-            response = fetch()
-        with CaptureQueriesContext(connection) as queries:
-            response = fetch()
-        sql = [q["sql"] for q in queries.captured_queries]  # now: the next request clears the log
-        timings = []
-        for _ in range(requests):
-            started = time.perf_counter()
-            fetch()
-            timings.append((time.perf_counter() - started) * 1000)
-        timings.sort()
-        results[key] = {
-            "label": label,
-            "url": url,
-            "status": response.status_code,
-            "queries": len(sql),
-            "sql": sql,
-            "kb": len(response.content) / 1024,
-            "median": statistics.median(timings),
-            "p95": timings[min(len(timings) - 1, math.ceil(0.95 * len(timings)) - 1)],
-        }
+        results[key] = time_page(label, url, fetch, requests=requests)
     return results
+
+
+def measure_urls(urls: list[tuple[str, str]], user: Any, *, requests: int) -> dict[str, dict[str, Any]]:
+    """GET each (label, url) as `user`: its status, SQL count, size and server time."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return {
+        label.split(" (")[0]: time_page(label, url, lambda url=url: client.get(url), requests=requests)
+        for label, url in urls
+    }
+
+
+def time_page(label: str, url: str, fetch: Any, *, requests: int) -> dict[str, Any]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(2):  # warm-up: template loading, first-query caches
+        response = fetch()
+    with CaptureQueriesContext(connection) as queries:
+        response = fetch()
+    sql = [q["sql"] for q in queries.captured_queries]  # now: the next request clears the log
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        fetch()
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return {
+        "label": label,
+        "url": url,
+        "status": response.status_code,
+        "queries": len(sql),
+        "sql": sql,
+        "kb": len(response.content) / 1024,
+        "median": statistics.median(timings),
+        "p95": timings[min(len(timings) - 1, math.ceil(0.95 * len(timings)) - 1)],
+    }
 
 
 def report(args: argparse.Namespace, seeder: Seeder, small: dict, full: dict) -> None:
