@@ -1,8 +1,9 @@
 """python -m sandbox --port 8100 --seed 1 --state FILE --webhook-url URL --app-id ID --app-secret S
-                     --ig-app-id ID --ig-app-secret S [--host 127.0.0.1]
+                     --ig-app-id ID --ig-app-secret S [--host 127.0.0.1] [--activity SECONDS [--activity-burst N]]
 
 Prints exactly one line ``SANDBOX_READY http://HOST:PORT`` once listening. Saves the state to --state
-on SIGTERM/SIGINT and on POST /__sandbox__/state/save; loads it at start if the file exists.
+on SIGTERM/SIGINT and on POST /__sandbox__/state/save; loads it at start if the file exists. ``--activity``
+(or SANDBOX_ACTIVITY) starts live activity: fans comment on subscribed Pages and accounts every SECONDS.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def main(argv=None):
     p.add_argument("--app-secret", default=None)
     p.add_argument("--ig-app-id", default=None)
     p.add_argument("--ig-app-secret", default=None)
+    p.add_argument("--activity", type=float, default=float(os.environ.get("SANDBOX_ACTIVITY") or 0))
+    p.add_argument("--activity-burst", type=int, default=int(os.environ.get("SANDBOX_ACTIVITY_BURST") or 1))
     a = p.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     config = Config(
@@ -75,6 +78,10 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if a.activity > 0:
+        from .webhooks import LiveActivity
+
+        state.live = LiveActivity(state, a.activity, a.activity_burst).start()
     print(f"SANDBOX_READY http://{a.host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()

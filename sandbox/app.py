@@ -339,14 +339,17 @@ class SandboxApp:
         from . import controls, webhooks  # noqa: F401  (register routes)
         from .endpoints import (  # noqa: F401  # noqa: F401
             batch,
+            comments,
             facebook,
             graph_nodes,
             ig_media_edges,
             ig_publishing,
             instagram,
+            mentions,
             oauth,
             page_publishing,
             rupload,
+            subscriptions,
         )
 
     def __call__(self, environ, start_response):

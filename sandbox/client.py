@@ -199,7 +199,23 @@ class SandboxControl:
         return self._call("POST", "/quota", {k: v for k, v in body.items() if v is not None})
 
     def send_webhook(self, **payload):
+        """A change on Meta's side and its signed webhook (kinds comment, edit, hide, unhide, remove, mention;
+        ``deliver=False`` makes the change and sends nothing); see ``POST webhooks/send`` in the README."""
         return self._call("POST", "/webhooks/send", payload)
+
+    def start_activity(self, every: float, burst: int = 1, url=None):
+        """Live activity: every ``every`` real seconds, ``burst`` fan comments on subscribed objects, each sent."""
+        return self._call("POST", "/activity", {"every": every, "burst": burst, "url": url})
+
+    def stop_activity(self):
+        return self._call("POST", "/activity", {"every": 0})
+
+    def activity_once(self, burst: int = 1, url=None):
+        """One burst of live activity now; answers the events sent (``"events"``)."""
+        return self._call("POST", "/activity", {"once": True, "burst": burst, "url": url})
+
+    def activity_state(self):
+        return self._call("GET", "/activity")
 
     def state(self):
         return self._call("GET", "/state")

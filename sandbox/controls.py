@@ -339,11 +339,19 @@ def quota(ctx):
 
 
 # ------------------------------------------------------------------ activity
-@route(CONTROL, r"/activity", ("POST",))
+@route(CONTROL, r"/activity", ("GET", "POST"))
 def activity(ctx):
+    """{"comments": N, "insights_days": N}: at once, no webhooks. {"every": s, "burst": n} / {"once": true}: live
+    activity on subscribed objects with a webhook each (webhooks.py); GET tells the live activity's state."""
     import random
 
+    from . import webhooks
+
+    if ctx.method == "GET":
+        return webhooks.live_state(ctx)
     b = body(ctx)
+    if "every" in b or b.get("once"):
+        return webhooks.live_control(ctx, b)
     d = ctx.state.data
     rng = random.Random(f"{d['meta']['seed']}:activity:{ctx.state.new_id(6)}")
     ids = seed.Ids(rng)

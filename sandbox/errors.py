@@ -280,6 +280,70 @@ def missing_parameter(name: str) -> MetaError:
     return MetaError(400, f"(#100) The parameter {name} is required", "OAuthException", 100)
 
 
+# ---------------------------------------------------------------- comments, moderation, private replies
+
+
+def page_token_required() -> MetaError:
+    # Graph's code 210 for a Page edge called with a user token; text as quoted in public issue threads (verify)
+    return MetaError(400, "(#210) A page access token is required to request this resource.", "OAuthException", 210)
+
+
+def ig_reply_to_hidden() -> MetaError:
+    # IG Comment Replies reference: "You cannot reply to hidden comments." Code and text: (verify)
+    return MetaError(400, "(#100) You cannot reply to a hidden comment.", "OAuthException", 100)
+
+
+def ig_hide_own_comment() -> MetaError:
+    # IG Comment reference: comments by the media owner are always shown, so they cannot be hidden (verify text)
+    return MetaError(400, "(#100) Comments made by the media owner cannot be hidden.", "OAuthException", 100)
+
+
+def fb_hide_own_comment() -> MetaError:
+    # Comment reference: can_hide is false for the Page's own comments (verify code and text)
+    return MetaError(400, "(#100) This comment cannot be hidden.", "OAuthException", 100)
+
+
+def fb_edit_others_comment() -> MetaError:
+    # Comment reference (update message): only the comment's author may edit it (verify code and text)
+    return MetaError(403, "(#200) Permissions error", "OAuthException", 200)
+
+
+def private_reply_already_sent() -> MetaError:
+    # Private Replies: one message per comment. Text as Meta answers it, quoted in public code handling
+    # code 10900 (e.g. "(#10900) Activity already replied to"); status (verify)
+    return MetaError(400, "(#10900) Activity already replied to", "OAuthException", 10900)
+
+
+def private_reply_expired() -> MetaError:
+    # Private Replies: within 7 days of the comment. Code 10901 and text as quoted from Meta's answers in public
+    # code (verify)
+    return MetaError(400, "(#10901) Activity replying time expired", "OAuthException", 10901)
+
+
+def private_reply_not_allowed() -> MetaError:
+    # A comment the Page wrote itself: nobody to answer privately. Code 10903 and text as quoted in public code
+    # (verify)
+    return MetaError(400, "(#10903) This user can't reply to this activity", "OAuthException", 10903)
+
+
+def private_reply_no_recipient() -> MetaError:
+    # Messenger Platform error codes: 100 / 2018001 "No matching user found" (verify for an unknown comment_id)
+    return MetaError(400, "(#100) No matching user found", "OAuthException", 100, 2018001)
+
+
+def message_outside_window() -> MetaError:
+    # Messenger Platform error codes: 10 / 2018278 "This message is sent outside of allowed window." — the sandbox
+    # serves private replies only, so a message to a person (recipient id) is outside any open conversation
+    return MetaError(400, "(#10) This message is sent outside of allowed window.", "OAuthException", 10, 2018278)
+
+
+def enum_param(name: str, allowed, got: str) -> MetaError:
+    # Graph's answer for a value outside an enum parameter (verify text)
+    return MetaError(
+        400, f'(#100) Param {name} must be one of {{{", ".join(sorted(allowed))}}} - got "{got}"', "OAuthException", 100
+    )
+
+
 # ---------------------------------------------------------------- OAuth code exchange (graph.facebook.com)
 
 

@@ -260,6 +260,7 @@ def build(seed: int) -> dict:
             for _ in range(rng.randint(0, 4)):
                 add_fb_comment(data, ids, rng, post, ts + rng.randint(60, 86400))
     add_publishing(data, ids, seed)
+    add_mentions(data, ids, seed)
     return data
 
 
@@ -391,4 +392,85 @@ def add_fb_comment(data, ids, rng, post, ts):
     }
     data["fb_comments"][cid] = c
     post["comment_count"] = post.get("comment_count", 0) + 1
+    return c
+
+
+# Instagram accounts nobody here manages, whose posts @mention the seeded accounts (mentioned_media /
+# mentioned_comment, IG User reference). Fields as an IG Media / IG Comment has them.
+STRANGERS = ["cityrunclub", "foodie.finds", "weekend.wanderer", "north.shore.news"]
+MENTION_CAPTIONS = ["Best class in town, thanks @{u}!", "Morning with @{u} ☀️", "Shout-out to @{u} 🙌"]
+MENTION_COMMENTS = ["@{u} you have to try this", "Reminds me of @{u}!", "@{u} are you open on Sunday?"]
+
+
+def add_mentions(data, ids, seed):
+    """For each Page-linked Instagram account: one post of a stranger whose caption mentions it, and one post of a
+    stranger with a comment mentioning it. Drawn from a separate generator so earlier ids stay the same; kept in
+    their own collections because the mentioned account may read them only through mentioned_media /
+    mentioned_comment (IG Comment reference: comments found through mentions cannot be read directly)."""
+    rng = random.Random(f"{seed}:mentions")
+    pub = Ids(rng)
+    pub.seen = ids.seen
+    data["mention_media"], data["mention_comments"] = {}, {}
+    data["subscriptions"], data["private_replies"], data["psids"] = {}, {}, {}
+    anchor = data["meta"]["anchor"]
+    for acc in data["ig_accounts"].values():
+        if not acc.get("page_id"):
+            continue
+        for kind in ("caption", "comment"):
+            ts = anchor - rng.randint(1, 10) * 86400 + rng.randint(0, 86399)
+            text = rng.choice(MENTION_CAPTIONS if kind == "caption" else CAPTIONS).format(u=acc["username"])
+            media = add_mention_media(data, pub, rng, ts, text, acc["id"] if kind == "caption" else None)
+            if kind == "comment":
+                text = rng.choice(MENTION_COMMENTS).format(u=acc["username"])
+                add_mention_comment(data, pub, rng, media, ts + rng.randint(60, 3600), text, acc["id"])
+
+
+def stranger(ids, rng) -> dict:
+    name = rng.choice(STRANGERS)
+    return {"id": ids.make(17, "17841"), "username": name}
+
+
+def add_mention_media(data, ids, rng, ts, caption, mentioned: str | None) -> dict:
+    mid = ids.make(17, "17")
+    who = stranger(ids, rng)
+    shortcode = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(11))
+    media = {
+        "id": mid,
+        "owner": who["id"],
+        "username": who["username"],
+        "caption": caption,
+        "timestamp": iso(ts),
+        "ts": ts,
+        "media_type": "IMAGE",
+        "media_product_type": "FEED",
+        "permalink": f"https://www.instagram.com/p/{shortcode}/",
+        "shortcode": shortcode,
+        "like_count": rng.randint(0, 80),
+        "comments_count": 0,
+        "is_comment_enabled": True,
+        "media_path": f"/__sandbox__/media/{mid}.png",
+        "mentions": [mentioned] if mentioned else [],
+    }
+    data["mention_media"][mid] = media
+    return media
+
+
+def add_mention_comment(data, ids, rng, media, ts, text, mentioned: str | None, parent_id=None, author=None) -> dict:
+    cid = ids.make(17, "17")
+    who = author or stranger(ids, rng)
+    c = {
+        "id": cid,
+        "media": media["id"],
+        "text": text,
+        "timestamp": iso(ts),
+        "ts": ts,
+        "username": who["username"],
+        "from": {"id": who["id"], "username": who["username"]},
+        "like_count": rng.randint(0, 5),
+        "hidden": False,
+        "parent_id": parent_id,
+        "mentions": [mentioned] if mentioned else [],
+    }
+    data["mention_comments"][cid] = c
+    media["comments_count"] = media.get("comments_count", 0) + 1
     return c

@@ -135,6 +135,7 @@ class State:
         self.usage = Usage()
         self.requests = deque(maxlen=1000)
         self.marks = deque(maxlen=1000)  # warnings and "Meta would flag this" marks, kept apart from the log
+        self.live = None  # the running live activity (webhooks.LiveActivity), if any
         self._seeded: dict | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -148,6 +149,9 @@ class State:
 
     def reset(self):
         with self.lock:
+            if self.live is not None:
+                self.live.stop()
+                self.live = None
             self.seed()
             self.faults.clear()
             self.latency_ms = 0
@@ -271,4 +275,16 @@ class State:
                 )
             },
             "insight_days": {k: len(v) for k, v in d["insights"].items()},
+            # strangers' posts and comments that @mention a managed account (mentioned_media / mentioned_comment)
+            "mentions": [
+                {"ig_user_id": ig, "media_id": m["id"], "comment_id": None}
+                for m in d.get("mention_media", {}).values()
+                for ig in m.get("mentions", [])
+            ]
+            + [
+                {"ig_user_id": ig, "media_id": c["media"], "comment_id": c["id"]}
+                for c in d.get("mention_comments", {}).values()
+                for ig in c.get("mentions", [])
+            ],
+            "subscriptions": d.get("subscriptions", {}),
         }

@@ -22,11 +22,9 @@ from ..state import APP_NAME
 from .graph_nodes import (
     call_token,
     check_fields,
-    fb_comment_values,
     node_edge,
     parse_fields,
     picture,
-    post_values,
     render,
     render_page,
     token_value,
@@ -259,16 +257,9 @@ def post_get(ctx, tok, post_id):
     fields = parse_fields(ctx.get("fields"))
     check_fields(fields, "PagePost")
     ctx.touch(p["page_id"], "pages")
-    return render(post_values(ctx, p), fields, default=("created_time", "message", "id"))
+    from .comments import post_view
+
+    return post_view(ctx, tok, p, fields)
 
 
-@node_edge("facebook", "Comment", "#get")
-def fb_comment_get(ctx, tok, cid):
-    c = ctx.state.data["fb_comments"][cid]
-    page_id = ctx.state.data["posts"][c["post_id"]]["page_id"]
-    if not auth.can_see_page(ctx.state, tok, page_id):
-        raise errors.unsupported_request("GET", cid)
-    fields = parse_fields(ctx.get("fields"))
-    check_fields(fields, "Comment")
-    ctx.touch(page_id, "pages")
-    return render(fb_comment_values(ctx, c), fields, default=("created_time", "from", "message", "id"))
+# Comment nodes (GET /{comment-id}) are served by comments.py

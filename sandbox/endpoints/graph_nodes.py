@@ -203,14 +203,6 @@ def media_values(ctx, m):
     return v
 
 
-def ig_comment_values(ctx, c):
-    v = {k: c[k] for k in ("id", "text", "timestamp", "username", "from", "like_count", "hidden")}
-    if c.get("parent_id"):
-        v["parent_id"] = c["parent_id"]
-    v["media"] = {"id": c["media"]}
-    return v
-
-
 def post_values(ctx, p):
     page = ctx.state.data["pages"][p["page_id"]]
     v = {
@@ -236,11 +228,6 @@ def post_values(ctx, p):
         # Graph API "attachments" of a multi-photo post: one album attachment whose subattachments are the photos.
         photos = [{"type": "photo", "target": {"id": pid}} for pid in p["attached_media"]]
         v["attachments"] = {"data": [{"type": "album", "subattachments": {"data": photos}}]}
-    return v
-
-
-def fb_comment_values(ctx, c):
-    v = {k: c[k] for k in ("id", "message", "created_time", "from", "like_count", "is_hidden")}
     return v
 
 

@@ -2,8 +2,7 @@
 - GET /{ig-user-id}/media — newest first, cursor paging (seed 001 / 003 example with paging.cursors); stories
   and carousel children are not listed (seed 001: stories have their own /stories edge).
 - GET /{ig-media-id}/children — the carousel's media (spec IGMedia "children").
-- GET|POST /{ig-media-id}/comments — seed 003 (create → {"id"}); permission instagram_manage_comments
-  (Facebook Login) / instagram_business_manage_comments (Instagram Login).
+- GET|POST /{ig-media-id}/comments — comments.py; ``comments{…}`` asked as a media field is expanded here.
 - GET /{ig-user-id}/available_catalogs, /catalog_product_search?catalog_id&q — seed 003 shapes, spec
   ShadowIGUserCatalogProductSearch; Facebook Login only (product-tagging guide), catalog_management.
 - DELETE /{ig-media-id} → {"success": true}: in the IGMedia spec ("#delete") and reported to work for Facebook
@@ -16,10 +15,10 @@
 
 from __future__ import annotations
 
-from .. import auth, errors, permissions, seed
+from .. import auth, errors, permissions
 from ..app import IG_GRAPH
 from .facebook import paginate
-from .graph_nodes import check_fields, ig_comment_values, media_values, node_edge, parse_fields, render
+from .graph_nodes import check_fields, media_values, node_edge, parse_fields, render
 
 
 def read_access(ctx, tok, ig_id, node_id):
@@ -33,7 +32,12 @@ def media_spec(ctx) -> str:
     return "IGMediaForIGOnlyAPI" if ctx.host == IG_GRAPH else "IGMedia"
 
 
-def media_view(ctx, m, fields):
+def media_view(ctx, m, fields, tok=None):
+    from .comments import media_comments_field
+
+    def comments(f):
+        return media_comments_field(ctx, tok, m, f) if tok is not None else None
+
     def children(f):
         if not m.get("children"):
             return None
@@ -41,7 +45,7 @@ def media_view(ctx, m, fields):
         rows = [render(media_values(ctx, ctx.state.data["ig_media"][c]), f.sub or None) for c in m["children"]]
         return {"data": rows}
 
-    return render(media_values(ctx, m), fields, expand={"children": children})
+    return render(media_values(ctx, m), fields, expand={"children": children, "comments": comments})
 
 
 def list_media(ctx, tok, ig_id, *, stories: bool = False):
@@ -55,7 +59,7 @@ def list_media(ctx, tok, ig_id, *, stories: bool = False):
     ]
     items.sort(key=lambda m: (-m["ts"], m["id"]))
     window, paging = paginate(ctx, items)
-    out = {"data": [media_view(ctx, m, fields) for m in window]}
+    out = {"data": [media_view(ctx, m, fields, tok) for m in window]}
     if paging:
         out["paging"] = paging
     return out
@@ -79,7 +83,7 @@ def media_get(ctx, tok, media_id):
     read_access(ctx, tok, m["owner"], media_id)
     fields = parse_fields(ctx.get("fields"))
     check_fields(fields, media_spec(ctx))
-    return media_view(ctx, m, fields)
+    return media_view(ctx, m, fields, tok)
 
 
 node_edge("facebook", "IGMedia", "#get")(media_get)
@@ -118,53 +122,7 @@ def media_delete(ctx, tok, media_id):
     return {"success": True}
 
 
-# ------------------------------------------------------------------ comments
-def comments_get(ctx, tok, media_id):
-    m = ctx.state.data["ig_media"][media_id]
-    read_access(ctx, tok, m["owner"], media_id)
-    fields = parse_fields(ctx.get("fields"))
-    check_fields(fields, "IGComment")
-    rows = [c for c in ctx.state.data["ig_comments"].values() if c["media"] == media_id and not c.get("parent_id")]
-    rows.sort(key=lambda c: (-c["ts"], c["id"]))
-    window, paging = paginate(ctx, rows)
-    out = {"data": [render(ig_comment_values(ctx, c), fields, default=("timestamp", "text", "id")) for c in window]}
-    if paging:
-        out["paging"] = paging
-    return out
-
-
-def comments_post(ctx, tok, media_id):
-    state = ctx.state
-    m = state.data["ig_media"][media_id]
-    if not auth.can_see_ig(state, tok, m["owner"]):
-        raise errors.unsupported_request("POST", media_id)
-    permissions.require_all(state, tok, "ig_comments", "instagram" if ctx.host == IG_GRAPH else "facebook")
-    ctx.touch(m["owner"], "instagram")
-    text = ctx.get("message")
-    if not text:
-        raise errors.missing_parameter("message")
-    acc = state.data["ig_accounts"][m["owner"]]
-    now = state.clock.now()
-    cid = state.new_id(17, "17")
-    state.data["ig_comments"][cid] = {
-        "id": cid,
-        "media": media_id,
-        "text": text,
-        "timestamp": seed.iso(now),
-        "ts": now,
-        "username": acc["username"],
-        "from": {"id": acc["id"], "username": acc["username"]},
-        "like_count": 0,
-        "hidden": False,
-        "parent_id": None,
-    }
-    m["comments_count"] = m.get("comments_count", 0) + 1
-    return {"id": cid}
-
-
-for _spec, _platform in (("IGMedia", "facebook"), ("IGMediaForIGOnlyAPI", "instagram")):
-    node_edge(_platform, _spec, "comments")(comments_get)
-    node_edge(_platform, _spec, "comments", "POST")(comments_post)
+# Comments on media (GET|POST /{ig-media-id}/comments) are served by comments.py
 
 
 # ------------------------------------------------------------------ catalogs (Facebook Login only)

@@ -9,15 +9,7 @@ Media and comment nodes are readable the same two ways (specs IGMedia, IGMediaFo
 from __future__ import annotations
 
 from .. import auth, errors
-from .graph_nodes import (
-    NODE_EDGES,
-    check_fields,
-    ig_comment_values,
-    ig_values,
-    node_edge,
-    parse_fields,
-    render,
-)
+from .graph_nodes import check_fields, ig_values, node_edge, parse_fields, render
 
 
 @node_edge("facebook", "IGUser", "#get")
@@ -28,7 +20,9 @@ def ig_user_get(ctx, tok, ig_id):
     fields = parse_fields(ctx.get("fields"))
     check_fields(fields, "IGUser")
     ctx.touch(ig_id, "instagram")
-    return render(ig_values(ctx, ctx.state.data["ig_accounts"][ig_id]), fields)
+    from .mentions import expansions
+
+    return render(ig_values(ctx, ctx.state.data["ig_accounts"][ig_id]), fields, expand=expansions(ctx, tok, ig_id))
 
 
 @node_edge("instagram", "IGUserForIGOnlyAPI", "#get")
@@ -42,19 +36,5 @@ def ig_only_user_get(ctx, tok, ig_id):
     return render(ig_values(ctx, ctx.state.data["ig_accounts"][ig_id], ig_only=True), fields)
 
 
-# IG media nodes (GET /{ig-media-id} with children{...}) are served by ig_media_edges.py
-
-
-def _ig_comment_get(ctx, tok, cid):
-    c = ctx.state.data["ig_comments"][cid]
-    owner = ctx.state.data["ig_media"][c["media"]]["owner"]
-    if not auth.can_see_ig(ctx.state, tok, owner):
-        raise errors.unsupported_request("GET", cid)
-    fields = parse_fields(ctx.get("fields"))
-    check_fields(fields, "IGComment")
-    ctx.touch(owner, "instagram")
-    return render(ig_comment_values(ctx, c), fields, default=("id", "text", "timestamp"))
-
-
-NODE_EDGES[("facebook", "IGComment", "#get", "GET")] = _ig_comment_get
-NODE_EDGES[("instagram", "IGComment", "#get", "GET")] = _ig_comment_get
+# IG media nodes (GET /{ig-media-id} with children{...}) are served by ig_media_edges.py, IG comment nodes by
+# comments.py

@@ -56,6 +56,7 @@ CONFIG_SCOPES = [
     "pages_manage_metadata",
     "pages_read_user_content",
     "pages_manage_engagement",
+    "pages_messaging",
     "read_insights",
     "business_management",
     "instagram_basic",

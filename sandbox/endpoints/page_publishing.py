@@ -18,7 +18,7 @@ Rules (source):
 - POST /{page-id}/video_reels: upload_phase=start → {"video_id", "upload_url"}; bytes to rupload;
   upload_phase=finish&video_id&video_state=PUBLISHED|DRAFT|SCHEDULED → {"success": true}; reels 3–90 s
   (Reels Publishing API)
-- POST /{post-id}/comments (message) → {"id"}, pages_manage_engagement (Page comments reference)
+- Comments on posts: comments.py (``comments{…}`` asked as a post field is expanded here)
 - DELETE /{page-post-id} → {"success": true} (Pages API posts guide, graph-api reference §2.2) and DELETE
   /{video-id} (spec AdVideo "#delete"): a Page token of that Page with pages_manage_posts, else (#200)
   "Requires pages_manage_posts permission to manage the object" (reference §9); the post goes with its
@@ -33,7 +33,7 @@ from .. import auth, errors, limits, processing, seed
 from .. import publish_errors as pe
 from ..media_fetch import FetchError, fetch, inspect_image
 from .facebook import paginate
-from .graph_nodes import check_fields, fb_comment_values, node_edge, parse_fields, post_values, render
+from .graph_nodes import check_fields, node_edge, parse_fields, render
 from .ig_publishing import truthy
 from .rupload import start_video_processing
 
@@ -136,7 +136,9 @@ def page_posts(ctx, tok, page_id, published_only):
         posts = [p for p in posts if p["is_published"]]
     posts.sort(key=lambda p: (-p["ts"], p["id"]))
     window, paging = paginate(ctx, posts)
-    out = {"data": [render(post_values(ctx, p), fields, default=("created_time", "message", "id")) for p in window]}
+    from .comments import post_view
+
+    out = {"data": [post_view(ctx, tok, p, fields) for p in window]}
     if paging:
         out["paging"] = paging
     return out
@@ -404,52 +406,7 @@ def video_get(ctx, tok, video_id):
     return render(video_values(ctx, v), fields, default=("created_time", "description", "id"))
 
 
-# ------------------------------------------------------------------ post comments
-@node_edge("facebook", "PagePost", "comments", "POST")
-def post_comment(ctx, tok, post_id):
-    state = ctx.state
-    p = state.data["posts"][post_id]
-    if not auth.can_see_page(state, tok, p["page_id"]):
-        raise errors.unsupported_request("POST", post_id)
-    auth.require(state, tok, "pages_manage_engagement", code=200)
-    ctx.touch(p["page_id"], "pages")
-    if not ctx.get("message") and not ctx.get("attachment_url"):
-        raise errors.missing_parameter("message")
-    page = state.data["pages"][p["page_id"]]
-    now = state.clock.now()
-    cid = f"{post_id.split('_')[1]}_{state.new_id(16, '1')}"
-    state.data["fb_comments"][cid] = {
-        "id": cid,
-        "post_id": post_id,
-        "message": ctx.get("message") or "",
-        "created_time": seed.iso(now),
-        "ts": now,
-        "from": {"id": page["id"], "name": page["name"]},
-        "like_count": 0,
-        "is_hidden": False,
-        "parent": None,
-    }
-    p["comment_count"] = p.get("comment_count", 0) + 1
-    return {"id": cid}
-
-
-@node_edge("facebook", "PagePost", "comments")
-def post_comments(ctx, tok, post_id):
-    p = ctx.state.data["posts"][post_id]
-    read_access(ctx, tok, p["page_id"])
-    fields = parse_fields(ctx.get("fields"))
-    check_fields(fields, "Comment")
-    rows = sorted(
-        (c for c in ctx.state.data["fb_comments"].values() if c["post_id"] == post_id), key=lambda c: (c["ts"], c["id"])
-    )
-    window, paging = paginate(ctx, rows)
-    data = [
-        render(fb_comment_values(ctx, c), fields, default=("created_time", "from", "message", "id")) for c in window
-    ]
-    out = {"data": data}
-    if paging:
-        out["paging"] = paging
-    return out
+# Comments on posts (GET|POST /{post-id}/comments) are served by comments.py
 
 
 # ------------------------------------------------------------------ deleting posts and videos
