@@ -1,0 +1,19 @@
+"""The inbox's action task: thin. Id in → service → come back later or stop."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .services import actions
+
+
+@shared_task(name=actions.ACTION_TASK, bind=True, ignore_result=True, max_retries=actions.ACTION_MAX_RETRIES)
+def perform_action(self, action_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Send one pending comment action to Meta. Safe to run twice: only a pending action is claimed, by one run,
+    and an attempt after one whose answer was lost looks on Meta before writing. A rate limit or an outage comes
+    back after a countdown; the last try records Meta's refusal."""
+    retries = self.request.retries
+    outcome = actions.action_perform(action_id, attempt=retries, last_try=retries >= self.max_retries)
+    if outcome == "retry":
+        raise self.retry(countdown=outcome.countdown)
+    return str(outcome)
