@@ -21,11 +21,18 @@ FACEBOOK_LOGIN_SCOPES: dict[str, str] = {
     "instagram_manage_comments": "moderate Instagram comments",
     "instagram_manage_insights": "read Instagram insights",
 }
-# Asked for as well, but a channel works without them: they only enable product tags.
+# Asked for as well, but a channel works without them: they enable product tags, comments arriving in seconds
+# (the Page's webhook subscription; without it the inbox polls every few minutes) and private replies.
 FACEBOOK_LOGIN_OPTIONAL_SCOPES: dict[str, str] = {
     "instagram_shopping_tag_products": "tag products from your catalog in Instagram posts",
     "catalog_management": "search your product catalog for product tags",
+    "pages_manage_metadata": "get new comments in seconds",
+    "pages_messaging": "send private replies to comments",
 }
+# Which optional scopes each kind of Facebook-Login channel can use. An Instagram account's webhooks come through
+# its Page's subscription, hence pages_manage_metadata for it too.
+_PAGE_OPTIONAL_SCOPES = ("pages_manage_metadata", "pages_messaging")
+_IG_VIA_FACEBOOK_OPTIONAL_SCOPES = ("instagram_shopping_tag_products", "catalog_management", "pages_manage_metadata")
 INSTAGRAM_LOGIN_SCOPES: dict[str, str] = {
     "instagram_business_basic": "read the account's profile and media",
     "instagram_business_content_publish": "publish to Instagram",
@@ -66,9 +73,10 @@ def required_scopes(*, platform: str, connected_via: str) -> dict[str, str]:
 
 
 def optional_scopes(*, platform: str, connected_via: str) -> dict[str, str]:
-    if platform == Platform.INSTAGRAM and connected_via == ConnectedVia.FACEBOOK_LOGIN:
-        return dict(FACEBOOK_LOGIN_OPTIONAL_SCOPES)
-    return {}
+    if connected_via != ConnectedVia.FACEBOOK_LOGIN:
+        return {}
+    names = _PAGE_OPTIONAL_SCOPES if platform == Platform.FACEBOOK_PAGE else _IG_VIA_FACEBOOK_OPTIONAL_SCOPES
+    return {name: FACEBOOK_LOGIN_OPTIONAL_SCOPES[name] for name in names}
 
 
 def missing_scopes(*, platform: str, connected_via: str, granted: list[str]) -> dict[str, str]:

@@ -10,11 +10,13 @@ Sources: developers.facebook.com/docs/facebook-login/guides/access-tokens/get-lo
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -286,8 +288,17 @@ def _save_channels(
         )
         _flag_missing_scopes(channel)
         channels.append(channel)
+        transaction.on_commit(functools.partial(_queue_inbox_subscribe, channel.pk))
     pending.delete()
     return channels
+
+
+def _queue_inbox_subscribe(channel_id: int) -> None:
+    """The inbox asks Meta for the channel's webhooks and brings in the comments of its recent posts."""
+    try:
+        current_app.send_task("inbox.subscribe_channel", args=[channel_id])
+    except Exception:
+        logger.warning("could not queue the inbox subscription of channel %s", channel_id, exc_info=True)
 
 
 def _flag_missing_scopes(channel: Channel) -> bool:
