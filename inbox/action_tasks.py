@@ -17,3 +17,9 @@ def perform_action(self, action_id: int) -> str:  # type: ignore[no-untyped-def]
     if outcome == "retry":
         raise self.retry(countdown=outcome.countdown)
     return str(outcome)
+
+
+@shared_task(name="inbox.sweep_stale_actions", ignore_result=True)
+def sweep_stale_actions() -> int:
+    """Every few minutes: queue again the actions whose task was lost with a worker or the broker."""
+    return actions.actions_sweep_stale()

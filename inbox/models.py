@@ -175,6 +175,9 @@ class CommentAction(models.Model):
     error = models.TextField(blank=True, help_text="Meta's reason, in plain words.")
     error_code = models.CharField(max_length=40, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    attempt_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the latest attempt began talking to Meta."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

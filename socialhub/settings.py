@@ -232,6 +232,10 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING: one line per event, secrets removed
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Seconds between polls of every channel's recent comments (webhooks bring them sooner; the poll catches the rest).
+INBOX_POLL_SECONDS = env.int("INBOX_POLL_SECONDS", default=300)
+# A comment action still pending this long after its last try began lost its task; it is queued again.
+INBOX_ACTION_STALE_SECONDS = env.int("INBOX_ACTION_STALE_SECONDS", default=900)
 CELERY_BEAT_SCHEDULE = {
     "prune-graph-calls": {"task": "graph.prune_graph_calls", "schedule": crontab(minute=17, hour=3)},
     "refresh-instagram-tokens": {"task": "accounts.refresh_instagram_tokens", "schedule": crontab(minute=41)},
@@ -239,6 +243,8 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-deliveries": {"task": "publishing.dispatch_due_deliveries", "schedule": 60.0},
     "sweep-stale-deliveries": {"task": "publishing.sweep_stale_deliveries", "schedule": 60.0},
     "queue-notification-digests": {"task": "notifications.queue_due_digests", "schedule": 300.0},
+    "inbox-poll": {"task": "inbox.poll_channels", "schedule": INBOX_POLL_SECONDS},
+    "inbox-sweep-stale-actions": {"task": "inbox.sweep_stale_actions", "schedule": 120.0},
     "prune-expired-invitations": {
         "task": "accounts.prune_expired_invitations",
         "schedule": crontab(minute=23, hour=3),

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery import current_app
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -87,6 +88,10 @@ NOT_UNDOABLE = {
     K.PRIVATE_REPLY: "A private reply that was sent cannot be taken back.",
     K.DELETE: "A deleted comment cannot be brought back.",
 }
+STALE = (
+    "SocialHub could not confirm this with Meta after several tries. Check the comment on Facebook or Instagram, "
+    "then try again."
+)
 QUEUE_DOWN = "The task queue was not reachable, so nothing was sent to Meta. Try again in a moment."
 KEYS_UNREADABLE = (
     "SocialHub cannot read its saved access to {channel} (the server's encryption key was changed or removed), so "
@@ -323,6 +328,28 @@ def _queue(action_id: int) -> None:
         _finish(action_id, ActionState.FAILED, error=QUEUE_DOWN, error_code="queue")
 
 
+def actions_sweep_stale(*, now: datetime | None = None) -> int:
+    """Queue again every action still pending long after its last attempt began (or, never tried, after it was
+    asked for): its task was lost with a worker or the broker. Safe because every attempt after the first looks
+    on Meta before writing. One tried many more times than the task allows is refused in words instead, so no
+    card says "sending" for ever."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.INBOX_ACTION_STALE_SECONDS)
+    stale = CommentAction.objects.filter(state=ActionState.PENDING, kind__in=META_ACTIONS).filter(
+        Q(attempt_started_at__lt=cutoff) | Q(attempt_started_at__isnull=True, created_at__lt=cutoff)
+    )
+    queued = 0
+    for action_id, attempts in stale.values_list("pk", "attempts")[:500]:
+        if attempts > ACTION_MAX_RETRIES + 2:
+            _finish(action_id, ActionState.FAILED, error=STALE, error_code="unconfirmed")
+            continue
+        # Moving the timestamp first keeps the next sweep from queueing it again before this task runs.
+        CommentAction.objects.filter(pk=action_id, state=ActionState.PENDING).update(attempt_started_at=now)
+        _queue(action_id)
+        queued += 1
+    return queued
+
+
 def action_retry(*, action: CommentAction, actor: User | None) -> CommentAction:
     """A refused action, again (a person asks). Checked again first: what changed since may refuse it now."""
     if action.state != ActionState.FAILED:
@@ -468,7 +495,7 @@ def action_perform(action_id: int, *, attempt: int | None = None, last_try: bool
     if action is None or action.state != ActionState.PENDING or action.kind not in META_ACTIONS:
         return Performed("skipped")
     claimed = CommentAction.objects.filter(pk=action.pk, state=ActionState.PENDING, attempts=action.attempts).update(
-        attempts=F("attempts") + 1
+        attempts=F("attempts") + 1, attempt_started_at=timezone.now()
     )
     if not claimed:
         return Performed("skipped")
