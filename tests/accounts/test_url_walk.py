@@ -14,6 +14,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Invitation, PendingConnection, WorkspaceMembership
+from inbox.models import Comment, CommentAction, InboxPost, Rule, SavedReply
 from notifications.models import Kind, Notification
 from publishing.models import ApprovalLink, ComposerDraft, GraphLookup, PostingQueue, PostingSlot
 from tests.factories import ChannelFactory, DeliveryFactory, MediaAssetFactory, PostFactory, UserFactory
@@ -42,6 +43,10 @@ TENANT_PARAMS = {
     "lookup_id",
     "notification_id",
     "slot_id",
+    "comment_id",
+    "action_id",
+    "reply_id",
+    "rule_id",
 }
 
 
@@ -101,7 +106,27 @@ def param_values(workspace, agency, alice, bob):
         user=alice, workspace=workspace, kind=Kind.POST_FAILED, title="Private failure", url="/"
     )
     slot = PostingSlot.objects.create(queue=PostingQueue.objects.create(channel=channel), weekday=0, time="09:30")
+    inbox_post = InboxPost.objects.create(workspace=workspace, channel=channel, external_id=f"{channel.external_id}_1")
+    comment = Comment.objects.create(
+        workspace=workspace,
+        channel=channel,
+        inbox_post=inbox_post,
+        external_id=f"{channel.external_id}_1_2",
+        author_id="900000001",
+        author_name="A fan",
+        text="Private comment",
+        created_at="2025-01-01T10:00:00Z",
+        last_activity_at="2025-01-01T10:00:00Z",
+    )
+    action = CommentAction.objects.create(workspace=workspace, comment=comment, kind="done", state="done", actor=alice)
+    saved_reply = SavedReply.objects.create(workspace=workspace, title="Thanks", text="Thank you, {first_name}!")
+    rule = Rule.objects.create(workspace=workspace, name="Spam", pattern="free followers", created_by=alice)
     return {
+        "comment_id": comment.public_id,
+        "action_id": action.public_id,
+        "reply_id": saved_reply.public_id,
+        "rule_id": rule.public_id,
+        "kind": "done",
         "draft_id": unsaved.token,
         "lookup_id": lookup.public_id,
         "link_id": approval_link.public_id,
@@ -225,3 +250,19 @@ def test_the_client_review_pages_are_public_and_closed_without_a_working_link(cl
             assert client.get(url).status_code in (405, 410), f"GET {url} ({name})"
             assert client.post(url).status_code in (405, 410), f"POST {url} ({name})"
     assert client.get("/review/not-a-token/").status_code == 410
+
+
+def test_every_inbox_url_is_walked_and_hidden_from_strangers(client, charlie, param_values):
+    """The inbox's pages (list, thread, polling, presence, actions, saved replies, rules) name comments, actions,
+    replies and rules of the workspace: a stranger is told none of them exists, a visitor is sent to sign in."""
+    routes = [(url, name) for url, name, _ in all_urls(param_values) if name and name.startswith("inbox:")]
+    names = {name for _, name in routes}
+    assert {"inbox:inbox", "inbox:thread", "inbox:new_items", "inbox:presence", "inbox:action", "inbox:bulk"} <= names
+    for url, name in routes:
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            assert response.status_code == 302 and "/login/" in response["Location"], f"{method} {url} ({name})"
+    client.force_login(charlie)
+    for url, name in routes:
+        for method in ("get", "post"):
+            assert getattr(client, method)(url).status_code == 404, f"{method.upper()} {url} ({name})"
