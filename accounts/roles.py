@@ -17,6 +17,7 @@ class Capability(StrEnum):
     POSTS_DRAFT = "posts.draft"  # write drafts and submit them for approval
     POSTS_PUBLISH = "posts.publish"  # schedule and publish without approval
     POSTS_APPROVE = "posts.approve"  # approve or reject posts awaiting approval
+    INBOX_READ = "inbox.read"  # read the comment inbox (what people say about the brand)
     INBOX_MODERATE = "inbox.moderate"  # reply to, hide and delete comments
     INSIGHTS_VIEW = "insights.view"  # read insights and export reports
     CHANNELS_MANAGE = "channels.manage"  # connect, reconnect and disconnect accounts
@@ -28,9 +29,9 @@ C = Capability
 WORKSPACE_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     WorkspaceRole.MANAGER: frozenset(Capability),
     WorkspaceRole.EDITOR: frozenset({C.VIEW, C.POSTS_DRAFT, C.INSIGHTS_VIEW}),
-    WorkspaceRole.MODERATOR: frozenset({C.VIEW, C.INBOX_MODERATE}),
-    WorkspaceRole.ANALYST: frozenset({C.VIEW, C.INSIGHTS_VIEW}),
-    WorkspaceRole.CLIENT: frozenset({C.VIEW, C.POSTS_APPROVE, C.INSIGHTS_VIEW}),
+    WorkspaceRole.MODERATOR: frozenset({C.VIEW, C.INBOX_READ, C.INBOX_MODERATE}),
+    WorkspaceRole.ANALYST: frozenset({C.VIEW, C.INBOX_READ, C.INSIGHTS_VIEW}),
+    WorkspaceRole.CLIENT: frozenset({C.VIEW, C.POSTS_APPROVE, C.INBOX_READ, C.INSIGHTS_VIEW}),
 }
 
 

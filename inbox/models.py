@@ -106,6 +106,11 @@ class Comment(models.Model):
                 condition=models.Q(parent__isnull=True),
                 name="inbox_thread_status",
             ),
+            # The Hidden and Removed filters: few rows among a million.
+            models.Index(fields=["workspace"], condition=models.Q(hidden=True), name="inbox_comment_hidden"),
+            models.Index(
+                fields=["workspace"], condition=models.Q(deleted_at__isnull=False), name="inbox_comment_removed"
+            ),
             models.Index(fields=["inbox_post", "-created_at"], name="inbox_comment_post"),
             models.Index(fields=["workspace", "-created_at"], name="inbox_comment_recent"),
         ]

@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.http import QueryDict
 from django.utils import timezone
 
-from accounts.models import Channel, Workspace, WorkspaceRole
+from accounts.models import Channel, Workspace
 from accounts.roles import Capability
 
 from .models import ChannelSync, Comment, CommentAction, CommentStatus, Presence
@@ -45,18 +45,10 @@ STATUSES = [
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-# Insights readers who are not also writing posts: editors read insights too, yet the inbox is not theirs.
-INBOX_READER_ROLES = frozenset({WorkspaceRole.ANALYST, WorkspaceRole.CLIENT})
-
-
 def can_read_inbox(access: WorkspaceAccess) -> bool:
     """Moderators (and managers, agency owners and admins) act on comments; analysts and clients read them, as
     they follow what people say about the brand; editors write posts and do not see the inbox."""
-    if not access.can(Capability.VIEW):
-        return False
-    if access.can(Capability.INBOX_MODERATE):
-        return True
-    return access.can(Capability.INSIGHTS_VIEW) and access.workspace_role in INBOX_READER_ROLES
+    return access.can(Capability.INBOX_READ)
 
 
 def require_inbox_read(access: WorkspaceAccess) -> None:

@@ -171,6 +171,9 @@ def world(alice, agency, workspace, bob) -> World:  # type: ignore[no-untyped-de
     newcomer = UserFactory(email="erin@example.com", full_name="Erin Newcomer")
     _invite(email=newcomer.email, agency=other, by=alice)
 
+    # The inbox: a thread with our answer, a hidden spam comment whose deletion Meta refused, a saved reply, a rule.
+    thread, rule = _inbox(workspace, instagram, alice)
+
     ws, ag = workspace.public_id, agency.public_id
     urls = {
         "home": reverse("home"),
@@ -194,12 +197,84 @@ def world(alice, agency, workspace, bob) -> World:  # type: ignore[no-untyped-de
         "queue": reverse("publishing:queue", args=[ws]) + f"?channel={page.public_id}",
         "notifications": reverse("notifications:notification_list"),
         "notification preferences": reverse("notifications:notification_preferences"),
+        "inbox": reverse("inbox:inbox", args=[ws]),
+        "inbox thread": reverse("inbox:thread", args=[ws, thread.public_id]),
+        "saved replies": reverse("inbox:saved_replies", args=[ws]),
+        "rules": reverse("inbox:rules", args=[ws]),
+        "rule dry run": reverse("inbox:rule_dry_run", args=[ws, rule.public_id]),
+        "rule log": reverse("inbox:rule_log", args=[ws, rule.public_id]),
         "onboarding": reverse("accounts:onboarding"),
         "login": reverse("account_login"),
         "signup": reverse("account_signup"),
         "signup closed": reverse("account_signup"),
     }
     return World(alice=alice, newcomer=newcomer, urls=urls)
+
+
+def _inbox(workspace, channel, alice):  # type: ignore[no-untyped-def]
+    from inbox.models import Comment, CommentAction, InboxPost, Rule, SavedReply
+
+    now = timezone.now()
+    post = InboxPost.objects.create(
+        workspace=workspace,
+        channel=channel,
+        external_id="17900000000000001",
+        caption="Sunrise flow, every Sunday at 7",
+        permalink="https://www.instagram.com/p/sunrise/",
+        posted_at=now - timedelta(days=1),
+    )
+    common = {"workspace": workspace, "channel": channel, "inbox_post": post}
+    thread = Comment.objects.create(
+        **common,
+        external_id="17800000000000001",
+        author_id="9001",
+        author_name="yoga_fan",
+        text="Is there a class on Sunday?",
+        created_at=now - timedelta(hours=2),
+        last_activity_at=now - timedelta(hours=1),
+        needs_reply=False,
+    )
+    Comment.objects.create(
+        **common,
+        external_id="17800000000000002",
+        parent=thread,
+        author_id=channel.external_id,
+        author_name=channel.username,
+        from_us=True,
+        text="Yes, at 7! See you there.",
+        created_at=now - timedelta(hours=1),
+        last_activity_at=now - timedelta(hours=1),
+        needs_reply=False,
+    )
+    spam = Comment.objects.create(
+        **common,
+        external_id="17800000000000003",
+        author_id="9002",
+        author_name="promo.bot",
+        text="Free followers!! visit spam.example",
+        created_at=now - timedelta(minutes=30),
+        last_activity_at=now - timedelta(minutes=30),
+        hidden=True,
+    )
+    rule = Rule.objects.create(
+        workspace=workspace, name="Spam", pattern="free followers", created_by=alice, dry_run_at=now, enabled=True
+    )
+    CommentAction.objects.create(
+        workspace=workspace, comment=spam, kind="hide", state="done", rule=rule, finished_at=now
+    )
+    CommentAction.objects.create(
+        workspace=workspace,
+        comment=spam,
+        kind="delete",
+        state="failed",
+        actor=alice,
+        error="Meta refused: this comment can no longer be changed.",
+        finished_at=now,
+    )
+    SavedReply.objects.create(
+        workspace=workspace, title="Thanks", text="Thank you {first_name}! More here: {post_link}", created_by=alice
+    )
+    return thread, rule
 
 
 def _log_in(page: Page, base_url: str, user: User) -> None:
@@ -236,6 +311,12 @@ PAGES = [
     pytest.param("queue", "alice", id="queue"),
     pytest.param("notifications", "alice", id="notifications"),
     pytest.param("notification preferences", "alice", id="notification-preferences"),
+    pytest.param("inbox", "alice", id="inbox"),
+    pytest.param("inbox thread", "alice", id="inbox-thread"),
+    pytest.param("saved replies", "alice", id="saved-replies"),
+    pytest.param("rules", "alice", id="rules"),
+    pytest.param("rule dry run", "alice", id="rule-dry-run"),
+    pytest.param("rule log", "alice", id="rule-log"),
     pytest.param("onboarding", "newcomer", id="onboarding"),
     pytest.param("login", None, id="login"),
     pytest.param("signup", None, id="signup"),
