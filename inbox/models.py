@@ -113,6 +113,8 @@ class Comment(models.Model):
             ),
             models.Index(fields=["inbox_post", "-created_at"], name="inbox_comment_post"),
             models.Index(fields=["workspace", "-created_at"], name="inbox_comment_recent"),
+            # The inbox's live poll: comments stored after the newest the page has seen.
+            models.Index(fields=["workspace", "-id"], name="inbox_comment_arrival"),
         ]
 
     def __str__(self) -> str:
@@ -192,6 +194,8 @@ class CommentAction(models.Model):
             models.Index(fields=["comment", "-created_at"], name="inbox_action_comment"),
             models.Index(fields=["rule", "-created_at"], name="inbox_action_rule"),
             models.Index(fields=["state", "created_at"], name="inbox_action_state"),
+            # Is a comment Meta announces one of our own replies?
+            models.Index(fields=["result_id"], condition=~models.Q(result_id=""), name="inbox_action_result"),
         ]
 
     def __str__(self) -> str:
