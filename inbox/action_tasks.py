@@ -9,12 +9,14 @@ from .services import actions
 
 @shared_task(name=actions.ACTION_TASK, bind=True, ignore_result=True, max_retries=actions.ACTION_MAX_RETRIES)
 def perform_action(self, action_id: int) -> str:  # type: ignore[no-untyped-def]
-    """Send one pending comment action to Meta. Safe to run twice: only a pending action is claimed, by one run,
-    and an attempt after one whose answer was lost looks on Meta before writing. A rate limit or an outage comes
-    back after a countdown; the last try records Meta's refusal."""
+    """Send one pending comment action to Meta. Safe to run twice: one attempt at a time holds the action, and an
+    attempt after one whose answer was lost looks on Meta before writing. A rate limit or an outage comes back
+    after a countdown; the last try records Meta's refusal. Finding another attempt under way, the task comes back
+    once that attempt's hold has run out; on its last try it leaves the action to that attempt (and to the sweep,
+    should that attempt's worker die)."""
     retries = self.request.retries
     outcome = actions.action_perform(action_id, attempt=retries, last_try=retries >= self.max_retries)
-    if outcome == "retry":
+    if outcome == "retry" and retries < self.max_retries:
         raise self.retry(countdown=outcome.countdown)
     return str(outcome)
 

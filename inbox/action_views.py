@@ -1,7 +1,8 @@
 """What people do to comments (reply, private reply, hide, delete, like, done, assign, tag; retry and undo; bulk)
 and the workspace's saved replies.
 
-Acting needs INBOX_MODERATE (others who read the inbox get 403; strangers 404, like everything not theirs). With
+Reading a card or the saved replies needs INBOX_READ, acting INBOX_MODERATE, each said by the view's
+`workspace_view` (others in the workspace get 403; strangers 404, like everything not theirs). With
 htmx a view answers the comment's card again (`inbox/_comment.html`): a pending action shows on it and the card
 polls itself every 2 s until Meta answered, then shows the outcome, or Meta's reason with a Retry button. A reply
 answers the reply form (what was typed is kept when it is refused) with the thread's card swapped out of band.
@@ -27,11 +28,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from accounts.access import WorkspaceAccess, people_with, workspace_view
+from accounts.access import WorkspaceAccess, workspace_view
 from accounts.models import User
 from accounts.roles import Capability
 
-from .models import ActionKind, ActionState, Comment, CommentAction, SavedReply
+from .models import META_ACTIONS, ActionKind, ActionState, Comment, CommentAction, SavedReply
 from .services import actions, replies
 
 K = ActionKind
@@ -40,21 +41,19 @@ REPLY_FORM = "inbox/_reply_form.html"
 
 
 # --- lookups ----------------------------------------------------------------------------------------------------------
-def _require_read(access: WorkspaceAccess) -> None:
-    from .selectors import require_inbox_read
-
-    require_inbox_read(access)
-
-
 def _comments(access: WorkspaceAccess) -> QuerySet[Comment]:
+    # A reply's card shows buttons by its thread's post (a mention's cannot be hidden): `parent__inbox_post`.
     return Comment.objects.filter(workspace=access.workspace).select_related(
-        "channel", "inbox_post", "parent", "assignee", "workspace"
+        "channel", "inbox_post", "parent", "parent__inbox_post", "assignee", "workspace"
     )
 
 
 def _with_actions(comments: QuerySet[Comment]) -> QuerySet[Comment]:
+    """The comments with what their card (`inbox/_comment.html`) shows of their actions (who did it, by which rule,
+    to whom, whether it was undone), in one query for all of them: the one place that says it, for the card's own
+    views and for the inbox's list and thread panel alike."""
     return comments.prefetch_related(
-        Prefetch("actions", queryset=CommentAction.objects.select_related("actor", "assignee", "rule"))
+        Prefetch("actions", queryset=CommentAction.objects.select_related("actor", "assignee", "rule", "undone_by"))
     )
 
 
@@ -70,7 +69,7 @@ def _thread_url(access: WorkspaceAccess, comment: Comment) -> str:
 
 
 def _assignees(access: WorkspaceAccess) -> list[User]:
-    return people_with(access.workspace, Capability.INBOX_MODERATE)
+    return actions.assignable_people(access.workspace)
 
 
 def _card_context(request: HttpRequest, access: WorkspaceAccess, comment: Comment, **extra: Any) -> dict[str, Any]:
@@ -126,12 +125,11 @@ def _done_notice(action: CommentAction) -> str:
 
 
 # --- one comment ----------------------------------------------------------------------------------------------
-@workspace_view()
+@workspace_view(Capability.INBOX_READ)
 @require_GET
 def comment_card(request: HttpRequest, access: WorkspaceAccess, comment_id: UUID) -> HttpResponse:
     """The comment's card (polled while an action is pending). `waiting` names the actions the card showed as
     pending: once one of them has finished, the thread around the card is told (`inboxActionFinished`)."""
-    _require_read(access)
     comment = _comment(access, comment_id)
     if not request.htmx:  # type: ignore[attr-defined]
         return HttpResponseRedirect(_thread_url(access, comment))
@@ -161,12 +159,11 @@ def _uuids(values: list[str]) -> list[UUID]:
     return found
 
 
-@workspace_view()
+@workspace_view(Capability.INBOX_MODERATE)
 @require_GET
 def reply_form(request: HttpRequest, access: WorkspaceAccess, comment_id: UUID) -> HttpResponse:
     """The reply box of a thread with its saved replies (filled in for this comment) and, where Meta allows one,
     the private-reply option."""
-    access.require(Capability.INBOX_MODERATE)
     comment = _comment(access, comment_id)
     if not request.htmx:  # type: ignore[attr-defined]
         return HttpResponseRedirect(_thread_url(access, comment))
@@ -188,10 +185,9 @@ def _assignee(request: HttpRequest, access: WorkspaceAccess) -> tuple[User | Non
     return chosen, ""
 
 
-@workspace_view()
+@workspace_view(Capability.INBOX_MODERATE)
 @require_POST
 def comment_action(request: HttpRequest, access: WorkspaceAccess, comment_id: UUID, kind: str) -> HttpResponse:
-    access.require(Capability.INBOX_MODERATE)
     if kind not in K.values:
         raise Http404
     comment = get_object_or_404(_comments(access), public_id=comment_id)
@@ -242,10 +238,9 @@ def _action(access: WorkspaceAccess, action_id: UUID) -> CommentAction:
     )
 
 
-@workspace_view()
+@workspace_view(Capability.INBOX_MODERATE)
 @require_POST
 def action_retry(request: HttpRequest, access: WorkspaceAccess, action_id: UUID) -> HttpResponse:
-    access.require(Capability.INBOX_MODERATE)
     action = _action(access, action_id)
     refusal = ""
     try:
@@ -257,10 +252,9 @@ def action_retry(request: HttpRequest, access: WorkspaceAccess, action_id: UUID)
     return _card(request, access, action.comment.public_id, card_notice=refusal)
 
 
-@workspace_view()
+@workspace_view(Capability.INBOX_MODERATE)
 @require_POST
 def action_undo(request: HttpRequest, access: WorkspaceAccess, action_id: UUID) -> HttpResponse:
-    access.require(Capability.INBOX_MODERATE)
     action = _action(access, action_id)
     refusal, undo = "", None
     try:
@@ -274,30 +268,24 @@ def action_undo(request: HttpRequest, access: WorkspaceAccess, action_id: UUID) 
 
 
 # --- many comments --------------------------------------------------------------------------------------------
-BULK_DONE_WORDS = {
-    K.DONE: "marked done",
-    K.REOPEN: "reopened",
-    K.HIDE: "being hidden",
-    K.ASSIGN: "assigned",
-}
-
-
 def _bulk_summary(results: list[CommentAction], kind: str) -> tuple[str, list[tuple[Comment, str]]]:
+    """The summary, with the verb as the button says it ("Hide: 2 comments sent to Meta."), and each refused
+    comment with the reason."""
     made = [r for r in results if r.pk]
     refused = [(r.comment, r.error) for r in results if not r.pk]
     count = len(made)
-    summary = f"{count} comment{'s' if count != 1 else ''} {BULK_DONE_WORDS.get(kind, 'changed')}."
+    summary = f"{K(kind).label}: {count} comment{'s' if count != 1 else ''}"
+    summary += " sent to Meta." if count and kind in META_ACTIONS else "."
     if refused:
         summary += f" {len(refused)} not:"
     return summary, refused
 
 
-@workspace_view()
+@workspace_view(Capability.INBOX_MODERATE)
 @require_POST
 def bulk(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     """One action (done, reopen, hide, assign) on the chosen comments (`comment`: their public ids, each checked
     to be the workspace's). Refused ones are listed with the reason; the others go ahead."""
-    access.require(Capability.INBOX_MODERATE)
     kind = request.POST.get("kind", "")
     ids = _uuids(request.POST.getlist("comment"))
     comments = list(_comments(access).filter(public_id__in=ids).order_by("-last_activity_at", "-pk"))
@@ -366,14 +354,22 @@ def _form_errors(form: SavedReplyForm, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, error)
 
 
-@workspace_view()
 @require_http_methods(["GET", "POST"])
-def saved_replies(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
-    """The workspace's saved replies, and a form to add one (managers and moderators)."""
-    _require_read(access)
-    if request.method == "GET":
-        return _replies_page(request, access)
-    access.require(Capability.INBOX_MODERATE)
+def saved_replies(request: HttpRequest, workspace_id: UUID) -> HttpResponse:
+    """One address: GET lists the workspace's saved replies (with the form to add one for those who may), POST
+    adds one (managers and moderators)."""
+    if request.method == "POST":
+        return saved_reply_add(request, workspace_id)
+    return saved_reply_list(request, workspace_id)
+
+
+@workspace_view(Capability.INBOX_READ)
+def saved_reply_list(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
+    return _replies_page(request, access)
+
+
+@workspace_view(Capability.INBOX_MODERATE)
+def saved_reply_add(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     form = SavedReplyForm(request.POST)
     if form.is_valid():
         try:
@@ -391,10 +387,9 @@ def saved_replies(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse
     return _replies_page(request, access, form=form, status=400)
 
 
-@workspace_view()
+@workspace_view(Capability.INBOX_MODERATE)
 @require_http_methods(["GET", "POST"])
 def saved_reply_edit(request: HttpRequest, access: WorkspaceAccess, reply_id: UUID) -> HttpResponse:
-    access.require(Capability.INBOX_MODERATE)
     saved = _saved_reply(access, reply_id)
     status = 200
     if request.method == "POST":
@@ -422,10 +417,9 @@ def saved_reply_edit(request: HttpRequest, access: WorkspaceAccess, reply_id: UU
     return render(request, "inbox/saved_reply_form.html", context, status=status)
 
 
-@workspace_view()
+@workspace_view(Capability.INBOX_MODERATE)
 @require_POST
 def saved_reply_delete(request: HttpRequest, access: WorkspaceAccess, reply_id: UUID) -> HttpResponse:
-    access.require(Capability.INBOX_MODERATE)
     saved = _saved_reply(access, reply_id)
     replies.saved_reply_delete(saved_reply=saved)
     messages.success(request, f"Deleted “{saved.title}”.")

@@ -3,41 +3,48 @@ a time or in bulk, with retry and undo.
 
 Contract:
 - `action_request` checks first and refuses with a sentence (`ActionRefused`; nothing is recorded, nothing is
-  sent), then records a `CommentAction` with its actor (or rule) and time. Local kinds (done, reopen, assign, tag,
-  untag) change the thread at once and are done. Kinds that change something on Meta (`META_ACTIONS`) stay
-  pending and `inbox.perform_action` is queued after commit; nothing on the comment changes until Meta confirms.
-- `action_perform` (the task's half) claims a pending action with one conditional UPDATE (state pending and the
-  attempt count it read), so two runs never both act; it makes the Graph call, then records the outcome. Meta's
-  refusal is kept in words (`error`) with its code (`error_code`); a refused token or permission also flags the
-  channel for reconnecting; a rate limit or an outage asks the task to come back after a countdown, a few times.
+  sent), then records a `CommentAction` with its actor (or rule) and time. A reply's text is stored as it will be
+  sent (line breaks as `\n`, no trailing whitespace), so what is looked up on Meta later compares like with like.
+  Local kinds (done, reopen, assign, tag, untag) change the thread at once and are done. Kinds that change
+  something on Meta (`META_ACTIONS`) stay pending and `inbox.perform_action` is queued after commit; nothing on the
+  comment changes until Meta confirms.
+- `action_perform` (the task's half) runs one attempt at a time. It claims a pending action with one conditional
+  UPDATE: the attempt count it read, and no other attempt begun within `attempt_window()` (longer than one Graph
+  call can take). A run that finds an attempt still under way comes back after the window instead, so no run
+  looks on Meta while another run's write may still be on its way. An attempt that looked on Meta first takes
+  the action again just before writing, and stops if another run took it meanwhile.
+- It records the outcome: Meta's refusal in words (`error`) with its code (`error_code`); a refused token or
+  permission also flags the channel for reconnecting; a rate limit or an outage asks the task to come back after
+  a countdown, a few times. An answer of `{"success": false}` is a refusal too ("Meta did not confirm this").
 - It never repeats a write blindly. Every attempt after the first starts by looking on Meta: a reply lists the
   thread's replies and adopts one from the channel with the same text made since the action began; a private reply
   reads whether the comment still takes one. A reply to a mention cannot be looked up (it sits on someone else's
   media), so when its answer was lost it is refused as unconfirmed and a person decides.
-- Comment moderation state (hidden, deleted, liked, private reply, thread status, assignee, tags) and
-  `CommentAction` rows are written only here. Our own replies are stored through ingest (`comment_upsert`), like
-  any comment Meta describes.
+- Liked, private reply sent, thread status, assignee, tags and `CommentAction` rows are written only here. What
+  Meta itself reports about a comment goes through ingest, whoever learned it: our own replies
+  (`comment_upsert`), hidden or shown (`comment_set_hidden`), removed with its replies (`comment_mark_removed`).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.crypto import TokenDecryptionError
-from accounts.models import ChannelStatus, Platform
+from accounts.models import ChannelStatus, ConnectedVia, Platform
 from accounts.roles import Capability
-from socialhub.graph import GraphAuthError, GraphError, GraphPermissionError
+from socialhub.graph import GraphAuthError, GraphError, GraphPermissionError, GraphValidationError
+from socialhub.graph.client import CONNECT_TIMEOUT
 
 from ..models import (
     META_ACTIONS,
@@ -48,9 +55,10 @@ from ..models import (
     CommentKind,
     CommentStatus,
 )
+from .ingest import CommentData, comment_mark_removed, comment_set_hidden, comment_upsert, parse_time
 
 if TYPE_CHECKING:
-    from accounts.models import Channel, User
+    from accounts.models import Channel, User, Workspace
     from socialhub.graph import GraphClient
 
     from ..models import Rule
@@ -70,6 +78,8 @@ BULK_MAX = 200
 # Meta stamps comments to the second and its clock is not ours: a reply found after a lost answer counts as made
 # by this action when it is at most this much older than the action.
 CLOCK_SLACK = timedelta(minutes=2)
+# How much longer than one Graph call may take an attempt holds its action (see `attempt_window`).
+ATTEMPT_MARGIN = timedelta(seconds=15)
 # Kinds that would contradict each other while one is still on its way to Meta.
 FAMILIES = ({K.HIDE, K.UNHIDE}, {K.LIKE, K.UNLIKE}, {K.PRIVATE_REPLY}, {K.DELETE})
 UNDO_KIND = {
@@ -104,6 +114,7 @@ PRIVATE_REPLY_REFUSALS = {
     10903: "Facebook does not let the Page reply privately to this comment.",
 }
 IG_PRIVATE_REPLY = "Instagram private replies need messaging access SocialHub does not ask for."
+NOT_CONFIRMED = "Meta did not confirm this; nothing changed."
 
 
 class ActionRefused(ValidationError):
@@ -123,6 +134,24 @@ class Performed(str):
 
 class _Unconfirmed(Exception):
     """Meta may have done it; SocialHub cannot tell, so it does not try again on its own."""
+
+
+class _HoldLost(Exception):
+    """Another run took the action while this attempt was looking on Meta: this one stops without writing."""
+
+
+class GraphNotConfirmed(GraphValidationError):
+    """Meta answered a write with `{"success": false}` (or without saying it succeeded): the action is refused in
+    words, like any other refusal, and the comment shows no change."""
+
+    default_title = "Meta did not confirm the change"
+
+
+def attempt_window() -> timedelta:
+    """How long an attempt holds its action: longer than one Graph call can take (the connection timeout plus the
+    client's read timeout, `GRAPH_TIMEOUT_READ`), so a write still on its way has ended before another run may look
+    on Meta to see whether it happened."""
+    return timedelta(seconds=CONNECT_TIMEOUT + settings.GRAPH_TIMEOUT_READ) + ATTEMPT_MARGIN
 
 
 def _platform(channel: Channel) -> str:
@@ -148,7 +177,7 @@ def private_reply_possible(comment: Comment) -> tuple[bool, str]:
     if comment.from_us:
         return False, "This comment was written by the Page itself."
     if comment.deleted_at:
-        return False, "This comment was deleted."
+        return False, f"This comment was removed on {_platform(channel)}."
     if comment.private_reply_at:
         return False, "A private reply was already sent for this comment; Facebook allows one."
     if comment.actions.filter(kind=K.PRIVATE_REPLY, state=ActionState.PENDING).exists():
@@ -173,7 +202,7 @@ def _meta_refusal(comment: Comment, kind: str, text: str) -> str | None:
     if channel.status == ChannelStatus.DISCONNECTED:
         return f"{channel.display_name} is disconnected. Connect it again to act on its comments."
     if comment.deleted_at:
-        return f"This comment was deleted on {_platform(channel)}."
+        return f"This comment was removed on {_platform(channel)}."
     pending = _pending(comment)
     if any(a.kind == K.DELETE for a in pending):
         return "This comment is being deleted."
@@ -182,7 +211,7 @@ def _meta_refusal(comment: Comment, kind: str, text: str) -> str | None:
         return "SocialHub is still sending the last change to this comment to Meta. Wait a moment."
     if kind == K.REPLY:
         if thread.deleted_at:
-            return f"This conversation was deleted on {_platform(channel)}."
+            return f"This conversation was removed on {_platform(channel)}."
         if not text.strip():
             return "Write a reply first."
         limit = REPLY_MAX_CHARS.get(channel.platform, 2200)
@@ -190,6 +219,11 @@ def _meta_refusal(comment: Comment, kind: str, text: str) -> str | None:
             return f"{_platform(channel)} replies can be at most {limit:,} characters; this one has {len(text):,}."
         if channel.platform == Platform.INSTAGRAM and thread.hidden:
             return "Instagram does not take replies to a hidden comment. Unhide it first."
+        if _on_someone_elses_media(comment) and channel.connected_via == ConnectedVia.INSTAGRAM_LOGIN:
+            return (
+                "Instagram lets apps answer mentions only for accounts connected through Facebook. Reply in the "
+                "Instagram app, or connect this account with Facebook."
+            )
         if any(a.kind == K.REPLY and a.text == text for a in _pending(thread)):
             return "This reply is being sent already."
     elif kind == K.PRIVATE_REPLY:
@@ -233,7 +267,7 @@ def _local_refusal(comment: Comment, kind: str, text: str, assignee: User | None
             return "Nobody is assigned to this conversation." if thread.assignee_id is None else None
         if assignee.pk == thread.assignee_id:
             return f"This conversation is assigned to {_name(assignee)} already."
-        if assignee.pk not in {u.pk for u in _moderators(comment)}:
+        if assignee.pk not in {u.pk for u in assignable_people(comment.workspace)}:
             return f"{_name(assignee)} cannot moderate this workspace's inbox, so it cannot be assigned to them."
     if kind in (K.TAG, K.UNTAG):
         tag = text.strip()
@@ -248,10 +282,12 @@ def _local_refusal(comment: Comment, kind: str, text: str, assignee: User | None
     return None
 
 
-def _moderators(comment: Comment) -> list[User]:
+def assignable_people(workspace: Workspace) -> list[User]:
+    """Who may be assigned a conversation of the workspace (by a person or a rule): the people who moderate its
+    inbox."""
     from accounts.access import people_with
 
-    return people_with(comment.workspace, Capability.INBOX_MODERATE)
+    return people_with(workspace, Capability.INBOX_MODERATE)
 
 
 def _name(user: User | None) -> str:
@@ -280,10 +316,13 @@ def action_request(
     rule: Rule | None = None,
     undo_of: CommentAction | None = None,
 ) -> CommentAction:
-    """Check it may be done (else `ActionRefused` with the reason, and nothing is recorded), record it. Local kinds
-    are applied at once; Meta's kinds stay pending and go to the task after commit."""
+    """Check it may be done (else `ActionRefused` with the reason, and nothing is recorded), record it (a reply's
+    text as `normalize_reply_text` makes it). Local kinds are applied at once; Meta's kinds stay pending and go to
+    the task after commit."""
     if kind in (K.TAG, K.UNTAG):
         text = text.strip()
+    elif kind in (K.REPLY, K.PRIVATE_REPLY):
+        text = normalize_reply_text(text)
     with transaction.atomic():
         # The thread's row is the lock for everything done to the conversation (two clicks, two people).
         thread_pk = comment.parent_id or comment.pk
@@ -314,15 +353,24 @@ def action_request(
     return action
 
 
+def normalize_reply_text(text: str) -> str:
+    """A reply as it is stored and sent: line breaks as `\n` (browsers submit `\r\n`), no trailing whitespace. What
+    Meta lists is normalised the same way before the lookup after a lost answer compares the two."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
+
+
 def _fresh(comment: Comment) -> Comment:
     return Comment.objects.select_related("channel", "inbox_post", "parent", "workspace").get(pk=comment.pk)
 
 
-def _queue(action_id: int) -> None:
+def _queue(action_id: int, *, countdown: float | None = None) -> None:
     """Hand the action to the broker. If it cannot take it, the action is refused with that reason (nothing went
     to Meta), so the person sees it and can try again, instead of a card that says "sending" for ever."""
     try:
-        current_app.send_task(ACTION_TASK, args=[action_id])
+        if countdown is None:
+            current_app.send_task(ACTION_TASK, args=[action_id])
+        else:
+            current_app.send_task(ACTION_TASK, args=[action_id], countdown=countdown)
     except Exception:
         logger.exception("could not queue inbox action %s", action_id)
         _finish(action_id, ActionState.FAILED, error=QUEUE_DOWN, error_code="queue")
@@ -332,26 +380,38 @@ def actions_sweep_stale(*, now: datetime | None = None) -> int:
     """Queue again every action still pending long after its last attempt began (or, never tried, after it was
     asked for): its task was lost with a worker or the broker. Safe because every attempt after the first looks
     on Meta before writing. One tried many more times than the task allows is refused in words instead, so no
-    card says "sending" for ever."""
+    card says "sending" for ever.
+
+    Queueing stamps `attempt_started_at` (in the same conditional UPDATE that finds it still stale), so the next
+    sweep leaves it to the task just queued. That stamp holds the action like an attempt would, for
+    `attempt_window()`; the task is queued to run once the hold has run out, so it claims the action at once."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.INBOX_ACTION_STALE_SECONDS)
-    stale = CommentAction.objects.filter(state=ActionState.PENDING, kind__in=META_ACTIONS).filter(
-        Q(attempt_started_at__lt=cutoff) | Q(attempt_started_at__isnull=True, created_at__lt=cutoff)
-    )
+    is_stale = Q(attempt_started_at__lt=cutoff) | Q(attempt_started_at__isnull=True, created_at__lt=cutoff)
+    stale = CommentAction.objects.filter(state=ActionState.PENDING, kind__in=META_ACTIONS).filter(is_stale)
+    hold = attempt_window().total_seconds()
     queued = 0
     for action_id, attempts in stale.values_list("pk", "attempts")[:500]:
         if attempts > ACTION_MAX_RETRIES + 2:
             _finish(action_id, ActionState.FAILED, error=STALE, error_code="unconfirmed")
             continue
-        # Moving the timestamp first keeps the next sweep from queueing it again before this task runs.
-        CommentAction.objects.filter(pk=action_id, state=ActionState.PENDING).update(attempt_started_at=now)
-        _queue(action_id)
+        # Two sweeps at once: only the one whose UPDATE still finds it stale queues it.
+        if not CommentAction.objects.filter(is_stale, pk=action_id, state=ActionState.PENDING).update(
+            attempt_started_at=now
+        ):
+            continue
+        logger.info("inbox action %s was pending with no task; queued again", action_id)
+        _queue(action_id, countdown=hold + 1)  # a second more, so that it never finds the hold just ending
         queued += 1
     return queued
 
 
 def action_retry(*, action: CommentAction, actor: User | None) -> CommentAction:
-    """A refused action, again (a person asks). Checked again first: what changed since may refuse it now."""
+    """A refused action, again (a person asks). Checked again first: what changed since may refuse it now.
+
+    Its last attempt is over (only an attempt, or the sweep long after one, refuses an action), so nothing may hold
+    it: `attempt_started_at` is set back by `attempt_window()`, which lets the task queued now claim it at once
+    while the sweep still counts from now."""
     if action.state != ActionState.FAILED:
         raise ActionRefused("Only a refused action can be tried again.", code="not_failed")
     if action.kind not in META_ACTIONS:
@@ -362,7 +422,11 @@ def action_retry(*, action: CommentAction, actor: User | None) -> CommentAction:
         raise ActionRefused(refusal, code=action.kind)
     with transaction.atomic():
         moved = CommentAction.objects.filter(pk=action.pk, state=ActionState.FAILED).update(
-            state=ActionState.PENDING, error="", error_code="", finished_at=None
+            state=ActionState.PENDING,
+            error="",
+            error_code="",
+            finished_at=None,
+            attempt_started_at=timezone.now() - attempt_window(),
         )
         if not moved:
             raise ActionRefused("This is being tried again already.", code="not_failed")
@@ -412,7 +476,7 @@ def bulk_request(
     """One action per comment (done, reopen, hide or assign). Refused ones are returned too, unsaved (no `pk`),
     with state "failed" and the reason in `error`, so the caller can report them; the others go ahead."""
     if kind not in BULK_KINDS:
-        names = ", ".join(str(K(k).label).lower() for k in BULK_KINDS)
+        names = ", ".join(f"“{K(k).label}”" for k in BULK_KINDS)  # as the buttons say them
         raise ActionRefused(f"Only these can be done to many comments at once: {names}.", code="bulk")
     if len(comments) > BULK_MAX:
         raise ActionRefused(f"Choose at most {BULK_MAX} comments at a time.", code="bulk")
@@ -488,24 +552,36 @@ def _tell_assignee(action: CommentAction, thread: Comment) -> None:
 
 # --- Meta's kinds: the task's half ----------------------------------------------------------------------------
 def action_perform(action_id: int, *, attempt: int | None = None, last_try: bool = True) -> Performed:
-    """Send one pending action to Meta and record what Meta said. Safe to run twice: only a pending action is
-    claimed, by one run. `last_try` False lets a rate limit or an outage end in "retry" (the task comes back after
-    `countdown`); otherwise the action is refused with Meta's reason."""
+    """Send one pending action to Meta and record what Meta said. Safe to run twice: one attempt at a time holds
+    the action (see the module's contract); a run that finds an attempt begun less than `attempt_window()` ago
+    ends in "retry" with that window as its countdown, and a finished action is "skipped". `last_try` False lets
+    a rate limit or an outage end in "retry" too (the task comes back after `countdown`); otherwise the action is
+    refused with Meta's reason."""
     action = CommentAction.objects.filter(pk=action_id).first()
     if action is None or action.state != ActionState.PENDING or action.kind not in META_ACTIONS:
         return Performed("skipped")
-    claimed = CommentAction.objects.filter(pk=action.pk, state=ActionState.PENDING, attempts=action.attempts).update(
-        attempts=F("attempts") + 1, attempt_started_at=timezone.now()
+    now = timezone.now()
+    window = attempt_window()
+    claimed = (
+        CommentAction.objects.filter(pk=action.pk, state=ActionState.PENDING, attempts=action.attempts)
+        .filter(Q(attempt_started_at__isnull=True) | Q(attempt_started_at__lte=now - window))
+        .update(attempts=F("attempts") + 1, attempt_started_at=now)
     )
     if not claimed:
+        if CommentAction.objects.filter(pk=action.pk, state=ActionState.PENDING).exists():
+            return Performed("retry", countdown=window.total_seconds())  # another attempt is under way
         return Performed("skipped")
     looked_before = action.attempts > 0  # an earlier attempt may have reached Meta
     action.attempts += 1
+    action.attempt_started_at = now
     comment = _fresh(action.comment)
     error: Exception | None = None
     result_id = ""
     try:
         result_id = _send(action, comment, look_first=looked_before)
+    except _HoldLost:
+        logger.info("inbox action %s: another run took it while this one was looking on Meta", action.pk)
+        return Performed("skipped")
     except (GraphError, ValidationError, TokenDecryptionError, _Unconfirmed) as exc:
         error = exc
     if error is None:
@@ -541,7 +617,10 @@ def _after_error(
         if error.outcome_unknown and action.kind == K.REPLY and _is_mention_reply(comment):
             _finish(action.pk, ActionState.FAILED, error=_unconfirmed_mention_text(), error_code="unconfirmed")
             return Performed("failed")
-        return Performed("retry", countdown=error.retry_delay(attempt))
+        # Never back before this attempt's hold runs out: the next run would only find it held and wait again.
+        held_since = action.attempt_started_at or timezone.now()
+        held = (held_since + attempt_window() - timezone.now()).total_seconds()
+        return Performed("retry", countdown=max(error.retry_delay(attempt), held))
     _finish(action.pk, ActionState.FAILED, error=_error_text(error), error_code=_error_code(error))
     return Performed("failed")
 
@@ -556,6 +635,8 @@ def _error_text(error: GraphError) -> str:
 
 
 def _error_code(error: GraphError) -> str:
+    if isinstance(error, GraphNotConfirmed):
+        return "not_confirmed"
     if error.code is None:
         return type(error).__name__
     return f"{error.code}/{error.subcode}" if error.subcode else str(error.code)
@@ -580,7 +661,7 @@ def _client(comment: Comment) -> GraphClient:
 
 def _send(action: CommentAction, comment: Comment, *, look_first: bool) -> str:
     """The Graph call for the action; returns what Meta made (the reply's or message's id), or "". Raises the
-    typed error when Meta refuses."""
+    typed error when Meta refuses, `_HoldLost` when another run took the action while this one looked on Meta."""
     client = _client(comment)
     channel = comment.channel
     kind = action.kind
@@ -591,6 +672,7 @@ def _send(action: CommentAction, comment: Comment, *, look_first: bool) -> str:
             sent = _private_reply_already_sent(client, comment)
             if sent is not None:
                 return sent
+            _renew_hold(action)
         answer = client.post(
             f"{channel.external_id}/messages",
             data={"recipient": {"comment_id": comment.external_id}, "message": {"text": action.text}},
@@ -598,18 +680,38 @@ def _send(action: CommentAction, comment: Comment, *, look_first: bool) -> str:
         return str(answer.get("message_id") or "")
     if kind in (K.HIDE, K.UNHIDE):
         flag = "hide" if channel.platform == Platform.INSTAGRAM else "is_hidden"
-        client.post(comment.external_id, data={flag: kind == K.HIDE})
+        _require_success(client.post(comment.external_id, data={flag: kind == K.HIDE}))
         return ""
     if kind == K.DELETE:
         _delete(client, comment)
         return ""
     if kind == K.LIKE:
-        client.post(f"{comment.external_id}/likes")
+        _require_success(client.post(f"{comment.external_id}/likes"))
         return ""
     if kind == K.UNLIKE:
-        client.delete(f"{comment.external_id}/likes")
+        _require_success(client.delete(f"{comment.external_id}/likes"))
         return ""
     raise ValueError(f"not a Meta action: {kind}")
+
+
+def _require_success(answer: dict[str, Any]) -> None:
+    """Meta answers hide, unhide, like, unlike and delete with `{"success": true}`, and `false` when it did not
+    make the change. An answer that does not say so is treated the same: nothing is shown as done that Meta did not
+    confirm."""
+    if answer.get("success") is not True:
+        raise GraphNotConfirmed(NOT_CONFIRMED, http_status=200, raw=answer)
+
+
+def _renew_hold(action: CommentAction) -> None:
+    """Just before writing, after looking on Meta (which may take several calls): this attempt still holds the
+    action, and its hold starts again so that it outlasts the write."""
+    now = timezone.now()
+    renewed = CommentAction.objects.filter(pk=action.pk, state=ActionState.PENDING, attempts=action.attempts).update(
+        attempt_started_at=now
+    )
+    if not renewed:
+        raise _HoldLost
+    action.attempt_started_at = now
 
 
 def _send_reply(client: GraphClient, action: CommentAction, comment: Comment, *, look_first: bool) -> str:
@@ -626,6 +728,7 @@ def _send_reply(client: GraphClient, action: CommentAction, comment: Comment, *,
         found = _find_sent_reply(client, action, thread)
         if found:
             return found
+        _renew_hold(action)
     if channel.platform == Platform.INSTAGRAM:
         answer = client.post(f"{thread.external_id}/replies", data={"message": action.text})
     else:
@@ -647,25 +750,30 @@ def _find_sent_reply(client: GraphClient, action: CommentAction, thread: Comment
             max_pages=5,
         )
     since = action.created_at - CLOCK_SLACK
-    taken = set(
-        CommentAction.objects.filter(comment__channel=channel, kind=K.REPLY)
-        .exclude(pk=action.pk)
-        .exclude(result_id="")
-        .values_list("result_id", flat=True)
-    )
+    wanted = normalize_reply_text(action.text)
+    candidates: list[str] = []
     for item in items:
         author = item.get("from") or {}
         ours = str(author.get("id") or "") == channel.external_id or (
             bool(channel.username) and (author.get("username") or item.get("username")) == channel.username
         )
         text = item.get("text") if "text" in item else item.get("message")
-        made = _parse_time(item.get("timestamp") or item.get("created_time"))
-        if ours and (text or "").strip() == action.text.strip() and made and made >= since:
-            if str(item["id"]) not in taken:
-                logger.info(
-                    "inbox action %s: adopting reply %s made by an attempt whose answer was lost", action.pk, item["id"]
-                )
-                return str(item["id"])
+        made = parse_time(item.get("timestamp") or item.get("created_time"))
+        if ours and normalize_reply_text(text or "") == wanted and made and made >= since:
+            candidates.append(str(item["id"]))
+    if not candidates:
+        return ""
+    taken = set(
+        CommentAction.objects.filter(comment__channel=channel, kind=K.REPLY, result_id__in=candidates)
+        .exclude(pk=action.pk)
+        .values_list("result_id", flat=True)
+    )
+    for reply_id in candidates:
+        if reply_id not in taken:
+            logger.info(
+                "inbox action %s: adopting reply %s made by an attempt whose answer was lost", action.pk, reply_id
+            )
+            return reply_id
     return ""
 
 
@@ -686,7 +794,7 @@ def _private_reply_already_sent(client: GraphClient, comment: Comment) -> str | 
 
 def _delete(client: GraphClient, comment: Comment) -> None:
     try:
-        client.delete(comment.external_id)
+        _require_success(client.delete(comment.external_id))
         return
     except GraphError as exc:
         if not (exc.code == 100 and exc.subcode == 33):
@@ -700,17 +808,6 @@ def _delete(client: GraphClient, comment: Comment) -> None:
             return
         raise
     raise refused
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    text = str(value)
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":  # Meta's "+0000" offsets
-        text = f"{text[:-2]}:{text[-2:]}"
-    return parse_datetime(text)
 
 
 # --- recording outcomes: the only writes of moderation state ----------------------------------------------------
@@ -734,19 +831,19 @@ def _confirm(action: CommentAction, comment: Comment, result_id: str) -> None:
     elif kind == K.PRIVATE_REPLY:
         rows.filter(private_reply_at__isnull=True).update(private_reply_at=now, updated_at=now)
     elif kind in (K.HIDE, K.UNHIDE):
-        rows.update(hidden=kind == K.HIDE, updated_at=now)
+        comment_set_hidden(channel=comment.channel, external_id=comment.external_id, hidden=kind == K.HIDE)
     elif kind == K.DELETE:
-        _mark_deleted(comment, now)
+        comment_mark_removed(channel=comment.channel, external_id=comment.external_id, at=now)
     elif kind == K.LIKE:
         rows.filter(liked_at__isnull=True).update(liked_at=now, like_count=F("like_count") + 1, updated_at=now)
     elif kind == K.UNLIKE:
-        rows.filter(liked_at__isnull=False).update(liked_at=None, updated_at=now)
-        rows.filter(like_count__gt=0).update(like_count=F("like_count") - 1)
+        # Only while the Page's like is still recorded: once it is gone, so is the count it added.
+        rows.filter(liked_at__isnull=False).update(
+            liked_at=None, like_count=Greatest(F("like_count") - 1, Value(0)), updated_at=now
+        )
 
 
 def _store_reply(action: CommentAction, comment: Comment, reply_id: str, now: datetime) -> None:
-    from .ingest import CommentData, comment_upsert
-
     thread = comment.thread
     channel = comment.channel
     comment_upsert(
@@ -762,12 +859,3 @@ def _store_reply(action: CommentAction, comment: Comment, reply_id: str, now: da
             kind=thread.kind,
         ),
     )  # ingest settles the thread: our reply is its newest comment, so it no longer waits for an answer
-
-
-def _mark_deleted(comment: Comment, now: datetime) -> None:
-    from .ingest import thread_refresh
-
-    Comment.objects.filter(pk=comment.pk, deleted_at__isnull=True).update(deleted_at=now, updated_at=now)
-    if comment.parent_id is None:  # Meta removes the replies with their comment
-        Comment.objects.filter(parent=comment, deleted_at__isnull=True).update(deleted_at=now, updated_at=now)
-    thread_refresh(Comment.objects.get(pk=comment.parent_id or comment.pk))

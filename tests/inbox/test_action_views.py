@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from inbox.models import ActionState, CommentAction
 from inbox.services.actions import action_perform
@@ -204,6 +207,25 @@ def test_without_htmx_the_views_go_back_to_the_thread(client, inbox_channels, fa
     ]
 
 
+@pytest.mark.parametrize("which,platform", [("ig", "Instagram"), ("page", "Facebook")])
+def test_a_removed_comment_says_where_it_was_removed(which, platform, client, inbox_channels, make_comment):
+    thread = make_comment(inbox_channels[which], deleted_at=timezone.now())
+    html = client.get(card_url(thread), headers=HTMX).content.decode()
+    assert f"Removed on {platform}" in html and "comment-actions" not in html
+    ids = {"workspace_id": thread.workspace.public_id, "comment_id": thread.public_id}
+    html = client.get(reverse("inbox:reply_form", kwargs=ids), headers=HTMX).content.decode()
+    assert f"This conversation was removed on {platform}; it cannot be answered." in html
+
+
+def test_a_replys_card_reads_its_threads_post_with_the_comment(client, inbox_channels, make_comment):
+    thread = make_comment(inbox_channels["ig"])
+    reply = make_comment(inbox_channels["ig"], parent=thread, text="Same here")
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(card_url(reply), headers=HTMX).content.decode()
+    assert "action-hide" in html  # the buttons depend on the thread's post (a mention's cannot be hidden)
+    assert not [q for q in queries if 'FROM "inbox_inboxpost"' in q["sql"]]
+
+
 def test_assign_from_the_card(client, inbox_channels, make_comment, moderator, editor):
     thread = make_comment(inbox_channels["page"])
     html = client.post(action_url(thread, "assign"), {"assignee": str(moderator.pk)}, headers=HTMX).content.decode()
@@ -257,11 +279,18 @@ def test_bulk_reports_what_was_refused(client, inbox_channels, fan, charlie):
     )
 
     html = answer.content.decode()
-    assert "1 comment being hidden. 1 not:" in html and "This comment is hidden already." in html
+    assert "Hide: 1 comment sent to Meta. 1 not:" in html and "This comment is hidden already." in html
     assert json.loads(answer.headers["HX-Trigger"])["inboxBulkDone"]["kind"] == "hide"
     assert list(CommentAction.objects.values_list("comment", flat=True)) == [spam.pk]  # never the foreign one
     run_pending()
     assert on_meta(channel, spam.external_id, "hidden")["hidden"] is True
+
+
+def test_bulk_says_what_was_done_with_the_buttons_verb(client, inbox_channels, make_comment):
+    threads = [make_comment(inbox_channels["page"]) for _ in range(2)]
+    url = reverse("inbox:bulk", kwargs={"workspace_id": threads[0].workspace.public_id})
+    html = client.post(url, {"kind": "done", "comment": [str(t.public_id) for t in threads]}, headers=HTMX)
+    assert "Mark done: 2 comments." in html.content.decode()
 
 
 def test_bulk_without_htmx_goes_back_to_the_list(client, inbox_channels, make_comment):

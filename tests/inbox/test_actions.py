@@ -1,6 +1,7 @@
 """What moderators do to comments, against the sandbox over real HTTP: every action reaches Meta (read back from
 the sandbox), is recorded with who did it, and shows as done only once Meta confirmed it. Refusals (before Meta,
-or Meta's own) are kept in words and can be retried; a reply whose answer was lost is posted once."""
+or Meta's own) are kept in words and can be retried; a reply whose answer was lost is posted once, and one attempt
+at a time talks to Meta."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ChannelStatus
@@ -16,7 +19,7 @@ from inbox.models import ActionState, Comment, CommentAction, CommentKind, Comme
 from inbox.services import actions
 from inbox.services.actions import ActionRefused, action_perform, action_request
 from notifications.models import Kind, Notification
-from socialhub.graph import GraphError
+from socialhub.graph import GraphClient, GraphError
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +94,11 @@ def perform(action: CommentAction, **kwargs) -> CommentAction:
     return action
 
 
+def later(seconds: float):
+    """Django's clock moved on by `seconds`, as when the task comes back after its countdown."""
+    return mock.patch("django.utils.timezone.now", return_value=timezone.now() + timedelta(seconds=seconds))
+
+
 def calls(sandbox_control, method: str, path_end: str) -> list[dict]:
     return [
         r
@@ -158,6 +166,22 @@ def test_a_reply_to_a_mention_goes_through_the_mentions_edge(caption, inbox_chan
     assert ("comment_id" in call["params"]) is not caption
     ours = Comment.objects.get(external_id=action.result_id)
     assert ours.parent == thread and ours.kind == CommentKind.MENTION and ours.from_us
+
+
+def test_a_mention_of_an_instagram_login_account_is_not_answered_through_the_api(
+    inbox_channels, make_comment, alice, sandbox_control
+):
+    """Meta's mention replies (`/{ig-user-id}/mentions`) exist only for Facebook Login; Instagram Login has no way to
+    answer a stranger's post, so the person is told where to answer instead of a refusal from Meta."""
+    channel = inbox_channels["ig_login"]
+    stranger = InboxPost.objects.create(
+        workspace=channel.workspace, channel=channel, external_id="17999000000000001", is_mention=True
+    )
+    thread = make_comment(channel, media_id=stranger.external_id, kind=CommentKind.MENTION, text="@maplethread.studio")
+
+    with pytest.raises(ActionRefused, match="only for accounts connected through Facebook"):
+        action_request(comment=thread, kind="reply", actor=alice, text="Thank you!")
+    assert not CommentAction.objects.exists()
 
 
 def test_empty_and_too_long_replies_are_refused_before_meta(inbox_channels, fan, alice, sandbox_control):
@@ -241,6 +265,13 @@ def test_deleting_a_reply_leaves_the_thread_waiting_for_an_answer(inbox_channels
     assert thread.deleted_at is None and thread.needs_reply is True
 
 
+@pytest.mark.parametrize("which,platform", [("ig", "Instagram"), ("page", "Facebook")])
+def test_a_removed_comment_is_said_to_be_removed_on_its_platform(which, platform, inbox_channels, make_comment, alice):
+    comment = make_comment(inbox_channels[which], deleted_at=timezone.now())
+    with pytest.raises(ActionRefused, match=f"This comment was removed on {platform}."):
+        action_request(comment=comment, kind="hide", actor=alice)
+
+
 def test_comments_on_someone_elses_media_cannot_be_deleted_or_hidden(inbox_channels, mention, alice):
     thread = mention(inbox_channels["ig"])
     with pytest.raises(ActionRefused, match="only its owner can delete it"):
@@ -262,6 +293,17 @@ def test_like_and_unlike_a_page_comment(inbox_channels, fan, alice):
     assert perform(action_request(comment=comment, kind="unlike", actor=alice)).state == ActionState.DONE
     comment.refresh_from_db()
     assert comment.liked_at is None and on_meta(channel, comment.external_id, "user_likes")["user_likes"] is False
+
+
+def test_an_unlike_confirmed_after_the_like_was_gone_leaves_the_count(inbox_channels, fan, alice):
+    comment = fan(inbox_channels["page"])
+    perform(action_request(comment=comment, kind="like", actor=alice))
+    unlike = action_request(comment=comment, kind="unlike", actor=alice)
+    Comment.objects.filter(pk=comment.pk).update(liked_at=None, like_count=7)  # the like went some other way
+
+    assert perform(unlike).state == ActionState.DONE
+    comment.refresh_from_db()
+    assert comment.like_count == 7
 
 
 def test_instagram_comments_cannot_be_liked(inbox_channels, fan, alice, sandbox_control):
@@ -364,7 +406,8 @@ def test_a_reply_whose_answer_was_lost_is_posted_once(inbox_channels, fan, alice
 
     first = perform(action, last_try=False)
     assert first.outcome == "retry" and first.state == ActionState.PENDING
-    second = perform(action, last_try=False)
+    with later(first.outcome.countdown):
+        second = perform(action, last_try=False)
 
     assert second.state == ActionState.DONE
     on_meta_replies = [r for r in replies_on_meta(channel, thread) if r["text"] == "See you Sunday!"]
@@ -380,9 +423,13 @@ def test_the_same_reply_sent_again_later_is_a_new_reply(inbox_channels, fan, ali
     # A second "Thank you!" whose first attempt was lost must not adopt the earlier, unrelated reply.
     second = action_request(comment=thread, kind="reply", actor=alice, text="Thank you!")
     CommentAction.objects.filter(pk=second.pk).update(attempts=1)
-    second = perform(second)
+    with CaptureQueriesContext(connection) as queries:
+        second = perform(second)
     assert second.state == ActionState.DONE and second.result_id != first.result_id
     assert [r["text"] for r in replies_on_meta(channel, thread)].count("Thank you!") == 2
+    # Which replies are taken is asked about the ones Meta listed, not read for every reply the channel ever sent.
+    [taken] = [q["sql"] for q in queries if '"result_id" IN' in q["sql"]]
+    assert first.result_id in taken
 
 
 def test_a_lost_answer_on_a_mention_reply_is_left_to_a_person(inbox_channels, mention, alice, sandbox_control):
@@ -403,7 +450,8 @@ def test_a_rate_limit_comes_back_later_then_succeeds(inbox_channels, fan, alice,
 
     first = perform(action, last_try=False)
     assert first.outcome == "retry" and first.outcome.countdown > 0 and first.state == ActionState.PENDING
-    assert perform(action, last_try=False).state == ActionState.DONE
+    with later(first.outcome.countdown):
+        assert perform(action, last_try=False).state == ActionState.DONE
 
 
 def test_a_rate_limit_on_the_last_try_is_refused_in_words(inbox_channels, fan, alice, sandbox_control):
@@ -435,6 +483,99 @@ def test_performing_twice_sends_once(inbox_channels, fan, alice, sandbox_control
     assert perform(action).outcome == "done"
     assert perform(action).outcome == "skipped"
     assert len(calls(sandbox_control, "POST", f"{thread.external_id}/comments")) == 1
+
+
+def test_a_second_run_while_an_attempt_talks_to_meta_waits_instead_of_posting(
+    inbox_channels, fan, alice, sandbox_control
+):
+    channel = inbox_channels["ig"]
+    thread = fan(channel)
+    action = action_request(comment=thread, kind="reply", actor=alice, text="See you at 9!")
+    # A first run claimed it a moment ago and its POST is still on its way (the sweep or a Celery retry runs again).
+    CommentAction.objects.filter(pk=action.pk).update(attempts=1, attempt_started_at=timezone.now())
+
+    second = perform(action, last_try=False)
+
+    window = actions.attempt_window().total_seconds()
+    assert second.outcome == "retry" and second.outcome.countdown == window
+    assert second.state == ActionState.PENDING and second.attempts == 1
+    assert not calls(sandbox_control, "GET", "/replies") and not calls(sandbox_control, "POST", "/replies")
+    # The first run died without an answer: once its hold ran out, the next run looks on Meta, then posts once.
+    with later(window):
+        assert perform(action, last_try=False).state == ActionState.DONE
+    assert [r["text"] for r in replies_on_meta(channel, thread)] == ["See you at 9!"]
+    assert len(calls(sandbox_control, "POST", "/replies")) == 1
+
+
+def test_an_attempt_that_lost_the_action_while_looking_on_meta_does_not_post(
+    inbox_channels, fan, alice, sandbox_control, monkeypatch
+):
+    thread = fan(inbox_channels["page"])
+    action = action_request(comment=thread, kind="reply", actor=alice, text="We open at 7")
+    CommentAction.objects.filter(pk=action.pk).update(attempts=1)  # an earlier attempt's answer was lost
+    look = actions._find_sent_reply
+
+    def slow_look(*args, **kwargs):
+        found = look(*args, **kwargs)
+        # Meanwhile, this attempt's hold having run out, another run claimed the action.
+        CommentAction.objects.filter(pk=action.pk).update(attempts=3, attempt_started_at=timezone.now())
+        return found
+
+    monkeypatch.setattr(actions, "_find_sent_reply", slow_look)
+
+    assert perform(action).outcome == "skipped"
+    assert not calls(sandbox_control, "POST", f"{thread.external_id}/comments")
+
+
+def test_after_an_outage_the_task_comes_back_once_its_hold_ran_out(inbox_channels, fan, alice, sandbox_control):
+    comment = fan(inbox_channels["page"])
+    # Meta is down a moment; the backoff (30 s) is shorter than the attempt holds the action.
+    sandbox_control.fault(path=r"/likes$", method="POST", error={"preset": "transient"})
+    action = action_request(comment=comment, kind="like", actor=alice)
+
+    first = perform(action, last_try=False)
+
+    assert first.outcome == "retry" and first.outcome.countdown > actions.attempt_window().total_seconds() - 1
+    with later(first.outcome.countdown):  # not sent back only to find its own attempt still holding it
+        assert perform(action, last_try=False).state == ActionState.DONE
+
+
+@pytest.mark.parametrize("kind", ["hide", "like", "delete"])
+def test_metas_success_false_is_a_refusal_and_nothing_changes(kind, inbox_channels, fan, alice, monkeypatch):
+    channel = inbox_channels["page"]
+    comment = fan(channel, text="Free followers at spam.example")
+    real_request = GraphClient.request
+
+    def meta_says_no(self, method, url_or_path, **kwargs):
+        if method.upper() in ("POST", "DELETE") and comment.external_id in url_or_path:
+            return {"success": False}
+        return real_request(self, method, url_or_path, **kwargs)
+
+    monkeypatch.setattr(GraphClient, "request", meta_says_no)
+
+    action = perform(action_request(comment=comment, kind=kind, actor=alice))
+
+    assert action.state == ActionState.FAILED and action.error_code == "not_confirmed"
+    assert action.error == "Meta did not confirm this; nothing changed."
+    comment.refresh_from_db()
+    assert not comment.hidden and comment.liked_at is None and comment.deleted_at is None
+    assert on_meta(channel, comment.external_id, "is_hidden")["is_hidden"] is False
+
+
+def test_a_multi_line_reply_is_stored_and_sent_with_plain_line_breaks(inbox_channels, fan, alice, sandbox_control):
+    channel = inbox_channels["ig"]
+    thread = fan(channel)
+    sandbox_control.fault(path=rf"/{thread.external_id}/replies$", method="POST", kind="drop", after="after")
+    action = action_request(comment=thread, kind="reply", actor=alice, text="Hi Jane,\r\nsee you Sunday!\r\n  ")
+
+    assert action.text == "Hi Jane,\nsee you Sunday!"
+    first = perform(action, last_try=False)
+    with later(first.outcome.countdown):
+        second = perform(action, last_try=False)
+
+    assert second.state == ActionState.DONE
+    assert [r["text"] for r in replies_on_meta(channel, thread)] == ["Hi Jane,\nsee you Sunday!"]
+    assert len(calls(sandbox_control, "POST", "/replies")) == 1  # the lost answer was found, not posted again
 
 
 def test_a_disconnected_channel_refuses_before_meta(inbox_channels, fan, alice):
@@ -492,6 +633,12 @@ def test_assigning_tells_the_assignee_unless_they_assigned_themselves(
     with django_capture_on_commit_callbacks(execute=True):
         action_request(comment=thread, kind="assign", actor=alice, assignee=alice)
     assert not Notification.objects.filter(user=alice, kind=Kind.COMMENT_ASSIGNED).exists()
+
+
+def test_people_who_moderate_are_the_ones_who_may_be_assigned(workspace, alice, moderator, analyst, editor, bob):
+    people = actions.assignable_people(workspace)
+    assert alice in people and moderator in people
+    assert analyst not in people and editor not in people and bob not in people
 
 
 def test_only_people_who_moderate_can_be_assigned(inbox_channels, make_comment, alice, analyst, editor):
