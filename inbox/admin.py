@@ -45,6 +45,8 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["object"]
     date_hierarchy = "received_at"
     show_full_result_count = False
+    # The body is what fans wrote (and who they are): operators need when and why, not that.
+    exclude = ["payload"]
 
 
 @admin.register(ChannelSync)

@@ -6,7 +6,9 @@ raw body keyed with the app secret>. Payload shapes (graph-api reference §3.3):
   "comments", "value": {"from": {"id", "username"}, "media": {"id", "media_product_type"}, "id", "parent_id"?,
   "text"}}]}]}; "mentions" → value {"comment_id", "media_id"} (a caption mention: {"media_id"} only).
 - Instagram, Business Login for Instagram: the same values in a flat entry {"id", "time", "field", "value"},
-  signed with the Instagram app's secret.
+  signed with the Instagram app's secret. There is no "mentions" field for it: a comment that @mentions the
+  account arrives as "comments" (the comment's own value, its media being the stranger's), and a caption
+  mention sends nothing.
 - Page "feed": value {"from": {"id", "name"}, "post": {…}, "message", "post_id", "comment_id", "created_time",
   "item": "comment", "parent_id" (the post, or the parent comment for a reply), "verb": add | edited | hide |
   unhide | remove} (a removal carries no message).
@@ -230,7 +232,10 @@ def feed_change_event(state, spec: dict) -> tuple[dict, str]:
 
 
 def mention_event(state, spec: dict) -> tuple[dict, str]:
-    """A stranger @mentions a managed account: in a comment (default) or, with "caption": true, a caption."""
+    """A stranger @mentions a managed account: in a comment (default) or, with "caption": true, a caption.
+    Facebook Login: field "mentions" with the ids. Instagram Login: field "comments" carrying the comment itself
+    (Meta's webhook field table: mentions are "included in the comments field"); a caption mention is refused,
+    as Instagram Login sends no webhook for it."""
     d = state.data
     rng = random.Random(f"{d['meta']['seed']}:mention:{state.new_id(6)}")
     ig_id = spec.get("ig_user_id") or next(
@@ -239,9 +244,13 @@ def mention_event(state, spec: dict) -> tuple[dict, str]:
     acc = d["ig_accounts"].get(ig_id)
     if acc is None:
         raise ControlError(f"unknown ig_user_id {ig_id}")
+    login = ig_login_for(state, ig_id, spec)
+    caption = spec.get("caption") not in (None, False, "false", "0", 0)
+    if caption and login == "instagram":
+        raise ControlError("Instagram Login sends no webhook for a caption mention (only comments that mention it)")
     who = cd.ig_fan(spec.get("username") or rng.choice(seed.STRANGERS))
     now = int(state.clock.now())
-    if spec.get("caption") not in (None, False, "false", "0", 0):
+    if caption:
         media = cd.mention_media_new(state, who, spec.get("text") or f"Thank you @{acc['username']}! 🙌", ig_id)
         value = {"media_id": media["id"]}
     else:
@@ -252,8 +261,9 @@ def mention_event(state, spec: dict) -> tuple[dict, str]:
             media = cd.mention_media_new(state, cd.ig_fan(rng.choice(seed.STRANGERS)), rng.choice(seed.CAPTIONS), None)
         text = spec.get("text") or f"@{acc['username']} {rng.choice(FRIENDLY)}"
         c = cd.mention_comment_new(state, media, text, who, mentioned=ig_id)
+        if login == "instagram":
+            return ig_envelope(ig_id, "comments", ig_comment_value(state, c), login, now), login
         value = {"comment_id": c["id"], "media_id": media["id"]}
-    login = ig_login_for(state, ig_id, spec)
     return ig_envelope(ig_id, "mentions", value, login, now), login
 
 

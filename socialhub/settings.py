@@ -236,6 +236,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 INBOX_POLL_SECONDS = env.int("INBOX_POLL_SECONDS", default=300)
 # A comment action still pending this long after its last try began lost its task; it is queued again.
 INBOX_ACTION_STALE_SECONDS = env.int("INBOX_ACTION_STALE_SECONDS", default=900)
+# Days a processed webhook body (what fans wrote, as Meta sent it) is kept for operators before it is deleted.
+INBOX_WEBHOOK_KEEP_DAYS = env.int("INBOX_WEBHOOK_KEEP_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {
     "prune-graph-calls": {"task": "graph.prune_graph_calls", "schedule": crontab(minute=17, hour=3)},
     "refresh-instagram-tokens": {"task": "accounts.refresh_instagram_tokens", "schedule": crontab(minute=41)},
@@ -245,6 +247,10 @@ CELERY_BEAT_SCHEDULE = {
     "queue-notification-digests": {"task": "notifications.queue_due_digests", "schedule": 300.0},
     "inbox-poll": {"task": "inbox.poll_channels", "schedule": INBOX_POLL_SECONDS},
     "inbox-sweep-stale-actions": {"task": "inbox.sweep_stale_actions", "schedule": 120.0},
+    "inbox-prune-webhook-deliveries": {
+        "task": "inbox.prune_webhook_deliveries",
+        "schedule": crontab(minute=29, hour=3),
+    },
     "prune-expired-invitations": {
         "task": "accounts.prune_expired_invitations",
         "schedule": crontab(minute=23, hour=3),

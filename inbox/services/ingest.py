@@ -9,7 +9,8 @@ Seeing the same comment again changes nothing.
 Webhook payloads (graph-api reference §3.3): Page `feed` changes with `item=comment` and a `verb`; Instagram
 `comments` in the Facebook-Login shape (`entry[].changes[]`) or the Instagram-Login shape (`entry[].field` and
 `entry[].value`), with the comment's id in `id` (or `comment_id` in Meta's examples page); Instagram `mentions`
-(`comment_id` + `media_id`, or only `media_id` for a caption)."""
+(`comment_id` + `media_id`, or only `media_id` for a caption) through Facebook Login. Instagram-Login accounts hear
+of mentions as `comments` on someone else's media (sync.event_apply tells them apart)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import functools
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 APP_FACEBOOK = "facebook"
 APP_INSTAGRAM = "instagram"
 APP_EITHER = "either"  # both app secrets are the same: the delivery may be for either kind of channel
+# Rules act on what arrives now. A comment older than this (a backfill, a poll after an outage) is stored without
+# them: hiding last week's comments unseen is what a rule's dry run is for.
+RULES_MAX_AGE = timedelta(days=1)
 
 
 class ParentMissing(LookupError):
@@ -74,20 +78,26 @@ class CommentData:
 
 # --- reading Meta's values ------------------------------------------------------------------------------------
 def parse_time(value: Any) -> datetime | None:
-    """Meta's times: ISO 8601 with a `+0000` offset (`2017-05-19T23:27:28+0000`) or a Unix timestamp."""
-    if value in (None, ""):
+    """The one reader of Meta's times: ISO 8601 with a `+0000` offset (`2017-05-19T23:27:28+0000`) or a Unix
+    timestamp (a number or a string of digits). Always aware (UTC when Meta gave no offset); None when absent or
+    unreadable."""
+    if value in (None, "") or isinstance(value, bool):
         return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+    if isinstance(value, str):
+        value = value.strip()
         try:
-            return datetime.fromtimestamp(int(value), tz=UTC)
+            value = float(value)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                return None
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
 
 
@@ -239,6 +249,7 @@ def _is_from_us(channel: Channel, data: CommentData) -> bool:
     # accounts may give an app-scoped id instead of the account id).
     if channel.platform == Platform.INSTAGRAM and channel.username and data.author_name == channel.username:
         return True
+    # Only then the query (indexed): a reply sent from SocialHub whose author Meta names otherwise.
     return CommentAction.objects.filter(
         comment__channel=channel, kind=ActionKind.REPLY, result_id=data.external_id
     ).exists()
@@ -298,15 +309,26 @@ def _update_existing(comment: Comment, data: CommentData) -> bool:
     return True
 
 
-def comment_upsert(*, channel: Channel, data: CommentData, post_data: PostData | None = None) -> tuple[Comment, bool]:
+def comment_upsert(
+    *,
+    channel: Channel,
+    data: CommentData,
+    post_data: PostData | None = None,
+    apply_rules: bool = True,
+    listed_at: datetime | None = None,
+) -> tuple[Comment, bool]:
     """Store once per (channel, external_id); returns (comment, created). Updates text/edited_at/hidden/likes when
     they changed. Keeps the thread state (last activity, whether it waits for an answer, back to new when a new
-    incoming reply arrives on a done thread). A new comment not from us goes through the workspace's rules once
-    the transaction commits. Raises `ParentMissing` for a reply whose parent is not stored."""
+    incoming reply arrives on a done thread). A new comment not from us, written in the last day, goes through the
+    workspace's rules once the transaction commits (`apply_rules=False`: never, as for a backfill).
+    `listed_at`: when a poll read Meta's list holding this comment; one marked removed before then is shown again
+    (Meta still lists it). Webhooks never pass it. Raises `ParentMissing` for a reply whose parent is not stored."""
     with transaction.atomic():
         existing = Comment.objects.select_for_update().filter(channel=channel, external_id=data.external_id).first()
         if existing is not None:
             _update_existing(existing, data)
+            if listed_at is not None:
+                _comment_restore(existing, listed_at=listed_at)
             return existing, False
         thread = _thread_of(channel, data.parent_external_id) if data.parent_external_id else None
         if thread is not None:
@@ -347,20 +369,16 @@ def comment_upsert(*, channel: Channel, data: CommentData, post_data: PostData |
             thread_refresh(thread, reopen=not from_us)
         if inbox_post.last_comment_at is None or data.created_at > inbox_post.last_comment_at:
             InboxPost.objects.filter(pk=inbox_post.pk).update(last_comment_at=data.created_at)
-        if not from_us:
+        if apply_rules and not from_us and data.created_at >= timezone.now() - RULES_MAX_AGE:
             transaction.on_commit(functools.partial(_apply_rules, comment.pk))
     return comment, True
 
 
 def _apply_rules(comment_id: int) -> None:
     """The workspace's rules act on a new comment (hide, assign, tag). A failing rule never undoes the ingest."""
-    try:
-        from . import rules
-    except ImportError:
-        return
-    rules_apply = getattr(rules, "rules_apply", None)
-    if rules_apply is None:
-        return
+    # Imported here, not at the top: rules reach the actions, which read this module.
+    from .rules import rules_apply
+
     comment = Comment.objects.filter(pk=comment_id).select_related("channel", "inbox_post").first()
     if comment is None:
         return
@@ -370,25 +388,42 @@ def _apply_rules(comment_id: int) -> None:
         logger.exception("rules could not act on comment %s", comment_id)
 
 
+# --- hidden and removed: changed only here (and by comment_upsert, from what Meta lists), by webhooks, polls and
+# the team's actions alike ---------------------------------------------------------------------------------------
 def comment_mark_removed(*, channel: Channel, external_id: str, at: datetime) -> bool:
-    """The comment was removed on Meta (its replies go with it there, so here too). Returns whether it was
-    still shown as present."""
+    """The comment was removed on Meta (its replies go with it there, so here too), and its thread's state follows
+    (a removed fan's comment waits for no answer). Returns whether it was still shown as present; calling it again
+    changes nothing."""
     with transaction.atomic():
         comment = Comment.objects.select_for_update().filter(channel=channel, external_id=external_id).first()
         if comment is None or comment.deleted_at is not None:
             return False
-        Comment.objects.filter(pk=comment.pk).update(deleted_at=at, updated_at=timezone.now())
+        now = timezone.now()
+        Comment.objects.filter(pk=comment.pk).update(deleted_at=at, updated_at=now)
         if comment.parent_id is None:
-            Comment.objects.filter(parent_id=comment.pk, deleted_at__isnull=True).update(
-                deleted_at=at, updated_at=timezone.now()
-            )
+            Comment.objects.filter(parent_id=comment.pk, deleted_at__isnull=True).update(deleted_at=at, updated_at=now)
         thread = Comment.objects.get(pk=comment.parent_id or comment.pk)
         thread_refresh(thread)
     return True
 
 
+def _comment_restore(comment: Comment, *, listed_at: datetime) -> bool:
+    """Meta lists a comment marked removed before the list was read: it is there after all (a missed read, a
+    removal undone). Shown again, with its thread's state."""
+    if comment.deleted_at is None or comment.deleted_at >= listed_at:
+        return False  # present, or removed while the list was being read (by the team, say): left as it is
+    if not Comment.objects.filter(pk=comment.pk, deleted_at=comment.deleted_at).update(
+        deleted_at=None, updated_at=timezone.now()
+    ):
+        return False
+    comment.deleted_at = None
+    thread = Comment.objects.get(pk=comment.parent_id or comment.pk)
+    thread_refresh(thread)
+    return True
+
+
 def comment_set_hidden(*, channel: Channel, external_id: str, hidden: bool) -> bool:
-    """Hidden or shown again on Meta. Returns whether anything changed."""
+    """Hidden or shown again on Meta. Returns whether anything changed; calling it again changes nothing."""
     return bool(
         Comment.objects.filter(channel=channel, external_id=external_id)
         .exclude(hidden=hidden)

@@ -8,8 +8,10 @@ part it read. It holds back while Meta reports the channel's usage high, as publ
 
 Endpoints (graph-api reference §3.1, §3.2, §4.4): `GET /{ig-user-id}/media`, `GET /{ig-media-id}/comments`
 (top-level only, `replies` by field expansion, at most 50 a page, newest first), `GET /{page-id}/published_posts`,
-`GET /{post-id}/comments?filter=stream` (replies too, each with `parent`), `GET /{ig-user-id}?fields=
-mentioned_comment.comment_id(…){…}` / `mentioned_media.media_id(…){…}`."""
+`GET /{post-id}/comments?filter=stream` (replies too, each with `parent`), and for Facebook-Login accounts only
+(IGUser; IGUserForIGOnlyAPI has no such fields) `GET /{ig-user-id}?fields=mentioned_comment.comment_id(…){…}` /
+`mentioned_media.media_id(…){…}`. Instagram-Login accounts hear of a mention as a `comments` webhook about media
+that is not theirs: it is stored from the webhook alone, and that media is never polled."""
 
 from __future__ import annotations
 
@@ -20,10 +22,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.models import Channel, ChannelStatus, Platform
+from accounts.models import Channel, ChannelStatus, ConnectedVia, Platform
 from accounts.services.channels import channel_client, channel_record_error
 from socialhub.graph import GraphAuthError, GraphClient, GraphError, GraphRateLimitError
 from socialhub.graph.client import BatchRequest
@@ -40,7 +42,6 @@ from .ingest import (
     comment_upsert,
     ig_comment_data,
     ig_post_data,
-    inbox_post_known,
     inbox_post_upsert,
     page_comment_data,
     page_post_data,
@@ -124,7 +125,8 @@ def fetch_comment(client: GraphClient, channel: Channel, comment_id: str, media_
 def fetch_mention(
     client: GraphClient, channel: Channel, *, comment_id: str, media_id: str
 ) -> tuple[CommentData, PostData] | None:
-    """What a mention of the account says: a comment on someone else's media, or that media's caption."""
+    """What a mention of a Facebook-Login account says: a comment on someone else's media, or that media's caption
+    (IGUser's `mentioned_comment` / `mentioned_media`; Instagram-Login tokens have neither)."""
     me = channel.external_id
     try:
         if comment_id:
@@ -164,20 +166,54 @@ def _as_mention(data: CommentData) -> CommentData:
     return replace(data, kind=CommentKind.MENTION, parent_external_id=None)
 
 
+def _instagram_login(channel: Channel) -> bool:
+    return channel.platform == Platform.INSTAGRAM and channel.connected_via == ConnectedVia.INSTAGRAM_LOGIN
+
+
+def ig_login_media(client: GraphClient, channel: Channel, media_id: str) -> tuple[PostData | None, bool]:
+    """(the media's caption and picture, whether it is someone else's) for a `comments` webhook of an
+    Instagram-Login account about media the inbox does not know: such an account reads only its own media, so
+    Meta's "cannot be loaded" (100/33) means a stranger's post where the account was mentioned. Other refusals
+    cannot tell: a passing one is raised (the delivery is tried again), a refused token is kept on the channel."""
+    try:
+        item = client.get(media_id, fields=f"{IG_MEDIA_FACTS},username")
+    except GraphAuthError as exc:
+        channel_record_error(channel=channel, error=exc)
+        raise
+    except GraphError as exc:
+        if exc.code == 100 and exc.subcode == 33:
+            return PostData(external_id=media_id, is_mention=True), True
+        if exc.retryable:
+            raise
+        logger.info("media %s of channel %s not read: %s", media_id, channel.pk, exc.operator_details())
+        return None, False
+    owner = str(item.get("username") or "")
+    theirs = bool(owner and channel.username and owner.casefold() != channel.username.casefold())
+    return ig_post_data({**item, "id": media_id}, is_mention=theirs), theirs
+
+
 def _upsert(
-    client: GraphClient, channel: Channel, data: CommentData, post_data: PostData | None, *, depth: int = 0
+    client: GraphClient,
+    channel: Channel,
+    data: CommentData,
+    post_data: PostData | None,
+    *,
+    depth: int = 0,
+    apply_rules: bool = True,
+    listed_at: datetime | None = None,
 ) -> tuple[Comment, bool] | None:
     """Store a comment; a reply whose parent the inbox lacks brings its parent first. None when the parent cannot
     be read (the next poll brings both)."""
+    extra: dict[str, Any] = {"apply_rules": apply_rules, "listed_at": listed_at}
     try:
-        return comment_upsert(channel=channel, data=data, post_data=post_data)
+        return comment_upsert(channel=channel, data=data, post_data=post_data, **extra)
     except ParentMissing as missing:
         if depth >= 2:
             return None
         parent = fetch_comment(client, channel, missing.parent_external_id, data.media_id)
-        if parent is None or _upsert(client, channel, parent, post_data, depth=depth + 1) is None:
+        if parent is None or _upsert(client, channel, parent, post_data, depth=depth + 1, **extra) is None:
             return None
-        return comment_upsert(channel=channel, data=data, post_data=post_data)
+        return comment_upsert(channel=channel, data=data, post_data=post_data, **extra)
 
 
 def event_apply(*, channel: Channel, event: Event) -> bool:
@@ -193,6 +229,10 @@ def event_apply(*, channel: Channel, event: Event) -> bool:
     except ValidationError:
         return False
     if event.action == "mention":
+        if _instagram_login(channel):
+            # Not sent to Instagram-Login accounts (their mentions come as `comments`), and not readable with
+            # their tokens.
+            return False
         found = fetch_mention(client, channel, comment_id=event.external_id, media_id=event.media_id)
         if found is None:
             return False
@@ -200,12 +240,26 @@ def event_apply(*, channel: Channel, event: Event) -> bool:
         return comment_upsert(channel=channel, data=data, post_data=post_data) is not None
     if event.action != "upsert" or event.comment is None:
         return False
-    post_data = None
-    if not inbox_post_known(channel=channel, external_id=event.media_id):
+    data, post_data = event.comment, None
+    known = InboxPost.objects.filter(channel=channel, external_id=event.media_id).values_list("is_mention", flat=True)
+    if known:
+        if known[0] and _instagram_login(channel):
+            data = _as_mention(data)
+    elif _instagram_login(channel):
+        try:
+            post_data, theirs = ig_login_media(client, channel, event.media_id)
+        except GraphAuthError:
+            return False  # the channel asks for a reconnect; the poll brings its comments afterwards
+        if theirs:
+            data = _as_mention(data)
+    else:
         post_data = fetch_post(client, channel, event.media_id)
         if post_data is None and event.permalink:
             post_data = PostData(external_id=event.media_id, permalink=event.permalink)
-    return _upsert(client, channel, event.comment, post_data) is not None
+    if data.kind == CommentKind.MENTION:
+        # Stored from the webhook alone: there is nothing more an Instagram-Login token may read about it.
+        return comment_upsert(channel=channel, data=data, post_data=post_data) is not None
+    return _upsert(client, channel, data, post_data) is not None
 
 
 # --- polling --------------------------------------------------------------------------------------------------
@@ -277,10 +331,9 @@ def _poll(client: GraphClient, channel: Channel, *, backfill: bool) -> PollResul
             break
         throttled = _read_more(client, channel, poll)
     for poll in polls:
-        result.stored += _store(client, channel, poll)
+        # A backfill brings a month of comments people have seen already: rules act only on what arrives from now.
+        result.stored += _store(client, channel, poll, apply_rules=not backfill, listed_at=started)
         result.removed += _mark_gone(channel, poll, listed_before=started)
-        if not poll.failed:
-            InboxPost.objects.filter(pk=poll.inbox_post.pk).update(comments_synced_at=timezone.now())
     if throttled is not None:
         raise throttled
     return result
@@ -317,25 +370,35 @@ def _meta_count(item: Mapping[str, Any]) -> int | None:
 
 def _media_to_poll(channel: Channel, listed: list[_Listed], *, backfill: bool, now: datetime) -> list[_MediaPoll]:
     """Backfill: every listed post with comments. Later polls: posts made or commented on in the last week, and
-    posts where Meta counts other comments than the inbox holds (a missed webhook, a removal)."""
+    posts where Meta counts other comments than the inbox holds (a missed webhook, a removal). Only the listed
+    posts and those commented on lately are looked up here, however long the channel's history; someone else's
+    media (a mention) is never polled."""
     active_since = now - timedelta(days=ACTIVE_DAYS)
-    known = {p.external_id: p for p in InboxPost.objects.filter(channel=channel, is_mention=False)}
-    held = dict(
-        Comment.objects.filter(channel=channel, inbox_post__is_mention=False, deleted_at__isnull=True)
-        .values_list("inbox_post__external_id")
+    listed_ids = {entry.data.external_id for entry in listed}
+    wanted = Q(external_id__in=listed_ids)
+    if not backfill:
+        wanted |= Q(last_comment_at__gte=active_since)
+    known = {p.external_id: p for p in InboxPost.objects.filter(wanted, channel=channel)}
+    listed_posts = {p.pk: p.external_id for p in known.values() if p.external_id in listed_ids and not p.is_mention}
+    counts = (
+        Comment.objects.filter(inbox_post_id__in=listed_posts, deleted_at__isnull=True)
+        .values_list("inbox_post_id")
         .annotate(n=Count("pk"))
-        .values_list("inbox_post__external_id", "n")
+        .values_list("inbox_post_id", "n")
     )
+    held = {listed_posts[post_pk]: n for post_pk, n in counts}
     polls: list[_MediaPoll] = []
     seen: set[str] = set()
     for entry in listed:
         data, meta_count = entry.data, entry.meta_count
         stored = known.get(data.external_id)
+        if stored is not None and stored.is_mention:
+            continue
         has_comments = meta_count is None or meta_count > 0 or data.external_id in held
-        recent = data.posted_at is None or data.posted_at >= active_since
+        posted_lately = data.posted_at is None or data.posted_at >= active_since
         commented = stored is not None and stored.last_comment_at is not None and stored.last_comment_at >= active_since
         differs = meta_count is not None and meta_count != held.get(data.external_id, 0)
-        if has_comments and (backfill or recent or commented or differs):
+        if has_comments and (backfill or posted_lately or commented or differs):
             inbox_post, _ = inbox_post_upsert(channel=channel, data=data)
             polls.append(_MediaPoll(inbox_post, _comments_path(data.external_id)))
             seen.add(data.external_id)
@@ -343,7 +406,7 @@ def _media_to_poll(channel: Channel, listed: list[_Listed], *, backfill: bool, n
         # Older posts that are still being commented on (beyond the newest 25).
         for inbox_post in known.values():
             active = inbox_post.last_comment_at is not None and inbox_post.last_comment_at >= active_since
-            if active and inbox_post.external_id not in seen:
+            if active and not inbox_post.is_mention and inbox_post.external_id not in seen:
                 polls.append(_MediaPoll(inbox_post, _comments_path(inbox_post.external_id)))
     return polls
 
@@ -470,10 +533,10 @@ def _ordered(items: Iterable[CommentData]) -> Iterator[CommentData]:
     yield from replies
 
 
-def _store(client: GraphClient, channel: Channel, poll: _MediaPoll) -> int:
+def _store(client: GraphClient, channel: Channel, poll: _MediaPoll, *, apply_rules: bool, listed_at: datetime) -> int:
     stored = 0
     for data in _ordered(poll.items):
-        found = _upsert(client, channel, data, None)
+        found = _upsert(client, channel, data, None, apply_rules=apply_rules, listed_at=listed_at)
         if found is not None and found[1]:
             stored += 1
     return stored

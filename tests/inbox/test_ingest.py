@@ -6,7 +6,7 @@ to the view and processed as the worker would."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -19,12 +19,23 @@ from inbox.services.ingest import (
     APP_FACEBOOK,
     APP_INSTAGRAM,
     CommentData,
+    comment_mark_removed,
+    comment_set_hidden,
     comment_upsert,
+    parse_time,
     webhook_channels,
     webhook_process,
 )
+from inbox.services.sync import channel_poll
 from socialhub.graph.models import GraphCall
-from tests.factories import HARBOR_IG, HARBOR_PAGE, ChannelFactory, DeliveryFactory, WorkspaceFactory
+from tests.factories import (
+    HARBOR_IG,
+    HARBOR_PAGE,
+    LOGIN_ONLY_IG,
+    ChannelFactory,
+    DeliveryFactory,
+    WorkspaceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -187,6 +198,33 @@ def test_a_mention_in_a_caption_is_kept_with_the_caption_as_its_text(client, inb
     assert mention.author_name  # the stranger's username
 
 
+def test_an_instagram_login_mention_arrives_as_a_comment_and_is_kept_as_a_mention(
+    client, inbox_channels, sandbox_control
+):
+    ig_login = inbox_channels["ig_login"]
+    sent = deliver(client, sandbox_control, kind="mention", ig_user_id=LOGIN_ONLY_IG, text="@maplethread.studio yarn?")
+    value = change(sent)
+    media_id = value["media"]["id"]
+    mention = Comment.objects.get(channel=ig_login, external_id=value["id"])
+    assert mention.kind == CommentKind.MENTION and mention.text == "@maplethread.studio yarn?" and mention.needs_reply
+    assert mention.author_name == value["from"]["username"] and not mention.from_us
+    assert mention.inbox_post.is_mention and mention.inbox_post.external_id == media_id
+    assert mention.inbox_post.post is None
+    # Nothing asked of Instagram Login that only Facebook Login has.
+    assert not GraphCall.objects.filter(path__contains="mentioned_").exists()
+
+    # Another mention under the same stranger's post: known to be theirs, stored without asking Meta anything.
+    calls = GraphCall.objects.count()
+    sent = deliver(client, sandbox_control, kind="mention", ig_user_id=LOGIN_ONLY_IG, media_id=media_id, text="@m 2")
+    second = Comment.objects.get(channel=ig_login, external_id=change(sent)["id"])
+    assert second.kind == CommentKind.MENTION and second.inbox_post == mention.inbox_post
+    assert GraphCall.objects.count() == calls
+
+    # Someone else's post is never polled for comments.
+    channel_poll(ig_login)
+    assert not GraphCall.objects.filter(path__contains=f"/{media_id}/comments").exists()
+
+
 # --- who receives a delivery ------------------------------------------------------------------------------------
 def test_a_comment_reaches_every_workspace_that_connected_the_account(client, inbox_channels, sandbox_control):
     other = ChannelFactory(instagram=True, workspace=WorkspaceFactory(agency=inbox_channels["ig"].workspace.agency))
@@ -244,6 +282,99 @@ def test_the_rules_see_each_new_fans_comment_once(
             ),
         )
     assert seen == ["Spam spam"]
+
+
+def test_rules_skip_old_comments_and_stores_that_ask_for_none(
+    inbox_channels, monkeypatch, django_capture_on_commit_callbacks
+):
+    from inbox.services import rules
+
+    seen = []
+    monkeypatch.setattr(rules, "rules_apply", lambda comment: seen.append(comment.text) or [])
+    page = inbox_channels["page"]
+
+    def fan(n: int, age: timedelta) -> CommentData:
+        return CommentData(
+            external_id=f"7127500210_{n}",
+            media_id=f"{HARBOR_PAGE}_7127500210",
+            parent_external_id=None,
+            author_id=f"2426638175300{n}",
+            author_name="Jane Doe",
+            text=f"spam {n}",
+            created_at=timezone.now() - age,
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_upsert(channel=page, data=fan(1, timedelta(days=3)))  # last week's: a late poll found it
+        comment_upsert(channel=page, data=fan(2, timedelta(minutes=3)))
+        comment_upsert(channel=page, data=fan(3, timedelta(minutes=3)), apply_rules=False)  # a backfill's
+    assert seen == ["spam 2"]
+    assert Comment.objects.count() == 3
+
+
+def test_removing_or_hiding_twice_changes_nothing_more(inbox_channels, make_comment):
+    page = inbox_channels["page"]
+    thread = make_comment(page, at=timezone.now() - timedelta(hours=1))
+    reply = make_comment(page, parent=thread, text="Me too")
+    removed_at = timezone.now() - timedelta(minutes=1)
+
+    assert comment_mark_removed(channel=page, external_id=thread.external_id, at=removed_at)
+    assert not comment_mark_removed(channel=page, external_id=thread.external_id, at=timezone.now())
+    assert not comment_mark_removed(channel=page, external_id=reply.external_id, at=timezone.now())
+    thread.refresh_from_db()
+    reply.refresh_from_db()
+    assert thread.deleted_at == reply.deleted_at == removed_at  # the replies went with it, once
+    assert not thread.needs_reply
+
+    assert comment_set_hidden(channel=page, external_id=reply.external_id, hidden=True)
+    assert not comment_set_hidden(channel=page, external_id=reply.external_id, hidden=True)
+    assert Comment.objects.get(pk=reply.pk).hidden
+
+
+def test_a_comment_a_poll_still_lists_is_shown_again_a_webhook_never_brings_it_back(inbox_channels, make_comment):
+    page = inbox_channels["page"]
+    thread = make_comment(page, at=timezone.now() - timedelta(hours=1))
+    removed_at = timezone.now() - timedelta(minutes=5)
+    comment_mark_removed(channel=page, external_id=thread.external_id, at=removed_at)
+    seen = CommentData(
+        external_id=thread.external_id,
+        media_id=thread.inbox_post.external_id,
+        parent_external_id=None,
+        author_id=thread.author_id,
+        author_name=thread.author_name,
+        text=thread.text,
+        created_at=thread.created_at,
+    )
+
+    comment_upsert(channel=page, data=seen)  # a webhook repeating it
+    comment_upsert(channel=page, data=seen, listed_at=removed_at - timedelta(minutes=1))  # read before the removal
+    thread.refresh_from_db()
+    assert thread.deleted_at == removed_at and not thread.needs_reply
+
+    comment_upsert(channel=page, data=seen, listed_at=timezone.now())  # a poll that read Meta's list just now
+    thread.refresh_from_db()
+    assert thread.deleted_at is None and thread.needs_reply
+
+
+@pytest.mark.no_sandbox
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2017-05-19T23:27:28+0000", datetime(2017, 5, 19, 23, 27, 28, tzinfo=UTC)),
+        ("2017-05-19T23:27:28Z", datetime(2017, 5, 19, 23, 27, 28, tzinfo=UTC)),
+        ("2017-05-19T23:27:28", datetime(2017, 5, 19, 23, 27, 28, tzinfo=UTC)),
+        (1707211876, datetime(2024, 2, 6, 9, 31, 16, tzinfo=UTC)),
+        ("1707211876", datetime(2024, 2, 6, 9, 31, 16, tzinfo=UTC)),
+        (1707211876.0, datetime(2024, 2, 6, 9, 31, 16, tzinfo=UTC)),
+        ("", None),
+        (None, None),
+        ("yesterday", None),
+        (True, None),
+        (10**20, None),
+    ],
+)
+def test_meta_times_are_read_one_way(value, expected):
+    assert parse_time(value) == expected
 
 
 def test_a_processing_failure_is_kept_tried_again_and_the_last_one_closes_the_delivery(

@@ -4,13 +4,19 @@ comments not read again, the poll holding back while Meta reports high usage, an
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+from unittest import mock
+
 import pytest
+from django.utils import timezone
 
 from accounts.models import ChannelStatus, ConnectedVia, Platform
 from accounts.scopes import missing_scopes, optional_scopes
 from accounts.services.channels import channel_client
 from inbox import tasks
-from inbox.models import ChannelSync, Comment, InboxPost
+from inbox.models import ChannelSync, Comment, InboxPost, WebhookDelivery
+from inbox.services.ingest import comment_mark_removed
 from inbox.services.subscribe import channel_subscribe
 from inbox.services.sync import channel_poll
 from socialhub.graph.models import GraphCall
@@ -54,6 +60,24 @@ def test_a_new_channel_is_backfilled_with_its_recent_comments(inbox_channels, ke
     stored = Comment.objects.filter(channel=channel, inbox_post__external_id=media_id)
     assert {c.external_id for c in stored} == on_meta
     assert InboxPost.objects.get(channel=channel, external_id=media_id).caption
+
+
+def test_a_backfill_runs_no_rules_but_a_new_comment_found_later_does(
+    inbox_channels, sandbox_control, monkeypatch, django_capture_on_commit_callbacks
+):
+    from inbox.services import rules
+
+    seen = []
+    monkeypatch.setattr(rules, "rules_apply", lambda comment: seen.append(comment.external_id) or [])
+    ig = inbox_channels["ig_login"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert channel_poll(ig, backfill=True).stored > 0
+    assert seen == []  # a month of comments people have seen already: no rule hides them unseen
+
+    new = lost(sandbox_control, kind="comment", media_id=newest_media_id(ig), text="fr33 f0ll0wers")
+    with django_capture_on_commit_callbacks(execute=True):
+        channel_poll(ig)
+    assert seen == [new["id"]]
 
 
 def test_a_page_backfill_reads_every_post_in_one_batch(inbox_channels):
@@ -132,6 +156,22 @@ def test_comments_already_stored_are_not_read_again(inbox_channels, sandbox_cont
         )
         == rows
     )
+
+
+def test_a_comment_marked_removed_that_meta_still_lists_is_shown_again_once(inbox_channels):
+    ig = inbox_channels["ig_login"]
+    media_id = newest_media_id(ig)
+    channel_poll(ig, backfill=True)
+    comment = Comment.objects.filter(channel=ig, inbox_post__external_id=media_id, parent__isnull=True).first()
+    comment_mark_removed(channel=ig, external_id=comment.external_id, at=timezone.now() - timedelta(minutes=1))
+
+    channel_poll(ig)
+    comment.refresh_from_db()
+    assert comment.deleted_at is None
+
+    # No longer news: the next poll reads the newest page only.
+    _, paths = calls_during(lambda: channel_poll(ig))
+    assert sum(f"/{media_id}/comments" in p for p in paths) == 1
 
 
 def test_a_quiet_channel_costs_one_call_per_poll(inbox_channels):
@@ -217,13 +257,90 @@ def test_the_subscribe_task_subscribes_then_backfills(inbox_channels):
     assert Comment.objects.filter(channel=page).exists()
 
 
-def test_the_beat_task_queues_one_poll_per_active_channel(inbox_channels, monkeypatch):
-    queued = []
-    monkeypatch.setattr(tasks.poll_channel, "delay", lambda channel_id: queued.append(channel_id))
-    inbox_channels["ig"].status = ChannelStatus.NEEDS_RECONNECT
-    inbox_channels["ig"].save(update_fields=["status"])
+@pytest.fixture
+def queued(monkeypatch):
+    """What the beat task queues, by task: (channel id, backfill) polls, channel ids to subscribe, deliveries."""
+    out = {"poll": [], "subscribe": [], "webhook": []}
+    monkeypatch.setattr(
+        tasks.poll_channel, "delay", lambda channel_id, backfill=False: out["poll"].append((channel_id, backfill))
+    )
+    monkeypatch.setattr(tasks.subscribe_channel, "delay", lambda channel_id: out["subscribe"].append(channel_id))
+    monkeypatch.setattr(tasks.process_webhook, "delay", lambda delivery_id: out["webhook"].append(delivery_id))
+    return out
+
+
+def test_the_beat_task_polls_active_channels_and_subscribes_those_never_subscribed(inbox_channels, queued):
+    page, ig, ig_login = inbox_channels["page"], inbox_channels["ig"], inbox_channels["ig_login"]
+    now = timezone.now()
+    ChannelSync.objects.create(channel=page, subscribed_at=now, backfilled_at=now)
+    # Connected before the inbox existed: no bookkeeping at all.
+    ig.status = ChannelStatus.NEEDS_RECONNECT
+    ig.save(update_fields=["status"])
     assert tasks.poll_channels.apply().get() == 2
-    assert sorted(queued) == sorted([inbox_channels["page"].pk, inbox_channels["ig_login"].pk])
+    assert queued["poll"] == [(page.pk, False)]
+    assert queued["subscribe"] == [ig_login.pk]  # subscribed, then backfilled, by that task
+
+    # Its task is on its way (or was lost): not asked again within the hour; polled meanwhile.
+    queued["poll"].clear()
+    queued["subscribe"].clear()
+    tasks.poll_channels.apply()
+    assert queued["subscribe"] == [] and sorted(queued["poll"]) == sorted([(page.pk, False), (ig_login.pk, False)])
+
+
+def test_a_channel_meta_refused_to_subscribe_is_polled_and_backfilled_until_that_works(inbox_channels, queued):
+    page = inbox_channels["page"]
+    ChannelSync.objects.create(channel=page, subscribe_error="Give SocialHub the 'pages_manage_metadata' permission")
+    tasks.poll_channels.apply()
+    assert (page.pk, True) in queued["poll"] and page.pk not in queued["subscribe"]
+
+
+def test_a_delivery_whose_task_was_lost_is_queued_again_after_growing_waits(queued):
+    now = timezone.now()
+
+    def delivery(age: timedelta, **fields) -> WebhookDelivery:
+        return WebhookDelivery.objects.create(
+            body_sha256=f"{age.total_seconds():064.0f}", payload={}, received_at=now - age, **fields
+        )
+
+    lost = delivery(timedelta(minutes=10))
+    retry_lost = delivery(timedelta(minutes=20), error="RuntimeError: database went away")  # its retry never came
+    fresh = delivery(timedelta(minutes=1))
+    done = delivery(timedelta(minutes=30), processed_at=now)
+    ancient = delivery(timedelta(days=2))
+
+    assert tasks.requeue_stuck_deliveries(now) == 2
+    assert sorted(queued["webhook"]) == sorted([lost.pk, retry_lost.pk])
+    assert fresh.pk not in queued["webhook"] and done.pk not in queued["webhook"]
+    ancient.refresh_from_db()
+    assert ancient.processed_at is not None and ancient.error == tasks.GIVEN_UP
+
+    # A backlog: the next rounds leave them to the task queued just now...
+    assert tasks.requeue_stuck_deliveries(now) == 0
+    # ...until that one is overdue too (five minutes), then wait twice as long (ten more).
+    start = time.time()
+    rounds = [(5, {lost.pk, retry_lost.pk, fresh.pk}), (11, {fresh.pk}), (16, {lost.pk, retry_lost.pk})]
+    for minutes, expected in rounds:
+        queued["webhook"].clear()
+        with mock.patch("time.time", return_value=start + minutes * 60 + 1):
+            tasks.requeue_stuck_deliveries(now + timedelta(minutes=minutes, seconds=1))
+        assert set(queued["webhook"]) == expected, minutes
+
+
+def test_processed_webhook_bodies_are_deleted_after_the_days_kept(settings):
+    settings.INBOX_WEBHOOK_KEEP_DAYS = 7
+    now = timezone.now()
+    old_done = WebhookDelivery.objects.create(
+        body_sha256="a" * 64, payload={}, received_at=now - timedelta(days=8), processed_at=now - timedelta(days=8)
+    )
+    recent_done = WebhookDelivery.objects.create(
+        body_sha256="b" * 64, payload={}, received_at=now - timedelta(days=6), processed_at=now
+    )
+    pending = WebhookDelivery.objects.create(body_sha256="c" * 64, payload={}, received_at=now - timedelta(hours=1))
+
+    assert tasks.prune_webhook_deliveries.apply().get() == 1
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {recent_done.pk, pending.pk}
+    assert not WebhookDelivery.objects.filter(pk=old_done.pk).exists()
+    assert settings.CELERY_BEAT_SCHEDULE["inbox-prune-webhook-deliveries"]["task"] == "inbox.prune_webhook_deliveries"
 
 
 def test_the_faster_comment_permissions_are_optional(settings):

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from accounts.services.channels import channel_client
-from inbox.models import Comment, CommentStatus, InboxPost, WebhookDelivery
+from inbox.models import Comment, CommentKind, CommentStatus, InboxPost, WebhookDelivery
 from inbox.services.ingest import webhook_process
 from tests.factories import HARBOR_PAGE, LOGIN_ONLY_IG
 
@@ -178,6 +178,9 @@ def test_an_instagram_login_delivery_in_the_flat_shape_with_comment_id(live_serv
     comment = Comment.objects.get()
     assert (comment.channel, comment.external_id, comment.author_name) == (ig_login, "17900000000000001", "knitwit")
     assert comment.text == "Is the pattern for sale?"
+    # Under the account's own media: a comment, not a mention.
+    assert comment.kind == CommentKind.COMMENT and not comment.inbox_post.is_mention
+    assert comment.inbox_post.caption == media["caption"]
 
 
 # --- refusals -------------------------------------------------------------------------------------------------
@@ -276,3 +279,16 @@ def test_bodies_are_never_logged(client, inbox_channels, caplog):
     assert post_signed(client, payload).status_code == 200
     assert "refused" in caplog.text  # the refusal is logged, in a line of its own
     assert "555-0199" not in caplog.text
+
+
+def test_operators_see_when_and_why_a_delivery_failed_but_not_what_fans_wrote(admin_client, inbox_channels):
+    delivery = WebhookDelivery.objects.create(
+        body_sha256="d" * 64,
+        object="page",
+        payload={"app": "facebook", "body": page_comment_payload(f"{HARBOR_PAGE}_1", message="Call me on 555-0199")},
+        error="RuntimeError: database went away",
+    )
+    response = admin_client.get(f"/admin/inbox/webhookdelivery/{delivery.pk}/change/")
+    assert response.status_code == 200
+    assert b"database went away" in response.content
+    assert b"555-0199" not in response.content and b"Jane Doe" not in response.content
