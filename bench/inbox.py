@@ -243,13 +243,15 @@ def pages(seeder: Seeder) -> list[tuple[str, str]]:
     channel = seeder.channels[1]
     newest = Comment.objects.filter(workspace=seeder.workspace, parent__isnull=True).order_by("-last_activity_at")
     thread = newest.first()
+    # The live poll of a page opened a little while ago: the newest 50 comments arrived since.
+    since = Comment.objects.filter(workspace=seeder.workspace).order_by("-id").values_list("id", flat=True)[50]
     return [
         ("inbox, first page", f"/w/{w}/inbox/"),
         ("inbox, filtered", f"/w/{w}/inbox/?channel={channel.public_id}&status=new&unanswered=1"),
         ("inbox, text search", f"/w/{w}/inbox/?q={RARE}"),
         ("inbox, hidden", f"/w/{w}/inbox/?status=hidden"),
         ("thread", f"/w/{w}/inbox/t/{thread.public_id}/"),
-        ("new items poll", f"/w/{w}/inbox/new/?since={thread.last_activity_at.isoformat()}"),
+        ("new items poll, 50 new", f"/w/{w}/inbox/new/?since={since}"),
     ]
 
 

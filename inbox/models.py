@@ -36,7 +36,6 @@ class InboxPost(models.Model):
     posted_at = models.DateTimeField(null=True, blank=True)
     # Someone else's media in which the account was mentioned (its comments are not ours to moderate).
     is_mention = models.BooleanField(default=False)
-    comments_synced_at = models.DateTimeField(null=True, blank=True)
     last_comment_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -183,7 +182,10 @@ class CommentAction(models.Model):
     error_code = models.CharField(max_length=40, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     attempt_started_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the latest attempt began talking to Meta."
+        null=True,
+        blank=True,
+        help_text="When the latest attempt (or the sweep, for the task it queued) took hold of the action; a hold "
+        "lasts actions.attempt_window().",
     )
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
