@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -256,7 +257,8 @@ class Rule(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="unique_rule_name")]
+        # "Spam" and "spam" are one name to people.
+        constraints = [models.UniqueConstraint("workspace", Lower("name"), name="unique_rule_name")]
 
     def __str__(self) -> str:
         return self.name

@@ -2,12 +2,14 @@
 
 Moderators and managers edit rules (INBOX_MODERATE); analysts and clients may read the list and the log; editors
 get 403 and people outside the workspace 404. A rule is saved switched off; it can be switched on once its dry run
-was looked at after its last change. Switching on or off answers an htmx request with the rule's row
+was looked at after its last change: the dry run page (a GET, which changes nothing) posts the version of the rule it
+showed with its "switch on" button. Switching on or off answers an htmx request with the rule's row
 (`rules.html#rule-row`), and undo on the log with the log's row (`rule_log.html#log-row`); without htmx, each
 redirects back with the message."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,23 +20,19 @@ from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.access import WorkspaceAccess, people_with, workspace_view
+from accounts.access import WorkspaceAccess, workspace_view
 from accounts.crypto import encrypted_field_names
 from accounts.models import Channel
 from accounts.roles import Capability
 
 from .models import ActionState, CommentAction, Rule
-from .selectors import require_inbox_read
 from .services import rules as rule_services
-from .services.actions import ActionRefused
+from .services.actions import TAG_MAX_CHARS, ActionRefused, assignable_people
 
 LOG_PAGE_SIZE = 50
-
-
-def _moderators(access: WorkspaceAccess) -> list:
-    return people_with(access.workspace, Capability.INBOX_MODERATE)
 
 
 def _person(user: Any) -> str:
@@ -67,22 +65,21 @@ class RuleForm(forms.Form):
         error_messages={"required": "Choose what the rule does."},
     )
     assignee = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    tag = forms.CharField(max_length=rule_services.TAG_MAX_CHARS, required=False)
+    tag = forms.CharField(max_length=TAG_MAX_CHARS, required=False)
 
     def __init__(self, *args: Any, access: WorkspaceAccess, rule: Rule | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.access = access
         self.rule = rule
-        self.people = {u.pk: u for u in _moderators(access)}
+        self.people = {u.pk: u for u in assignable_people(access.workspace)}
+        self.assignable = set(self.people)  # not the person an older version named, if they left
         if rule is not None and rule.assignee_id and rule.assignee_id not in self.people and rule.assignee:
             self.people[rule.assignee_id] = rule.assignee  # keep showing who it names, so the form says why
         self.fields["assignee"].choices = [("", "Choose a person")] + [
             (pk, _person(u)) for pk, u in sorted(self.people.items(), key=lambda item: _person(item[1]).lower())
         ]
         self.fields["assignee"].error_messages["invalid_choice"] = "Choose someone who moderates this inbox."
-        self.fields["tag"].error_messages["max_length"] = (
-            f"A tag can be at most {rule_services.TAG_MAX_CHARS} characters."
-        )
+        self.fields["tag"].error_messages["max_length"] = f"A tag can be at most {TAG_MAX_CHARS} characters."
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
@@ -90,7 +87,7 @@ class RuleForm(forms.Form):
         if self.rule is not None:
             taken = taken.exclude(pk=self.rule.pk)
         if taken.exists():
-            raise forms.ValidationError("Another rule of this workspace has this name; choose another one.")
+            raise forms.ValidationError(rule_services.NAME_TAKEN)
         return name
 
     def clean(self) -> dict[str, Any]:
@@ -105,7 +102,7 @@ class RuleForm(forms.Form):
             assignee = data.get("assignee")
             if assignee is None:
                 self.add_error("assignee", "Choose who the comments are assigned to.")
-            elif assignee not in {u.pk for u in _moderators(self.access)}:
+            elif assignee not in self.assignable:
                 self.add_error("assignee", "This person no longer moderates this inbox; choose someone who does.")
         if action == Rule.Action.TAG and not (data.get("tag") or "").strip():
             self.add_error("tag", "Name the tag, for example “spam” or “question”.")
@@ -141,12 +138,13 @@ def _rules(access: WorkspaceAccess, **filters: Any) -> list[Rule]:
         )
         .order_by("name", "pk")
     )
-    moderators = {u.pk for u in _moderators(access)} if any(r.action == Rule.Action.ASSIGN for r in rules) else set()
+    assigns = any(r.action == Rule.Action.ASSIGN for r in rules)
+    assignable = {u.pk for u in assignable_people(access.workspace)} if assigns else set()
     for rule in rules:
         rule.describe = rule_services.rule_describe(rule)  # type: ignore[attr-defined]
         rule.needs_dry_run = not (rule.dry_run_at and rule.dry_run_at >= rule.updated_at)  # type: ignore[attr-defined]
         rule.assignee_gone = rule.action == Rule.Action.ASSIGN and (  # type: ignore[attr-defined]
-            rule.assignee_id is None or rule.assignee_id not in moderators
+            rule.assignee_id is None or rule.assignee_id not in assignable
         )
         rule.lines = rule.pattern.splitlines()  # type: ignore[attr-defined]
     return rules
@@ -164,11 +162,23 @@ def _log_url(access: WorkspaceAccess, rule: Rule) -> str:
     return reverse("inbox:rule_log", kwargs={"workspace_id": access.workspace.public_id, "rule_id": rule.public_id})
 
 
+def _version(value: str | None) -> datetime | None:
+    """The rule's version a dry run page showed (its `updated_at`), or None when the button is not the dry run's."""
+    if value is None:
+        return None
+    try:
+        shown = parse_datetime(value)
+    except ValueError:
+        shown = None
+    if shown is None or shown.tzinfo is None:
+        raise rule_services.RuleInvalid(rule_services.DRY_RUN_AGAIN, code="dry_run")
+    return shown
+
+
 # --- list -------------------------------------------------------------------------------------------------------
-@workspace_view()
+@workspace_view(Capability.INBOX_READ)
 @require_GET
 def rules(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
-    require_inbox_read(access)
     return render(
         request,
         "inbox/rules.html",
@@ -185,12 +195,13 @@ def rules(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
 @workspace_view(Capability.INBOX_MODERATE)
 @require_POST
 def rule_toggle(request: HttpRequest, access: WorkspaceAccess, rule_id: UUID) -> HttpResponse:
-    """Switch a rule on (`enabled=1`) or off (`enabled=0`). Pressing twice leaves it as asked."""
+    """Switch a rule on (`enabled=1`) or off (`enabled=0`). Pressing twice leaves it as asked. From the dry run page,
+    `version` is the rule's `updated_at` as the page showed it: the rule goes on only if it is still that rule."""
     rule = _rule(access, rule_id)
     level, notice = "success", ""
     if request.POST.get("enabled") == "1":
         try:
-            rule_services.rule_enable(rule=rule)
+            rule_services.rule_enable(rule=rule, dry_run_of=_version(request.POST.get("version")))
             notice = f"“{rule.name}” is on: it acts on each new comment that matches."
         except rule_services.RuleInvalid as exc:
             level, notice = "error", f"“{rule.name}” is still off. {exc.messages[0]}"
@@ -255,7 +266,7 @@ def rule_new(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     try:
         rule = rule_services.rule_create(workspace=access.workspace, by=request.user, **form.values())
     except rule_services.RuleInvalid as exc:
-        form.add_error(None, exc.messages[0])
+        form.add_error("name" if exc.code == "name_taken" else None, exc.messages[0])
         return _form_page(request, access, form, None, status=400)
     messages.success(
         request,
@@ -286,7 +297,7 @@ def rule_edit(request: HttpRequest, access: WorkspaceAccess, rule_id: UUID) -> H
     try:
         switched_off = rule_services.rule_update(rule=rule, **form.values())
     except rule_services.RuleInvalid as exc:
-        form.add_error(None, exc.messages[0])
+        form.add_error("name" if exc.code == "name_taken" else None, exc.messages[0])
         return _form_page(request, access, form, rule, status=400)
     if rule.updated_at == before:
         messages.success(request, f"Saved “{rule.name}”.")
@@ -306,9 +317,9 @@ def rule_edit(request: HttpRequest, access: WorkspaceAccess, rule_id: UUID) -> H
 @workspace_view(Capability.INBOX_MODERATE)
 @require_GET
 def rule_dry_run(request: HttpRequest, access: WorkspaceAccess, rule_id: UUID) -> HttpResponse:
+    """What the rule would do to the last 30 days of comments. Only looks: link previews and prefetching open pages
+    too, so the dry run counts as seen when someone presses its "switch on" button, which names this version."""
     rule = _rule(access, rule_id)
-    dry_run = rule_services.rule_dry_run(rule)
-    rule_services.rule_dry_run_seen(rule=rule)
     return render(
         request,
         "inbox/rule_dry_run.html",
@@ -317,8 +328,9 @@ def rule_dry_run(request: HttpRequest, access: WorkspaceAccess, rule_id: UUID) -
             "workspace": access.workspace,
             "rule": rule,
             "describe": rule_services.rule_describe(rule),
-            "would": rule_services.rule_would(rule),
-            "dry_run": dry_run,
+            "would": rule_services.rule_describe(rule, would=True),
+            "dry_run": rule_services.rule_dry_run(rule),
+            "version": rule.updated_at.isoformat(),
         },
     )
 
@@ -355,10 +367,9 @@ def _log_context(access: WorkspaceAccess, rule: Rule) -> dict[str, Any]:
     }
 
 
-@workspace_view()
+@workspace_view(Capability.INBOX_READ)
 @require_GET
 def rule_log(request: HttpRequest, access: WorkspaceAccess, rule_id: UUID) -> HttpResponse:
-    require_inbox_read(access)
     rule = _rule(access, rule_id)
     page = Paginator(_log_rows(access, rule), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     context = _log_context(access, rule)

@@ -1,4 +1,4 @@
-"""Reading the inbox: who may read it, which threads a filter shows (newest activity first, a page at a time by a
+"""Reading the inbox: which threads a filter shows (newest activity first, a page at a time by a
 cursor, never by counting), each thread with what its row or its panel shows, what is new since the page was
 loaded, and who else has a thread open.
 
@@ -14,25 +14,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import QueryDict
-from django.utils import timezone
 
 from accounts.models import Channel, Workspace
-from accounts.roles import Capability
 
-from .models import ChannelSync, Comment, CommentAction, CommentStatus, Presence
+from .models import ChannelSync, Comment, CommentStatus, Presence
+from .services.presence import presence_for, presence_map
 
 if TYPE_CHECKING:
-    from accounts.access import WorkspaceAccess
     from accounts.models import User
 
 PAGE_SIZE = 25
 LIST_REPLIES = 3  # the newest replies a row shows under its comment; the panel shows them all
-PRESENCE_FRESH = timedelta(seconds=30)  # heartbeats come every 10 s: three missed and the person has left
-PRESENCE_KEEP = timedelta(minutes=10)  # older rows are deleted when someone next sends a heartbeat
 NEW_ITEMS_BATCH = 200  # comments read per poll; a larger burst (a backfill) arrives over the next polls
 SEARCH_COMMON = 1000  # words in at least this many comments are searched thread by thread (see `_search`)
 
@@ -40,20 +35,9 @@ STATUSES = [
     ("new", "New"),
     ("done", "Done"),
     ("hidden", "Hidden"),
-    ("deleted", "Removed on Meta"),
+    ("deleted", "Removed"),  # each row says where: "Removed on Facebook" or "Removed on Instagram"
 ]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def can_read_inbox(access: WorkspaceAccess) -> bool:
-    """Moderators (and managers, agency owners and admins) act on comments; analysts and clients read them, as
-    they follow what people say about the brand; editors write posts and do not see the inbox."""
-    return access.can(Capability.INBOX_READ)
-
-
-def require_inbox_read(access: WorkspaceAccess) -> None:
-    if not can_read_inbox(access):
-        raise PermissionDenied("Your role in this workspace does not include the comment inbox.")
 
 
 # --- Filters ---------------------------------------------------------------------------------------------------
@@ -288,7 +272,7 @@ def threads_load(
     counts: dict[int, int] = {}
     reply_rows = Comment.objects.filter(workspace=workspace, parent_id__in=ids)
     if replies is None:
-        reply_rows = reply_rows.order_by("created_at", "id").prefetch_related(Prefetch("actions", queryset=_actions()))
+        reply_rows = _with_card_actions(reply_rows.order_by("created_at", "id"))
         for reply in reply_rows:
             by_thread[reply.parent_id].append(reply)
         counts = {pk: len(by_thread[pk]) for pk in ids}
@@ -319,18 +303,17 @@ def threads_load(
     return threads
 
 
-# What a comment's card shows of its actions (who did it, which rule, whether it was undone) in the same query.
-def _actions() -> QuerySet[CommentAction]:
-    return CommentAction.objects.select_related("actor", "assignee", "rule", "undone_by")
+def _with_card_actions(comments: QuerySet[Comment]) -> QuerySet[Comment]:
+    """The comments with what their card shows of their actions, loaded as the card's own views load it, so the
+    panel's cards cost no query each."""
+    from .action_views import _with_actions  # on use: the action views may import this module
+
+    return _with_actions(comments)
 
 
 def thread_for_panel(*, workspace: Workspace, thread: Comment, user: User) -> Comment:
     """One thread with all its replies (and each comment's actions), for the panel."""
-    loaded = (
-        _with_thread_fields(Comment.objects.filter(pk=thread.pk, workspace=workspace))
-        .prefetch_related(Prefetch("actions", queryset=_actions()))
-        .get()
-    )
+    loaded = _with_card_actions(_with_thread_fields(Comment.objects.filter(pk=thread.pk, workspace=workspace))).get()
     channels = {loaded.channel_id: Channel.objects.defer("access_token").get(pk=loaded.channel_id)}
     threads_load([loaded], workspace=workspace, user=user, channels=channels, replies=None)
     return loaded
@@ -338,8 +321,9 @@ def thread_for_panel(*, workspace: Workspace, thread: Comment, user: User) -> Co
 
 def latest_comment_id(workspace: Workspace) -> int:
     """The id of the newest comment stored for the workspace (ids grow as comments arrive, whatever Meta says
-    their time is): comments stored later have larger ids."""
-    return Comment.objects.filter(workspace=workspace).order_by("-id").values_list("id", flat=True).first() or 0
+    their time is): comments stored later have larger ids. One step down the `inbox_comment_arrival` index."""
+    newest = Comment.objects.filter(workspace=workspace).order_by("-id").values_list("id", flat=True)[:1]
+    return next(iter(newest), 0)
 
 
 @dataclass
@@ -403,36 +387,6 @@ def thread_rows(
     threads_load(threads, workspace=workspace, user=user, channels=workspace_channels(workspace))
     shown = {str(t.public_id) for t in threads}
     return threads, [uuid.UUID(pid) for pid in wanted if pid not in shown]
-
-
-# --- Presence --------------------------------------------------------------------------------------------------
-def _fresh_presence(workspace: Workspace, user: User) -> QuerySet[Presence]:
-    return (
-        Presence.objects.filter(workspace=workspace, seen_at__gte=timezone.now() - PRESENCE_FRESH)
-        .exclude(user=user)
-        .select_related("user")
-        .order_by("activity", "seen_at")  # "replying" before "viewing"
-    )
-
-
-def presence_for(*, workspace: Workspace, thread_ids: list[int], user: User) -> dict[int, list[Presence]]:
-    """Who else (not `user`) has each of these threads open, seen in the last 30 seconds."""
-    found: dict[int, list[Presence]] = defaultdict(list)
-    for row in _fresh_presence(workspace, user).filter(thread_id__in=thread_ids):
-        found[row.thread_id].append(row)
-    return dict(found)
-
-
-def presence_map(*, workspace: Workspace, user: User) -> dict[uuid.UUID, list[Presence]]:
-    """Every thread of the workspace someone else has open now, by the thread's public id."""
-    found: dict[uuid.UUID, list[Presence]] = defaultdict(list)
-    for row in (
-        _fresh_presence(workspace, user)
-        .select_related("thread")
-        .only("activity", "seen_at", "thread__public_id", "user__full_name", "user__email")[:200]
-    ):
-        found[row.thread.public_id].append(row)
-    return dict(found)  # a plain dict: templates look keys up before attributes
 
 
 # --- Around the list -------------------------------------------------------------------------------------------

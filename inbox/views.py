@@ -9,7 +9,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
@@ -17,12 +16,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import push_url
 
-from accounts.access import WorkspaceAccess, people_with, workspace_view
+from accounts.access import WorkspaceAccess, workspace_view
 from accounts.roles import Capability
 
 from . import selectors
-from .models import Comment, Presence, SavedReply
+from .models import Comment, Presence
 from .selectors import Cursor, InboxFilters
+from .services import presence as presence_services
+from .services.actions import assignable_people
 
 
 def _url(name: str, access: WorkspaceAccess, query: dict[str, str] | None = None, **kwargs: object) -> str:
@@ -77,7 +78,7 @@ def _page_context(request: HttpRequest, access: WorkspaceAccess, filters: InboxF
         {
             "channels": list(context["page"].channels.values()),
             "statuses": selectors.STATUSES,
-            "people": people_with(workspace, Capability.INBOX_MODERATE),
+            "people": assignable_people(workspace),
             "polled_channels": selectors.channels_without_live_updates(workspace),
         }
     )
@@ -93,8 +94,7 @@ def _thread_context(request: HttpRequest, access: WorkspaceAccess, comment_id: U
         "thread": thread,
         "focus": comment,
         "can_moderate": can_moderate,
-        "saved_replies": list(SavedReply.objects.filter(workspace=workspace)) if can_moderate else [],
-        "assignees": people_with(workspace, Capability.INBOX_MODERATE) if can_moderate else None,
+        "assignees": assignable_people(workspace) if can_moderate else None,
         "others_here": thread.others_here,  # type: ignore[attr-defined]
         "presence_url": _url("presence", access, comment_id=thread.public_id),
         "inbox_url": _url("inbox", access),
@@ -103,12 +103,11 @@ def _thread_context(request: HttpRequest, access: WorkspaceAccess, comment_id: U
     }
 
 
-@workspace_view()
+@workspace_view(Capability.INBOX_READ)
 @require_GET
 def inbox_page(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     """The threads, newest activity first. htmx asks for the list alone (filters), or for the next rows (Load more,
     with `cursor`)."""
-    selectors.require_inbox_read(access)
     filters = InboxFilters.parse(request.GET)
     if request.htmx and not request.htmx.history_restore_request:
         context = _list_context(request, access, filters)
@@ -119,12 +118,11 @@ def inbox_page(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     return _render(request, access, "inbox/inbox.html", _page_context(request, access, filters))
 
 
-@workspace_view()
+@workspace_view(Capability.INBOX_READ)
 @require_GET
 def thread_view(request: HttpRequest, access: WorkspaceAccess, comment_id: UUID) -> HttpResponse:
     """One thread with every reply and the reply box: the side panel for htmx, else the inbox page with it open.
     A reply's id opens its thread."""
-    selectors.require_inbox_read(access)
     context = _thread_context(request, access, comment_id)
     if request.htmx and not request.htmx.history_restore_request:
         return _render(request, access, "inbox/_thread.html", context)
@@ -132,14 +130,13 @@ def thread_view(request: HttpRequest, access: WorkspaceAccess, comment_id: UUID)
     return _render(request, access, "inbox/inbox.html", {**_page_context(request, access, filters), **context})
 
 
-@workspace_view()
+@workspace_view(Capability.INBOX_READ)
 @require_GET
 def new_items_view(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     """Polled every few seconds by the list with `since` (the newest comment id it knows): the rows of threads
     that received comments since then, which go to the top of the list (replacing their old row), the rows that
     the filters no longer show, and who has which thread open. With `thread` (one or more public ids) instead: those
     rows as they are now, to refresh them in place after an action."""
-    selectors.require_inbox_read(access)
     workspace = access.workspace
     user = request.user
     filters = InboxFilters.parse(request.GET)
@@ -179,37 +176,23 @@ def new_items_view(request: HttpRequest, access: WorkspaceAccess) -> HttpRespons
     )
 
 
-def _presence_touch(*, thread: Comment, user: object, activity: str) -> None:
-    """Record that `user` has the thread open (or is writing in it) now; forget heartbeats nobody sent for
-    minutes, so the table stays as small as the team."""
-    now = timezone.now()
-    values = {"activity": activity, "seen_at": now}
-    if not Presence.objects.filter(thread=thread, user=user).update(**values):
-        try:
-            with transaction.atomic():
-                Presence.objects.create(workspace_id=thread.workspace_id, thread=thread, user=user, **values)
-        except IntegrityError:  # the same person's other tab got there first
-            Presence.objects.filter(thread=thread, user=user).update(**values)
-    Presence.objects.filter(workspace_id=thread.workspace_id, seen_at__lt=now - selectors.PRESENCE_KEEP).delete()
-
-
-@workspace_view()
+@workspace_view(Capability.INBOX_READ)
 @require_http_methods(["GET", "POST"])
 def presence(request: HttpRequest, access: WorkspaceAccess, comment_id: UUID) -> HttpResponse:
     """POST (a heartbeat every 10 s from an open thread, `activity` viewing or replying; `gone` when it closes):
     records it. Both methods answer with who else is on the thread now."""
-    selectors.require_inbox_read(access)
     thread = get_object_or_404(Comment, workspace=access.workspace, public_id=comment_id, parent__isnull=True)
+    user = request.user
     if request.method == "POST":
         activity = request.POST.get("activity", "")
         if activity == "gone":
-            Presence.objects.filter(thread=thread, user=request.user).delete()
+            presence_services.presence_leave(thread=thread, user=user)  # type: ignore[arg-type]
             return HttpResponse(status=204)
         # Only someone who may reply can be "replying"; anyone else reading the thread is looking at it.
-        if activity != Presence.Activity.REPLYING or not access.can(Capability.INBOX_MODERATE):
+        if not access.can(Capability.INBOX_MODERATE):
             activity = Presence.Activity.VIEWING
-        _presence_touch(thread=thread, user=request.user, activity=activity)
-    others = selectors.presence_for(workspace=access.workspace, thread_ids=[thread.pk], user=request.user)  # type: ignore[arg-type]
+        presence_services.presence_beat(thread=thread, user=user, activity=activity)  # type: ignore[arg-type]
+    others = presence_services.presence_for(workspace=access.workspace, thread_ids=[thread.pk], user=user)  # type: ignore[arg-type]
     return _render(
         request, access, "inbox/_presence.html", {"thread": thread, "others_here": others.get(thread.pk, [])}
     )

@@ -12,8 +12,9 @@ rule is switched on, a log of what it did, and an undo.
 - A rule acts through `actions.action_request(..., actor=None, rule=rule)`, at most once per comment, and never on
   our own or removed comments. When several rules match, each kind of action is done once: the first rule by name
   hides, assigns or tags (other tags still apply).
-- A rule is switched on only after its dry run was looked at since its last change (`dry_run_at >= updated_at`),
-  so nobody hides a month of comments by a typo.
+- A rule is switched on only from its dry run page, which names the version of the rule it showed
+  (`updated_at`): that sets `dry_run_at`. Switched off and on again unchanged, it needs no new dry run
+  (`dry_run_at >= updated_at`). So nobody hides a month of comments by a typo.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -36,6 +37,7 @@ from accounts.models import Channel
 
 from ..models import ActionKind, ActionState, Comment, CommentAction, CommentKind, Rule
 from ..normalize import WILDCARD_FIRST, WILDCARD_LAST, is_wildcard, normalize
+from .actions import TAG_MAX_CHARS, ActionRefused, action_request, action_undo
 
 if TYPE_CHECKING:
     from accounts.models import User, Workspace
@@ -46,7 +48,6 @@ PATTERN_MAX_CHARS = 200
 PATTERN_MAX_WILDCARDS = 10
 KEYWORDS_MAX_LINES = 500
 KEYWORD_MAX_CHARS = 200
-TAG_MAX_CHARS = 50
 DRY_RUN_DAYS = 30
 DRY_RUN_CAP = 20_000  # newest comments a dry run reads; fine in Python, and a month of most accounts
 DRY_RUN_CHUNK = 2_000
@@ -64,6 +65,9 @@ BEHAVIOUR_FIELDS = ("match", "pattern", "action", "assignee", "tag")
 
 class RuleInvalid(ValidationError):
     """Said to the person: the rule cannot be saved or switched on as it is."""
+
+
+NAME_TAKEN = "A rule with this name exists in this workspace; choose another name."
 
 
 # --- matching ---------------------------------------------------------------------------------------------------
@@ -246,22 +250,22 @@ def _assignee_name(rule: Rule) -> str:
     return rule.assignee.get_full_name() or rule.assignee.email
 
 
-def rule_describe(rule: Rule) -> str:
-    """What the rule does, to end a sentence: "hides it", "assigns it to Mo", "tags it “spam”"."""
-    if rule.action == Rule.Action.HIDE:
-        return "hides it"
-    if rule.action == Rule.Action.ASSIGN:
-        return f"assigns it to {_assignee_name(rule)}"
-    return f"tags it “{rule.tag}”"
+# What a rule does to a comment, in each form the pages need: what it does ("When a comment has “spam”, it hides
+# it."), what it would do (each row of the dry run: "Hide it"), and what it would have done to many (the dry run's
+# summary: "It would have hidden these 3 comments").
+RULE_DOES: dict[str, tuple[str, str, str]] = {
+    Rule.Action.HIDE: ("hides it", "hide it", "hidden"),
+    Rule.Action.ASSIGN: ("assigns it to {who}", "assign it to {who}", "assigned"),
+    Rule.Action.TAG: ("tags it “{tag}”", "tag it “{tag}”", "tagged"),
+}
 
 
-def rule_would(rule: Rule) -> str:
-    """What the rule would do to one comment: "hide it", "assign it to Mo", "tag it “spam”"."""
-    if rule.action == Rule.Action.HIDE:
-        return "hide it"
-    if rule.action == Rule.Action.ASSIGN:
-        return f"assign it to {_assignee_name(rule)}"
-    return f"tag it “{rule.tag}”"
+def rule_describe(rule: Rule, *, would: bool = False) -> str:
+    """What the rule does, to end a sentence: "hides it", "assigns it to Mo", "tags it “spam”"; with `would`,
+    what it would do: "hide it", "assign it to Mo", "tag it “spam”"."""
+    does, would_do, _ = RULE_DOES[Rule.Action(rule.action)]
+    who = _assignee_name(rule) if rule.action == Rule.Action.ASSIGN else ""
+    return (would_do if would else does).format(who=who, tag=rule.tag)
 
 
 # --- applying ---------------------------------------------------------------------------------------------------
@@ -281,8 +285,6 @@ def rules_apply(comment: Comment) -> list[CommentAction]:
     matching = [rule for rule in rules if rule_matches(rule, text, normalized=True)]
     if not matching:
         return []
-    from .actions import ActionRefused, action_request
-
     acted = set(
         CommentAction.objects.filter(comment=comment, rule__in=matching).values_list("rule_id", flat=True).distinct()
     )
@@ -337,11 +339,7 @@ class DryRun:
 
     @property
     def summary(self) -> str:
-        verb = {
-            Rule.Action.HIDE: "hidden",
-            Rule.Action.ASSIGN: "assigned",
-            Rule.Action.TAG: "tagged",
-        }[Rule.Action(self.rule.action)]
+        verb = RULE_DOES[Rule.Action(self.rule.action)][2]
         period = f"the last {self.days} days" if self.days != 1 else "the last day"
         if self.count == 0:
             return f"It would have left every comment of {period} alone."
@@ -412,16 +410,6 @@ def rule_dry_run(rule: Rule, *, days: int = DRY_RUN_DAYS, cap: int | None = None
     return result
 
 
-def rule_dry_run_seen(*, rule: Rule) -> bool:
-    """Record that the dry run of the rule as it is now was looked at. False when the rule changed meanwhile (the
-    dry run shown was of the older version, so it does not count)."""
-    now = timezone.now()
-    seen = Rule.objects.filter(pk=rule.pk, updated_at=rule.updated_at).update(dry_run_at=now) == 1
-    if seen:
-        rule.dry_run_at = now
-    return seen
-
-
 # --- writing ----------------------------------------------------------------------------------------------------
 def _clean(*, match: str, pattern: str, action: str, assignee: User | None, tag: str) -> dict:
     if match not in Rule.Match.values:
@@ -464,9 +452,19 @@ def rule_create(
     """A new rule, switched off until its dry run was looked at."""
     values = _clean(match=match, pattern=pattern, action=action, assignee=assignee, tag=tag)
     now = timezone.now()
-    return Rule.objects.create(
-        workspace=workspace, name=name.strip(), created_by=by, created_at=now, updated_at=now, enabled=False, **values
-    )
+    try:
+        with transaction.atomic():
+            return Rule.objects.create(
+                workspace=workspace,
+                name=name.strip(),
+                created_by=by,
+                created_at=now,
+                updated_at=now,
+                enabled=False,
+                **values,
+            )
+    except IntegrityError:  # someone saved a rule of that name since the form checked
+        raise RuleInvalid(NAME_TAKEN, code="name_taken") from None
 
 
 def rule_update(
@@ -496,27 +494,43 @@ def rule_update(
         rule.updated_at = timezone.now()
         rule.enabled = False
         update_fields += ["updated_at", "enabled"]
-    rule.save(update_fields=update_fields)
+    try:
+        with transaction.atomic():
+            rule.save(update_fields=update_fields)
+    except IntegrityError:  # someone saved a rule of that name since the form checked
+        rule.refresh_from_db()
+        raise RuleInvalid(NAME_TAKEN, code="name_taken") from None
     return switched_off
 
 
 DRY_RUN_FIRST = (
-    "Look at its dry run first: it shows which comments of the last 30 days the rule would act on, so a word that "
-    "catches too much is found before it hides real comments."
+    "Look at its dry run first and switch it on from there: it shows which comments of the last 30 days the rule "
+    "would act on, so a word that catches too much is found before it hides real comments."
 )
 DRY_RUN_AGAIN = (
-    "The rule changed since its dry run was looked at. Look at the dry run again: it shows what the rule does now."
+    "The rule changed since its dry run was looked at. Look at the dry run again and switch it on from there: it "
+    "shows what the rule does now."
 )
 
 
-def rule_enable(*, rule: Rule) -> None:
-    """Switch the rule on; refused (RuleInvalid) unless its dry run was looked at after its last change."""
+def rule_enable(*, rule: Rule, dry_run_of: datetime | None = None) -> None:
+    """Switch the rule on. From its dry run page, `dry_run_of` is the `updated_at` of the rule that page showed:
+    the rule is switched on, and its dry run counts as seen, only if the rule has not changed since. Otherwise
+    (the list's button) its dry run must have been seen after its last change, when it was switched on before.
+    Refused with RuleInvalid saying why."""
     if rule.action == Rule.Action.ASSIGN and rule.assignee_id is None:
         raise RuleInvalid("Choose who the rule assigns comments to: the person it named is no longer here.")
-    if not Rule.objects.filter(pk=rule.pk, dry_run_at__gte=F("updated_at")).update(enabled=True):
+    now = timezone.now()
+    if dry_run_of is not None:
+        switched_on = Rule.objects.filter(pk=rule.pk, updated_at=dry_run_of).update(enabled=True, dry_run_at=now)
+    else:
+        switched_on = Rule.objects.filter(pk=rule.pk, dry_run_at__gte=F("updated_at")).update(enabled=True)
+    if not switched_on:
         rule.refresh_from_db()
-        raise RuleInvalid(DRY_RUN_AGAIN if rule.dry_run_at else DRY_RUN_FIRST, code="dry_run")
+        raise RuleInvalid(DRY_RUN_AGAIN if rule.dry_run_at or dry_run_of else DRY_RUN_FIRST, code="dry_run")
     rule.enabled = True
+    if dry_run_of is not None:
+        rule.dry_run_at = now
 
 
 def rule_disable(*, rule: Rule) -> None:
@@ -533,8 +547,6 @@ def rule_delete(*, rule: Rule) -> None:
 def rule_undo_action(*, action: CommentAction, actor: User | None) -> CommentAction:
     """Undo one thing a rule did: unhide on Meta, unassign (back to whoever had it), untag. Recorded as its own
     action; raises ActionRefused with the reason when it cannot be undone."""
-    from .actions import action_undo
-
     fresh = CommentAction.objects.select_related("comment", "assignee").get(pk=action.pk)  # its state now
     return action_undo(action=fresh, actor=actor)
 
@@ -579,8 +591,6 @@ def rule_undoable(rule: Rule) -> QuerySet[CommentAction]:
 def rule_undo_all(*, rule: Rule, actor: User | None, batch: int = UNDO_ALL_BATCH) -> UndoAll:
     """Undo what the rule did that is done and not undone yet, newest first, `batch` at a time; each undo is
     recorded as its own action."""
-    from .actions import ActionRefused
-
     result = UndoAll()
     newest_first = rule_undoable(rule).select_related("comment", "assignee").order_by("-created_at", "-id")
     actions = list(newest_first[: batch + 1])

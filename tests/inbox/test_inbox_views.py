@@ -14,7 +14,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inbox import selectors
-from inbox.models import ChannelSync, Comment, CommentStatus, InboxPost, Presence
+from inbox.models import (
+    ActionKind,
+    ActionState,
+    ChannelSync,
+    Comment,
+    CommentAction,
+    CommentStatus,
+    InboxPost,
+    Presence,
+)
 from tests.factories import (
     AgencyMembershipFactory,
     ChannelFactory,
@@ -246,6 +255,23 @@ def test_filter_by_status_and_removed_threads_are_left_out_by_default(client, al
     assert shown(client, workspace, status="deleted") == ids(removed)
 
 
+def test_removed_conversations_say_on_which_platform(client, alice, workspace, fb, ig, make_comment):
+    on_page = make_comment(fb, text="Gone from the Page", deleted_at=timezone.now())
+    on_ig = make_comment(ig, text="Gone from Instagram")
+    make_comment(ig, parent=on_ig, text="A reply taken down", deleted_at=timezone.now())
+    client.force_login(alice)
+    page = client.get(inbox_url(workspace)).content.decode()
+    assert '<option value="deleted">Removed</option>' in page
+    listing = page.split('id="inbox-results"')[1].split('id="thread-panel"')[0]
+    assert "removed on Instagram" in listing and "Meta" not in listing
+    removed = client.get(inbox_url(workspace), {"status": "deleted"}, headers=HTMX).content.decode()
+    assert row_ids(removed) == ids(on_ig, on_page)
+    assert '<span class="badge text-bg-dark">Removed on Facebook</span>' in removed
+    assert "<em>Removed on Facebook:</em> Gone from the Page" in removed
+    panel = client.get(thread_url(workspace, on_page), headers=HTMX).content.decode()
+    assert '<span class="badge text-bg-dark">Removed on Facebook</span>' in panel
+
+
 def test_filter_by_assignee(client, alice, workspace, fb, make_comment, moderator):
     mine = make_comment(fb, assignee=alice)
     theirs = make_comment(fb, assignee=moderator)
@@ -400,6 +426,57 @@ def test_the_page_takes_the_same_queries_for_5_threads_as_for_30(
     grow(5)
     five = count(f"{inbox_url(workspace)}new/?since={new_small_since}")
     assert count(f"{inbox_url(workspace)}new/?since={since}") == five
+
+
+def test_the_thread_panel_takes_the_same_queries_for_2_replies_as_for_12(
+    client, alice, workspace, fb, make_comment, moderator
+):
+    """Each comment's card shows its actions (who did what, by which rule, whether it was undone): loaded for all
+    the cards at once."""
+    thread = make_comment(fb, text="Question")
+
+    def grow(count: int) -> None:
+        for n in range(count):
+            reply = make_comment(fb, parent=thread, text=f"Reply {n}")
+            done = CommentAction.objects.create(
+                workspace=workspace, comment=reply, kind=ActionKind.HIDE, state=ActionState.DONE, actor=moderator
+            )
+            if n % 2:
+                CommentAction.objects.create(
+                    workspace=workspace,
+                    comment=reply,
+                    kind=ActionKind.UNHIDE,
+                    state=ActionState.DONE,
+                    actor=alice,
+                    undo_of=done,
+                )
+
+    client.force_login(alice)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(thread_url(workspace, thread), headers=HTMX).status_code == 200
+        return len(queries)
+
+    grow(2)
+    small = count()
+    grow(10)
+    assert count() == small
+
+
+def test_the_newest_comment_id_is_read_from_an_index_without_sorting(workspace, fb, make_comment):
+    for _ in range(3):
+        make_comment(fb)
+    with CaptureQueriesContext(connection) as queries:
+        newest = selectors.latest_comment_id(workspace)
+    assert newest == Comment.objects.latest("id").id
+    [query] = queries.captured_queries
+    assert "LIMIT 1" in query["sql"].upper()
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "INDEX" in plan and "TEMP B-TREE" not in plan, plan
 
 
 # --- What arrived since the page was loaded --------------------------------------------------------------------------

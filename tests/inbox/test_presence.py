@@ -11,7 +11,8 @@ import pytest
 from django.utils import timezone
 
 from inbox.models import Presence
-from tests.factories import ChannelFactory
+from inbox.services.presence import presence_prune
+from tests.factories import ChannelFactory, WorkspaceFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.no_sandbox]  # nothing here asks Meta
 HTMX = {"HX-Request": "true"}
@@ -128,3 +129,14 @@ def test_presence_is_only_for_threads_of_the_workspace(client, alice, workspace,
     client.force_login(editor)
     assert client.post(presence_url(workspace, thread), {"activity": "viewing"}).status_code == 403
     assert not Presence.objects.exists()
+
+
+def test_forgetting_old_heartbeats_keeps_to_the_workspace(alice, agency, workspace, thread, mo, make_comment):
+    other = WorkspaceFactory(agency=agency, name="Second Client")
+    elsewhere = make_comment(ChannelFactory(workspace=other, connected_by=alice), text="Theirs")
+    stale = timezone.now() - timedelta(minutes=11)
+    Presence.objects.create(workspace=other, thread=elsewhere, user=mo, seen_at=stale)
+    Presence.objects.create(workspace=workspace, thread=thread, user=mo, seen_at=stale)
+
+    assert presence_prune(workspace_id=workspace.pk) == 1
+    assert list(Presence.objects.values_list("thread", flat=True)) == [elsewhere.pk]

@@ -3,6 +3,7 @@ switched on, and the log with its undo."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -38,6 +39,13 @@ def brand_client(workspace):
 def _form(**values) -> dict:
     base = {"name": "Spam", "match": "keywords", "pattern": "free followers", "action": "hide"}
     return base | {"assignee": "", "tag": ""} | values
+
+
+def switch_on_form(page: str) -> dict:
+    """What the dry run page's "switch it on" button posts."""
+    form = re.search(r'<form method="post" action="[^"]+/toggle/">(.*?)</form>', page, re.S)
+    assert form, "the dry run page has no switch-on button"
+    return dict(re.findall(r'<input type="hidden" name="(enabled|from|version)" value="([^"]*)">', form.group(1)))
 
 
 # --- who may do what -------------------------------------------------------------------------------------------
@@ -132,7 +140,20 @@ def test_the_form_says_what_is_wrong_in_words(client, inbox_channels, workspace,
 def test_two_rules_cannot_share_a_name(client, inbox_channels, workspace):
     make_rule(workspace, name="Spam")
     answer = client.post(url("rule_new", workspace), _form(name="spam"))
-    assert answer.status_code == 400 and "Another rule of this workspace has this name" in answer.content.decode()
+    assert answer.status_code == 400 and "A rule with this name exists" in answer.content.decode()
+
+
+def test_a_name_saved_by_someone_else_meanwhile_is_said_on_the_form(client, inbox_channels, workspace, monkeypatch):
+    from inbox.rule_views import RuleForm
+
+    make_rule(workspace, name="Spam")
+    # The other save lands between the form's check and this one's.
+    monkeypatch.setattr(RuleForm, "clean_name", lambda form: form.cleaned_data["name"])
+
+    answer = client.post(url("rule_new", workspace), _form(name="Spam"))
+
+    assert answer.status_code == 400 and "A rule with this name exists" in answer.content.decode()
+    assert Rule.objects.count() == 1
 
 
 def test_only_people_who_moderate_can_be_chosen_to_assign_to(client, inbox_channels, workspace, moderator, analyst):
@@ -190,17 +211,55 @@ def test_switching_on_needs_the_dry_run_first_and_says_why(client, inbox_channel
     assert "spammy.bot" in page and "FR33 F0LL0WERS!!" in page and "Hide it" in page
     assert "old.spam" not in page
 
-    on = client.post(url("rule_toggle", workspace, rule), {"enabled": "1"}, headers=HTMX)
+    # Opening the page is not switching on (a link preview or a prefetch opens it too): the list's button still
+    # refuses.
+    still = client.post(url("rule_toggle", workspace, rule), {"enabled": "1"}, headers=HTMX)
+    assert "is still off. Look at its dry run first" in still.content.decode()
+
+    on = client.post(url("rule_toggle", workspace, rule), switch_on_form(page), follow=True)
     assert "is on: it acts on each new comment that matches." in on.content.decode()
-    assert f'id="rule-{rule.public_id}"' in on.content.decode()
+    rule.refresh_from_db()
+    assert rule.enabled is True
+
+    # Switched off and on again from the list, unchanged, it needs no new dry run.
+    client.post(url("rule_toggle", workspace, rule), {"enabled": "0"}, headers=HTMX)
+    again = client.post(url("rule_toggle", workspace, rule), {"enabled": "1"}, headers=HTMX)
+    assert "is on: it acts on each new comment that matches." in again.content.decode()
+    assert f'id="rule-{rule.public_id}"' in again.content.decode()
     rule.refresh_from_db()
     assert rule.enabled is True
 
 
+def test_the_dry_run_page_changes_nothing(client, inbox_channels, workspace):
+    rule = make_rule(workspace, enabled=False)
+    before = Rule.objects.values().get(pk=rule.pk)
+
+    assert client.get(url("rule_dry_run", workspace, rule)).status_code == 200
+
+    assert Rule.objects.values().get(pk=rule.pk) == before
+
+
+def test_a_dry_run_page_of_an_older_version_cannot_switch_the_rule_on(client, inbox_channels, workspace):
+    rule = make_rule(workspace, name="Spam", pattern="spam", enabled=False)
+    shown = switch_on_form(client.get(url("rule_dry_run", workspace, rule)).content.decode())
+    client.post(url("rule_edit", workspace, rule), _form(pattern="spam\nscam"))  # in another tab
+
+    refused = client.post(url("rule_toggle", workspace, rule), shown, follow=True)
+
+    assert "is still off. The rule changed since its dry run was looked at." in refused.content.decode()
+    rule.refresh_from_db()
+    assert rule.enabled is False and rule.dry_run_at is None
+    tampered = client.post(url("rule_toggle", workspace, rule), shown | {"version": "yesterday"}, follow=True)
+    assert "is still off." in tampered.content.decode()
+    rule.refresh_from_db()
+    assert rule.enabled is False
+
+
 def test_switching_on_from_the_dry_run_page_comes_back_to_it(client, inbox_channels, workspace):
     rule = make_rule(workspace, enabled=False)
-    client.get(url("rule_dry_run", workspace, rule))
-    answer = client.post(url("rule_toggle", workspace, rule), {"enabled": "1", "from": "dry_run"})
+    shown = switch_on_form(client.get(url("rule_dry_run", workspace, rule)).content.decode())
+    assert shown["from"] == "dry_run"
+    answer = client.post(url("rule_toggle", workspace, rule), shown)
     assert answer.status_code == 302 and answer["Location"] == url("rule_dry_run", workspace, rule)
     rule.refresh_from_db()
     assert rule.enabled is True

@@ -16,8 +16,9 @@ from inbox.services.rules import (
     RuleInvalid,
     keywords_parse,
     pattern_parse,
+    rule_create,
+    rule_describe,
     rule_dry_run,
-    rule_dry_run_seen,
     rule_enable,
     rule_matches,
     rule_undo_action,
@@ -268,7 +269,12 @@ def test_a_rule_is_switched_on_only_after_its_dry_run_was_seen_since_its_last_ch
         rule_enable(rule=rule)
     assert "Look at its dry run first" in refused.value.messages[0]
 
-    assert rule_dry_run_seen(rule=rule)
+    rule_enable(rule=rule, dry_run_of=rule.updated_at)  # the dry run page names the version it showed
+    rule.refresh_from_db()
+    assert rule.enabled is True and rule.dry_run_at >= rule.updated_at
+
+    # Switched off and on again unchanged, it needs no new dry run.
+    rule_services.rule_disable(rule=rule)
     rule_enable(rule=rule)
     rule.refresh_from_db()
     assert rule.enabled is True
@@ -290,12 +296,50 @@ def test_renaming_a_rule_needs_no_new_dry_run(workspace):
 
 def test_a_dry_run_of_an_older_version_does_not_count(workspace):
     rule = make_rule(workspace, pattern="spam", action=Rule.Action.HIDE, enabled=False)
-    seen_version = Rule.objects.get(pk=rule.pk)
+    shown = rule.updated_at
     rule_update(rule=rule, name=rule.name, match="keywords", pattern="scam", action="hide")
 
-    assert rule_dry_run_seen(rule=seen_version) is False
+    with pytest.raises(RuleInvalid) as refused:
+        rule_enable(rule=rule, dry_run_of=shown)
+    assert "changed since its dry run" in refused.value.messages[0]
     with pytest.raises(RuleInvalid):
         rule_enable(rule=rule)
+    rule.refresh_from_db()
+    assert rule.enabled is False and rule.dry_run_at is None
+
+
+@pytest.mark.no_sandbox
+def test_a_name_saved_by_someone_else_meanwhile_is_refused_in_words(workspace):
+    rule_create(workspace=workspace, by=None, name="Spam", match="keywords", pattern="spam", action="hide")
+    with pytest.raises(RuleInvalid) as refused:  # the form's check passed before the other save
+        rule_create(workspace=workspace, by=None, name="Spam", match="keywords", pattern="scam", action="hide")
+    assert refused.value.code == "name_taken" and "A rule with this name exists" in refused.value.messages[0]
+
+    other = rule_create(workspace=workspace, by=None, name="Scam", match="keywords", pattern="scam", action="hide")
+    with pytest.raises(RuleInvalid):
+        rule_update(rule=other, name="Spam", match="keywords", pattern="scam", action="hide")
+    other.refresh_from_db()
+    assert other.name == "Scam" and Rule.objects.count() == 2
+
+
+@pytest.mark.no_sandbox
+@pytest.mark.parametrize(
+    "action,fields,does,would",
+    [
+        (Rule.Action.HIDE, {}, "hides it", "hide it"),
+        (Rule.Action.TAG, {"tag": "spam"}, "tags it “spam”", "tag it “spam”"),
+        (
+            Rule.Action.ASSIGN,
+            {},
+            "assigns it to nobody (the person it named left)",
+            "assign it to nobody (the person it named left)",
+        ),
+    ],
+)
+def test_what_a_rule_does_is_said_in_both_tenses(action, fields, does, would):
+    rule = Rule(action=action, **fields)
+    assert rule_describe(rule) == does
+    assert rule_describe(rule, would=True) == would
 
 
 # --- undo ----------------------------------------------------------------------------------------------------
@@ -332,8 +376,7 @@ def test_a_rules_dry_run_shows_the_hide_and_its_undo_restores_the_comment_on_met
     dry_run = rule_dry_run(rule)
     assert [c.pk for c in dry_run.comments] == [comment.pk]
     assert dry_run.summary == "It would have hidden this comment of the last 30 days."
-    rule_dry_run_seen(rule=rule)
-    rule_enable(rule=rule)
+    rule_enable(rule=rule, dry_run_of=rule.updated_at)
 
     [hide] = rules_apply(comment)
     assert action_perform(hide.pk) == "done"
