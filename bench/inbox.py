@@ -295,9 +295,9 @@ def _payloads(seeder: Seeder, count: int) -> list[bytes]:
 
 def measure_ingest(seeder: Seeder, count: int) -> dict[str, float]:
     from django.test import Client
-    from inbox.services.ingest import webhook_process
 
     from inbox.models import Comment, WebhookDelivery
+    from inbox.services.ingest import webhook_process
 
     client = Client()
     bodies = _payloads(seeder, count)
