@@ -257,15 +257,13 @@ def _is_from_us(channel: Channel, data: CommentData) -> bool:
 
 def _thread_of(channel: Channel, parent_external_id: str) -> Comment:
     parent = (
-        Comment.objects.select_for_update()
-        .filter(channel=channel, external_id=parent_external_id)
-        .select_related("parent")
-        .first()
+        Comment.objects.filter(channel=channel, external_id=parent_external_id).values_list("pk", "parent_id").first()
     )
     if parent is None:
         raise ParentMissing(parent_external_id)
-    # Both platforms thread a reply to a reply under the top-level comment.
-    return parent.parent if parent.parent_id else parent  # type: ignore[return-value]
+    # Both platforms thread a reply to a reply under the top-level comment, whose row is the thread's lock.
+    pk, parent_id = parent
+    return Comment.objects.select_for_update().get(pk=parent_id or pk)
 
 
 def thread_refresh(thread: Comment, *, reopen: bool = False) -> None:
