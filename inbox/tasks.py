@@ -29,6 +29,7 @@ GIVEN_UP = "Not processed within a day: given up (the poll brings its comments).
 # A channel without a webhook subscription is asked for one at most this often while its task is outstanding.
 SUBSCRIBE_EVERY = timedelta(hours=1)
 PRUNE_BATCH = 5000
+STUCK_WEBHOOK_BATCH = 2000  # per round, oldest first: a backlog drains over several rounds
 
 
 def _queued_key(delivery_id: int) -> str:
@@ -74,9 +75,11 @@ def requeue_stuck_deliveries(now: datetime | None = None) -> int:
     WebhookDelivery.objects.filter(processed_at__isnull=True, received_at__lt=now - STUCK_WEBHOOK_MAX_AGE).update(
         processed_at=now, error=GIVEN_UP
     )
-    stuck = WebhookDelivery.objects.filter(
-        processed_at__isnull=True, received_at__lt=now - STUCK_WEBHOOK_AFTER
-    ).values_list("pk", flat=True)
+    stuck = (
+        WebhookDelivery.objects.filter(processed_at__isnull=True, received_at__lt=now - STUCK_WEBHOOK_AFTER)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:STUCK_WEBHOOK_BATCH]
+    )
     queued = 0
     for delivery_id in stuck:
         if _requeue_due(delivery_id):
