@@ -62,16 +62,23 @@ def ig_new(state, media: dict, *, text: str, author: dict, parent_id: str | None
 
 def ig_delete(state, cid: str) -> list[str]:
     """The comment and, for a top-level one, its replies; returns the ids removed."""
-    comments = state.data["ig_comments"]
+    return _delete(state, cid, table="ig_comments", replies=ig_replies, parent=("ig_media", "media", "comments_count"))
+
+
+def _delete(state, cid: str, *, table: str, replies, parent: tuple[str, str, str]) -> list[str]:
+    """Remove a comment with its replies (and any private reply sent to them); its media or post counts fewer."""
+    comments = state.data[table]
     c = comments.get(cid)
     if c is None:
         return []
-    gone = [cid, *(r["id"] for r in ig_replies(state, cid))]
+    gone = [cid, *(r["id"] for r in replies(state, cid))]
     for g in gone:
         comments.pop(g, None)
-    media = state.data["ig_media"].get(c["media"])
-    if media is not None:
-        media["comments_count"] = max(media.get("comments_count", 0) - len(gone), 0)
+        state.data.setdefault("private_replies", {}).pop(g, None)
+    parents, key, counter = parent
+    owner = state.data[parents].get(c[key])
+    if owner is not None:
+        owner[counter] = max(owner.get(counter, 0) - len(gone), 0)
     return gone
 
 
@@ -105,18 +112,7 @@ def fb_new(state, post: dict, *, message: str, author: dict, parent: str | None 
 
 
 def fb_delete(state, cid: str) -> list[str]:
-    comments = state.data["fb_comments"]
-    c = comments.get(cid)
-    if c is None:
-        return []
-    gone = [cid, *(r["id"] for r in fb_replies(state, cid))]
-    for g in gone:
-        comments.pop(g, None)
-        state.data.setdefault("private_replies", {}).pop(g, None)
-    post = state.data["posts"].get(c["post_id"])
-    if post is not None:
-        post["comment_count"] = max(post.get("comment_count", 0) - len(gone), 0)
-    return gone
+    return _delete(state, cid, table="fb_comments", replies=fb_replies, parent=("posts", "post_id", "comment_count"))
 
 
 def fb_permalink(state, c: dict) -> str:
