@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "publishing",
     "notifications",
     "inbox",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,13 @@ INBOX_POLL_SECONDS = env.int("INBOX_POLL_SECONDS", default=300)
 INBOX_ACTION_STALE_SECONDS = env.int("INBOX_ACTION_STALE_SECONDS", default=900)
 # Days a processed webhook body (what fans wrote, as Meta sent it) is kept for operators before it is deleted.
 INBOX_WEBHOOK_KEEP_DAYS = env.int("INBOX_WEBHOOK_KEEP_DAYS", default=7)
+# Insights: how often each channel's figures are read from Meta, how far back a new channel is filled, which posts
+# keep having their lifetime figures refreshed, and when the agency view calls a channel's sync behind.
+ANALYTICS_SYNC_HOURS = env.int("ANALYTICS_SYNC_HOURS", default=6)
+ANALYTICS_BACKFILL_DAYS_INSTAGRAM = env.int("ANALYTICS_BACKFILL_DAYS_INSTAGRAM", default=90)
+ANALYTICS_BACKFILL_DAYS_PAGE = env.int("ANALYTICS_BACKFILL_DAYS_PAGE", default=730)
+ANALYTICS_POST_DAYS = env.int("ANALYTICS_POST_DAYS", default=90)
+ANALYTICS_SYNC_BEHIND_HOURS = env.int("ANALYTICS_SYNC_BEHIND_HOURS", default=36)
 CELERY_BEAT_SCHEDULE = {
     "prune-graph-calls": {"task": "graph.prune_graph_calls", "schedule": crontab(minute=17, hour=3)},
     "refresh-instagram-tokens": {"task": "accounts.refresh_instagram_tokens", "schedule": crontab(minute=41)},
@@ -251,6 +259,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inbox.prune_webhook_deliveries",
         "schedule": crontab(minute=29, hour=3),
     },
+    "analytics-sync": {"task": "analytics.sync_channels", "schedule": 900.0},
+    "analytics-send-reports": {"task": "analytics.send_due_reports", "schedule": 900.0},
     "prune-expired-invitations": {
         "task": "accounts.prune_expired_invitations",
         "schedule": crontab(minute=23, hour=3),

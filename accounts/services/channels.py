@@ -288,17 +288,22 @@ def _save_channels(
         )
         _flag_missing_scopes(channel)
         channels.append(channel)
-        transaction.on_commit(functools.partial(_queue_inbox_subscribe, channel.pk))
+        transaction.on_commit(functools.partial(_queue_after_connect, channel.pk))
     pending.delete()
     return channels
 
 
-def _queue_inbox_subscribe(channel_id: int) -> None:
-    """The inbox asks Meta for the channel's webhooks and brings in the comments of its recent posts."""
-    try:
-        current_app.send_task("inbox.subscribe_channel", args=[channel_id])
-    except Exception:
-        logger.warning("could not queue the inbox subscription of channel %s", channel_id, exc_info=True)
+# What other apps do once a channel is connected: the inbox asks Meta for the channel's webhooks and brings in the
+# comments of its recent posts; insights fill the channel's history as far back as Meta allows.
+AFTER_CONNECT_TASKS = ("inbox.subscribe_channel", "analytics.sync_channel")
+
+
+def _queue_after_connect(channel_id: int) -> None:
+    for task in AFTER_CONNECT_TASKS:
+        try:
+            current_app.send_task(task, args=[channel_id])
+        except Exception:
+            logger.warning("could not queue %s for channel %s", task, channel_id, exc_info=True)
 
 
 def _flag_missing_scopes(channel: Channel) -> bool:
