@@ -344,6 +344,7 @@ class SandboxApp:
             graph_nodes,
             ig_media_edges,
             ig_publishing,
+            insights,
             instagram,
             mentions,
             oauth,

@@ -190,6 +190,28 @@ class SandboxControl:
     def activity(self, comments=0, insights_days=0):
         return self._call("POST", "/activity", {"comments": comments, "insights_days": insights_days})
 
+    def insights_value(self, object_id: str, metric: str, date_iso: str | None, dimension: str = ""):
+        """What the insights endpoints serve for that object, metric and UTC day (a breakdown value or an object
+        key as ``dimension``; "" = the total); None when they serve nothing. Media and Page posts: the lifetime
+        figure at the end of that day (``date_iso`` None: now)."""
+        params = {"object_id": object_id, "metric": metric, "dimension": dimension}
+        if date_iso:
+            params["date"] = date_iso
+        return self._call("GET", "/insights/value", **params)["value"]
+
+    def insights_unavailable(self, object_id: str, since_iso: str, until_iso: str | None = None):
+        """Those days (inclusive) serve nothing for the object, as Meta does for delayed data or too few followers."""
+        return self._call("POST", "/insights/unavailable", {"object_id": object_id, "since": since_iso,
+                                                             "until": until_iso or since_iso})  # fmt: skip
+
+    def insights_small(self, object_id: str, small: bool = True):
+        """Under 100 followers: no follows_and_unfollows, follower_count or demographics; Page insights empty."""
+        return self._call("POST", "/insights/small", {"object_id": object_id, "small": small})
+
+    def insights_state(self):
+        """{"through": the last day insights serve, "offset_days", "unavailable", "small"}."""
+        return self._call("GET", "/insights")
+
     def processing(self, video_seconds=None, image_seconds=None):
         body = {"video_seconds": video_seconds, "image_seconds": image_seconds}
         return self._call("POST", "/processing", {k: v for k, v in body.items() if v is not None})

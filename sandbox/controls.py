@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 import zlib
 
 from werkzeug.wrappers import Response
 
-from . import auth, errors, seed
+from . import auth, errors, insight_data, seed
 from .app import CONTROL, route
 from .endpoints.facebook import remove_permission
 
@@ -341,7 +342,8 @@ def quota(ctx):
 # ------------------------------------------------------------------ activity
 @route(CONTROL, r"/activity", ("GET", "POST"))
 def activity(ctx):
-    """{"comments": N, "insights_days": N}: at once, no webhooks. {"every": s, "burst": n} / {"once": true}: live
+    """{"comments": N, "insights_days": N}: at once, no webhooks (insights_days moves the insights clock N days
+    ahead). {"every": s, "burst": n} / {"once": true}: live
     activity on subscribed objects with a webhook each (webhooks.py); GET tells the live activity's state."""
     import random
 
@@ -366,13 +368,79 @@ def activity(ctx):
         elif posts:
             made.append(seed.add_fb_comment(d, ids, rng, d["posts"][rng.choice(posts)], now)["id"])
     days = int(b.get("insights_days", 0))
-    for rows in d["insights"].values():
-        last = rows[-1]
-        for k in range(1, days + 1):
-            rows.append(seed.insight_row(rng, last["followers_total"], last["end_ts"] + k * 86400, 89 + k))
-    if days:
-        d["meta"]["anchor"] += days * 86400
+    insight_data.controls(ctx.state)["offset_days"] += days
     return {"comments": made, "insights_days": days}
+
+
+# ------------------------------------------------------------------ insights (insight_data.py)
+def _insight_object(ctx, b) -> str:
+    obj = str(b.get("object_id") or "")
+    if insight_data.kind_of(ctx.state, obj) is None:
+        raise ValueError("object_id must be a seeded or published Instagram account, media, Page or Page post id")
+    return obj
+
+
+def _iso(value, name) -> str:
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise ValueError(f"{name} must be an ISO date (YYYY-MM-DD)") from None
+
+
+@route(CONTROL, r"/insights", ("GET",))
+def insights_state(ctx):
+    """The insights clock and controls: {"through": last complete day, "offset_days", "unavailable", "small"}."""
+    ins = insight_data.controls(ctx.state)
+    return {"through": insight_data.last_complete(ctx.state).isoformat(), **ins}
+
+
+@route(CONTROL, r"/insights/value", ("GET",))
+def insights_value(ctx):
+    """?object_id&metric&date[&dimension] → {"value": what the endpoints serve for that day, or null}."""
+    b = dict(ctx.params.items())
+    try:
+        obj = _insight_object(ctx, b)
+        date = _iso(b["date"], "date") if b.get("date") else None
+    except ValueError as exc:
+        return 400, {"error": str(exc)}
+    value = insight_data.value_for_control(ctx.state, obj, b.get("metric", ""), date, b.get("dimension") or "")
+    return {"object_id": obj, "metric": b.get("metric"), "date": date, "dimension": b.get("dimension") or "",
+            "value": value}  # fmt: skip
+
+
+@route(CONTROL, r"/insights/unavailable", ("POST", "DELETE"))
+def insights_unavailable(ctx):
+    """{"object_id", "since", "until"} (ISO dates, inclusive): those days serve nothing; DELETE {"object_id"} clears."""
+    b = body(ctx)
+    ranges = insight_data.controls(ctx.state)["unavailable"]
+    try:
+        obj = _insight_object(ctx, b)
+        if ctx.method == "DELETE":
+            ranges.pop(obj, None)
+            return {"object_id": obj, "unavailable": []}
+        first = _iso(b.get("since"), "since")
+        last = _iso(b.get("until") or first, "until")
+    except ValueError as exc:
+        return 400, {"error": str(exc)}
+    ranges.setdefault(obj, []).append([first, last])
+    return {"object_id": obj, "unavailable": ranges[obj]}
+
+
+@route(CONTROL, r"/insights/small", ("POST",))
+def insights_small(ctx):
+    """{"object_id", "small": true|false}: the account or Page has fewer than 100 followers."""
+    b = body(ctx)
+    try:
+        obj = _insight_object(ctx, b)
+    except ValueError as exc:
+        return 400, {"error": str(exc)}
+    small = insight_data.controls(ctx.state)["small"]
+    on = b.get("small", True) not in (False, "false", "0", 0)
+    if on and obj not in small:
+        small.append(obj)
+    if not on and obj in small:
+        small.remove(obj)
+    return {"object_id": obj, "small": on}
 
 
 # ------------------------------------------------------------------ images served by the sandbox

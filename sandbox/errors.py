@@ -472,6 +472,90 @@ def batch_invalid() -> MetaError:
     return MetaError(400, "(#100) The parameter batch must be a JSON array of requests", "OAuthException", 100)
 
 
+# ---------------------------------------------------------------- insights (graph-api reference §4, §9)
+
+
+def insights_no_metric() -> MetaError:
+    # reference §4.3 and §9: no `metric` at all
+    return MetaError(
+        400,
+        "No metric was specified to be fetched. Please specify one or more metrics to be fetched and try again.",
+        "OAuthException",
+        3001,
+        1504028,
+    )
+
+
+def insights_metric_not_one_of(index: int, allowed) -> MetaError:
+    # reference §4.1 / §4.2 and §9 [OBS]: a retired or unknown Instagram metric, or one the period/metric_type
+    # does not serve, listing the metrics that are served
+    return MetaError(
+        400, f"(#100) metric[{index}] must be one of the following values: {', '.join(allowed)}", "OAuthException", 100
+    )
+
+
+def insights_invalid_page_metric() -> MetaError:
+    # reference §4.3 [OBS] "(#100) … must be a valid insights metric"; the full text as quoted in
+    # facebook/facebook-python-business-sdk#656 ("The value must be a valid insights metric")
+    return MetaError(400, "(#100) The value must be a valid insights metric", "OAuthException", 100)
+
+
+def insights_unsupported_breakdown() -> MetaError:
+    # reference §4.1: a breakdown the metric does not take → "An unknown error has occurred." (code 1; the HTTP
+    # status Graph uses for code 1 is 500) (verify status)
+    return MetaError(500, "An unknown error has occurred.", "OAuthException", 1)
+
+
+def insights_span(days: int) -> MetaError:
+    # reference §4.3 (Page since/until ≤ 90 days) and §4.1 (follower_count, 30 days); text (verify)
+    return MetaError(
+        400, f"(#100) There cannot be more than {days} days ({days * 86400} s) between since and until",
+        "OAuthException", 100,
+    )  # fmt: skip
+
+
+def insights_since_after_until() -> MetaError:
+    # (verify text)
+    return MetaError(400, "(#100) The since parameter must be earlier than the until parameter", "OAuthException", 100)
+
+
+def insights_bad_time(name: str) -> MetaError:
+    # since/until take a UNIX timestamp or a date (reference §4.3) (verify text)
+    return MetaError(400, f"(#100) The parameter {name} must be a unix timestamp or a date", "OAuthException", 100)
+
+
+def insights_timeframe_required() -> MetaError:
+    # reference §4.1: demographics need period=lifetime and a timeframe (verify text)
+    return MetaError(
+        400,
+        "(#100) Demographic metrics require the timeframe parameter: one of this_week, this_month",
+        "OAuthException",
+        100,
+    )
+
+
+def insights_media_metric_unsupported(metric: str) -> MetaError:
+    # a metric the media's product type lacks; text observed live (airbytehq/airbyte#62902)
+    return MetaError(
+        400,
+        f"(#100) The Media Insights API does not support the {metric} metric for this media product type.",
+        "OAuthException",
+        100,
+    )
+
+
+def insights_carousel_child() -> MetaError:
+    # reference §4.2: album children have no insights (verify text)
+    return MetaError(
+        400, "(#100) The Media Insights API does not support carousel children media.", "OAuthException", 100
+    )
+
+
+def insights_not_enough_viewers() -> MetaError:
+    # reference §4.2: a story with fewer than 5 viewers
+    return MetaError(400, "(#10) Not enough viewers for the media to show insights", "OAuthException", 10)
+
+
 PRESETS = {
     "rate_limit_app": rate_limit_app,
     "rate_limit_page": rate_limit_buc_page,

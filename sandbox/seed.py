@@ -1,6 +1,6 @@
-"""Deterministic seed data: the same seed gives the same users, Pages, IG accounts, media, comments,
-insight history and ids. Dates are laid out relative to ``anchor`` (UTC midnight of the day the
-state is seeded, or SANDBOX_ANCHOR=unix to pin it), so insight history always ends "yesterday".
+"""Deterministic seed data: the same seed gives the same users, Pages, IG accounts, media, comments and ids.
+Dates are laid out relative to ``anchor`` (UTC midnight of the day the state is seeded, or SANDBOX_ANCHOR=unix to
+pin it); follower totals in the insights reach the nodes' followers_count the day before it (insight_data.py).
 
 Id lengths follow Meta's examples: Page ids ~15-16 digits (debug_token doc example user id
 "10215241773831025"), IG user ids 17841… (seeds/003 "17841405822304914"), IG media / comment ids
@@ -77,38 +77,18 @@ class Ids:
                 return value
 
 
-def _insight_day(rng, base_followers, day_index):
-    reach = rng.randint(80, 900)
-    views = reach + rng.randint(50, 1500)
-    engaged = max(1, reach // rng.randint(4, 12))
-    return {
-        "reach": reach,
-        "views": views,
-        "follower_count": rng.randint(0, 25),  # new followers that day (IG follower_count metric, period=day)
-        "accounts_engaged": engaged,
-        "total_interactions": engaged + rng.randint(0, 60),
-        "profile_links_taps": rng.randint(0, 30),
-        "followers_total": base_followers - (89 - day_index) * rng.randint(0, 3),
-    }
+def history_draws(rng, days=90):
+    """Draws that keep every id of a seed where tests, demos and saved states expect it. Insight figures are not
+    drawn here: insight_data.py computes them from (seed, object, metric, day)."""
+    for _ in range(days):
+        for lo, hi in ((80, 900), (50, 1500), (4, 12), (0, 25), (0, 60), (0, 30), (0, 3)):
+            rng.randint(lo, hi)
 
 
-def insight_rows(rng, followers, anchor, days, start_index=0):
-    rows = []
-    for i in range(days):
-        day = start_index + i
-        end = anchor - (89 - day) * 86400  # end_time of the day, Meta's "end_time" is the next midnight
-        rows.append(insight_row(rng, followers, end, day))
-    return rows
-
-
-def insight_row(rng, followers, end, day_index):
-    row = {
-        "end_time": iso(end),
-        "end_ts": end,
-        "date": dt.datetime.fromtimestamp(end - 86400, dt.UTC).date().isoformat(),
-    }
-    row.update(_insight_day(rng, followers, day_index))
-    return row
+def insight_controls() -> dict:
+    """The insights controls (insight_data.py): days that serve nothing, accounts under 100 followers, and how
+    many days the insights clock runs ahead of the sandbox clock."""
+    return {"offset_days": 0, "unavailable": {}, "small": []}
 
 
 def build(seed: int) -> dict:
@@ -124,7 +104,7 @@ def build(seed: int) -> dict:
         "ig_comments": {},
         "posts": {},
         "fb_comments": {},
-        "insights": {},
+        "insights": insight_controls(),
         "grants": {},
         "tokens": {},
         "codes": {},
@@ -197,7 +177,7 @@ def build(seed: int) -> dict:
             "has_profile_pic": True,
         }
         data["ig_accounts"][igid] = acc
-        data["insights"][f"ig:{igid}"] = insight_rows(rng, followers, anchor, 90)
+        history_draws(rng)
         # media
         n = rng.randint(8, 12)
         for _ in range(n):
@@ -236,7 +216,7 @@ def build(seed: int) -> dict:
     make_ig(name, handle, login_only=True)
 
     for page in pages:
-        data["insights"][f"page:{page['id']}"] = insight_rows(rng, page["followers_count"], anchor, 90)
+        history_draws(rng)
         for _ in range(rng.randint(8, 12)):
             post_num = ids.make(16)
             post_id = f"{page['id']}_{post_num}"

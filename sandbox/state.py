@@ -235,6 +235,8 @@ class State:
         return self.data["grants"].get(self.grant_key(user_id, app_id))
 
     def summary(self) -> dict:
+        from . import insight_data
+
         d = self.data
         return {
             "seed": d["meta"]["seed"],
@@ -274,7 +276,11 @@ class State:
                     "codes",
                 )
             },
-            "insight_days": {k: len(v) for k, v in d["insights"].items()},
+            # the last day insights serve (insight_data.py) and how far the insights clock runs ahead
+            "insights": {
+                "through": insight_data.last_complete(self).isoformat(),
+                "offset_days": insight_data.controls(self)["offset_days"],
+            },
             # strangers' posts and comments that @mention a managed account (mentioned_media / mentioned_comment)
             "mentions": [
                 {"ig_user_id": ig, "media_id": m["id"], "comment_id": None}
