@@ -17,6 +17,7 @@ WORKSPACE_SECTIONS: list[tuple[str, str, Capability]] = [
     ("Queue", "publishing:queue", Capability.VIEW),
     ("Approvals", "publishing:approvals", Capability.VIEW),
     ("Inbox", "inbox:inbox", Capability.INBOX_READ),
+    ("Insights", "analytics:insights", Capability.INSIGHTS_VIEW),
     ("Media", "publishing:media_library", Capability.VIEW),
     ("Channels", "accounts:channels", Capability.VIEW),
     ("Team", "accounts:workspace_team", Capability.WORKSPACE_MANAGE),

@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include("publishing.urls")),
     path("", include("notifications.urls")),
     path("", include("inbox.urls")),
+    path("", include("analytics.urls")),
     path("webhooks/meta/", inbox_webhooks.receive, name="meta_webhook"),
 ]

@@ -156,6 +156,7 @@ def param_values(workspace, agency, alice, bob):
         "type": "totp",
         "provider": "facebook",
         "pk": "1",
+        "chart": "reach-views",
         "path": "x",
     }
 
