@@ -376,7 +376,7 @@ def test_connecting_a_page_subscribes_it_and_backfills_its_comments(
     with django_capture_on_commit_callbacks(execute=True):
         connect_with_facebook(client, workspace, pages=[HARBOR_PAGE], pick=[f"facebook_page:{HARBOR_PAGE}"])
     page = Channel.objects.get(workspace=workspace, external_id=HARBOR_PAGE)
-    assert sent == [("inbox.subscribe_channel", [page.pk])]
+    assert ("inbox.subscribe_channel", [page.pk]) in sent
 
     tasks.subscribe_channel.apply(args=sent[0][1])  # what the worker does with it
     apps = channel_client(page).get(f"{HARBOR_PAGE}/subscribed_apps")["data"]
