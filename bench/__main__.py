@@ -1,11 +1,11 @@
-"""python -m bench publish|pages|inbox [options]; no argument prints usage."""
+"""python -m bench publish|pages|inbox|insights [options]; no argument prints usage."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import inbox, pages, publish
+from . import inbox, insights, pages, publish
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
         description="SocialHub benchmarks. Each sets up its own installation in a temp dir, prints its figures "
         "and removes everything it started. See bench/README.md.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="{publish,pages,inbox}")
+    commands = parser.add_subparsers(dest="command", metavar="{publish,pages,inbox,insights}")
     publish.add_arguments(
         commands.add_parser(
             "publish",
@@ -39,12 +39,22 @@ def main(argv: list[str] | None = None) -> int:
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
     )
+    insights.add_arguments(
+        commands.add_parser(
+            "insights",
+            help="insights pages, exports, the client report and the agency view over two years of daily data",
+            description=insights.__doc__,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+    )
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
     try:
-        return {"publish": publish.run, "pages": pages.run, "inbox": inbox.run}[args.command](args)
+        return {"publish": publish.run, "pages": pages.run, "inbox": inbox.run, "insights": insights.run}[args.command](
+            args
+        )
     except KeyboardInterrupt:
         print("\ninterrupted; everything the benchmark started was stopped and removed", file=sys.stderr)
         return 130
