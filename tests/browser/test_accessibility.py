@@ -174,6 +174,10 @@ def world(alice, agency, workspace, bob) -> World:  # type: ignore[no-untyped-de
     # The inbox: a thread with our answer, a hidden spam comment whose deletion Meta refused, a saved reply, a rule.
     thread, rule = _inbox(workspace, instagram, alice)
 
+    # Insights: 100 days of figures for the Page and the Instagram account (some not available), posts of every
+    # kind, the audience (one breakdown Meta did not give), and a channel whose sync is behind.
+    _insights(page, instagram)
+
     ws, ag = workspace.public_id, agency.public_id
     urls = {
         "home": reverse("home"),
@@ -203,6 +207,12 @@ def world(alice, agency, workspace, bob) -> World:  # type: ignore[no-untyped-de
         "rules": reverse("inbox:rules", args=[ws]),
         "rule dry run": reverse("inbox:rule_dry_run", args=[ws, rule.public_id]),
         "rule log": reverse("inbox:rule_log", args=[ws, rule.public_id]),
+        "insights": reverse("analytics:insights", args=[ws]) + "?range=90",
+        "insights, channels compared": reverse("analytics:insights", args=[ws])
+        + f"?channel={page.public_id}&channel={instagram.public_id}",
+        "channel insights": reverse("analytics:channel_insights", args=[ws, instagram.public_id]),
+        "insights report": reverse("analytics:report", args=[ws]),
+        "agency insights": reverse("analytics:agency_insights", args=[ag]),
         "onboarding": reverse("accounts:onboarding"),
         "login": reverse("account_login"),
         "signup": reverse("account_signup"),
@@ -277,6 +287,46 @@ def _inbox(workspace, channel, alice):  # type: ignore[no-untyped-def]
     return thread, rule
 
 
+def _insights(page, instagram):  # type: ignore[no-untyped-def]
+    from analytics.catalogue import KPIS
+    from analytics.models import PostKind
+    from tests.analytics.factories import audience, daily_rows, insight_sync, post_insight
+
+    today = timezone.now().date()
+    first = today - timedelta(days=100)
+    for n, channel in enumerate((page, instagram)):
+        for k, kpi in enumerate(KPIS):
+            values = [None if day % 23 == k else 100 * (n + 1) + day * (k + 1) for day in range(100)]
+            daily_rows(channel, kpi.metric_for(channel.platform), first, values)
+    for dimension, share in (("REEL", 3), ("POST", 2), ("STORY", 1)):
+        for metric in ("reach", "views"):
+            daily_rows(instagram, metric, first, [share * (40 + day % 9) for day in range(100)], dimension=dimension)
+    now = timezone.now()
+    for n, kind in enumerate((PostKind.FEED, PostKind.REELS, PostKind.STORY)):
+        post_insight(
+            instagram,
+            kind=kind,
+            published_at=now - timedelta(days=3 * n + 1, hours=n * 5),
+            caption=f"Sunrise flow, week {n + 1} #yoga",
+            reach=900 - 100 * n,
+            views=1500 - 120 * n,
+            likes=80 - n,
+            comments=9,
+            shares=4,
+            saves=None if kind == PostKind.STORY else 12,
+            interactions=105 - n,
+        )
+    post_insight(
+        page, published_at=now - timedelta(days=2), caption="Open late on Friday.", reach=450, views=700, likes=30
+    )
+    audience(instagram, "follower_demographics", "age", {"18-24": 120, "25-34": 340, "35-44": 150})
+    audience(instagram, "follower_demographics", "gender", {"F": 420, "M": 180, "U": 10})
+    audience(instagram, "follower_demographics", "country", {"IT": 300, "US": 120, "GB": 40})
+    audience(instagram, "follower_demographics", "city", None)
+    insight_sync(page)
+    insight_sync(instagram, account_synced_at=now - timedelta(days=3), last_error="Meta is slow to answer.")
+
+
 def _log_in(page: Page, base_url: str, user: User) -> None:
     client = Client()
     client.force_login(user)
@@ -317,6 +367,11 @@ PAGES = [
     pytest.param("rules", "alice", id="rules"),
     pytest.param("rule dry run", "alice", id="rule-dry-run"),
     pytest.param("rule log", "alice", id="rule-log"),
+    pytest.param("insights", "alice", id="insights"),
+    pytest.param("insights, channels compared", "alice", id="insights-compared"),
+    pytest.param("channel insights", "alice", id="channel-insights"),
+    pytest.param("insights report", "alice", id="insights-report"),
+    pytest.param("agency insights", "alice", id="agency-insights"),
     pytest.param("onboarding", "newcomer", id="onboarding"),
     pytest.param("login", None, id="login"),
     pytest.param("signup", None, id="signup"),
