@@ -262,6 +262,9 @@ def _route(ctx: Ctx):
 def run_internal(state, method, host, path, params: MultiDict, base_url, parent: Ctx | None = None) -> Response:
     """Run one call without HTTP (batch operations); its marks are logged with the ``parent`` call."""
     inner = Ctx(state, method, host, path, params, base_url)
+    if parent is not None and inner.version is None:
+        # An operation's relative_url carries no version: it runs as the batch call's version, as on Meta.
+        inner.version = parent.version
     with state.lock:
         resp = dispatch(inner)
     if parent is not None:

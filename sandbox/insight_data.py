@@ -6,9 +6,11 @@ Days run from UTC midnight to UTC midnight. A day's figure exists once the insig
 for at most two years back (graph-api reference §4.2/§4.3: "data ≤ 2 years"). ``end_time`` is printed as the next
 day at 07:00 UTC, as Meta's examples show it (Meta closes days at Pacific midnight; reference §4.1).
 
-Follower totals grow slowly up to the day before the seed's anchor (``data["meta"]["anchor"]``), where they equal the
-node's ``followers_count``; later days keep that total, so the profile field and the latest daily total agree.
-Follows and unfollows of a day add up to the change of the total.
+Follower totals grow slowly (10–40 % a year) through the day before the seed's anchor (``data["meta"]["anchor"]``),
+where they equal the ``followers_count`` the node was seeded with, and keep growing at that pace after it as the clock
+advances. The profile's ``followers_count`` (and a Page's ``fan_count``, in proportion) serve the total of the latest
+complete day, so the profile field and the latest daily total agree. Follows and unfollows of a day add up to the
+change of the total.
 
 Media and Page posts have lifetime figures that grow with the clock from the moment they were published
 (1 − e^(−age/τ)); stories are kept 24 hours (reference §4.2).
@@ -142,6 +144,8 @@ def seed_of(state):
 
 # ------------------------------------------------------------------ accounts and Pages, per day
 def followers_now(state, obj_id: str) -> int:
+    """The follower total the node was seeded with: the total on the day before the anchor. It scales the other
+    figures (reach, media), which therefore stay the same however far the clock moves."""
     d = state.data
     node = d["ig_accounts"].get(obj_id) or d["pages"].get(obj_id)
     return int(node["followers_count"])
@@ -152,9 +156,19 @@ def _peak(state) -> dt.date:
 
 
 def followers_total(state, obj_id: str, day: dt.date) -> int:
-    """The follower total at the end of ``day``: the node's followers_count from the day before the anchor on,
-    smaller before (yearly growth 10–40 %, a little noise)."""
+    """The follower total at the end of ``day``: the node's seeded followers_count on the day before the anchor,
+    smaller before and larger after it (yearly growth 10–40 %, a little noise)."""
     return _total(seed_of(state), obj_id, followers_now(state, obj_id), _peak(state), day)
+
+
+def profile_followers(state, node: dict) -> int:
+    """What the profile's ``followers_count`` shows now: the total of the latest complete day."""
+    return _total(seed_of(state), node["id"], int(node["followers_count"]), _peak(state), last_complete(state))
+
+
+def profile_fans(state, page: dict) -> int:
+    """A Page's ``fan_count`` (likes) now: its seeded figure, grown in proportion to the follower total."""
+    return int(page["fan_count"]) * profile_followers(state, page) // max(1, int(page["followers_count"]))
 
 
 def follows(state, obj_id: str, day: dt.date) -> tuple[int, int]:
@@ -168,8 +182,9 @@ def base_figures(state, obj_id: str, day: dt.date) -> dict[str, int]:
 
 
 def _total(seed, obj_id: str, top: int, peak: dt.date, day: dt.date) -> int:
+    """``top`` on ``peak``; the same yearly growth on either side of it, less a wobble of 0–2."""
     back = (peak - day).days
-    if back <= 0:
+    if back == 0:
         return top
     slope = top * between(seed, 0.10, 0.40, obj_id, "growth") / 365
     return max(0, top - round(slope * back) - int(3 * unit(seed, obj_id, "wobble", day.isoformat())))
@@ -257,7 +272,11 @@ def account_day(state, obj_id: str, metric: str, day: dt.date, breakdown: str = 
     if kind not in ("ig", "page"):
         return None
     if metric == "followers_count" and kind == "ig":
-        return followers_total(state, obj_id, day) if day <= day_of(now(state)) else None
+        # the profile's figure as read during that day: the day's total once it is over, today the latest
+        # complete day's (what the profile field shows)
+        if day > day_of(now(state)):
+            return None
+        return followers_total(state, obj_id, min(day, last_complete(state)))
     if not (first_kept(state) <= day <= last_complete(state)) or unavailable(state, obj_id, day):
         return None
     small = is_small(state, obj_id)
@@ -299,6 +318,54 @@ def page_day(state, obj_id: str, metric: str, day: dt.date):
         return int(base["followers_total"] * between(seed, 0.05, 0.2, obj_id, metric))
     # every other Page metric the sandbox accepts: a plausible count
     return int(between(seed, 0, 200, obj_id, metric, iso))
+
+
+# ------------------------------------------------------------------ Page and post views by origin
+VIEW_BREAKDOWNS = ("is_from_ads", "is_from_followers")  # reference §4.3: page_media_view, post_media_view
+
+
+def split_views(total: int, shares: dict[str, float], breakdowns) -> dict[tuple[str, ...], int]:
+    """``total`` views split by each breakdown in turn into "0" (no) and "1" (yes, that share): {("0", "1"): n, …}
+    with the values in the order of ``breakdowns``. The parts add up to ``total``."""
+    out: dict[tuple[str, ...], int] = {(): total}
+    for b in breakdowns:
+        nxt: dict[tuple[str, ...], int] = {}
+        for combo, n in out.items():
+            yes = round(n * shares[b])
+            nxt[combo + ("0",)], nxt[combo + ("1",)] = n - yes, yes
+        out = nxt
+    return out
+
+
+def page_view_shares(state, obj_id: str, day: dt.date) -> dict[str, float]:
+    """The day's share of a Page's views from ads (boosted on about 3 days in 10) and from its followers."""
+    seed, iso = seed_of(state), day.isoformat()
+    ads = between(seed, 0.05, 0.35, obj_id, "ads", iso) if unit(seed, obj_id, "boosted", iso) < 0.3 else 0.0
+    followers = between(seed, 0.25, 0.6, obj_id, "from_followers") * between(seed, 0.85, 1.15, obj_id, "fans", iso)
+    return {"is_from_ads": ads, "is_from_followers": followers}
+
+
+def post_view_shares(state, p: dict) -> dict[str, float]:
+    """A post's share of views from ads (about 1 post in 4 is boosted) and from the Page's followers."""
+    seed, pid = seed_of(state), p["id"]
+    ads = between(seed, 0.2, 0.7, pid, "ads") if unit(seed, pid, "boosted") < 0.25 else 0.0
+    return {"is_from_ads": ads, "is_from_followers": between(seed, 0.2, 0.6, pid, "from_followers")}
+
+
+def page_views_by(state, obj_id: str, day: dt.date, breakdowns) -> dict[tuple[str, ...], int] | None:
+    """A Page's page_media_view of ``day`` split by ``breakdowns``; None when the day serves nothing."""
+    total = account_day(state, obj_id, "page_media_view", day)
+    if total is None:
+        return None
+    return split_views(total, page_view_shares(state, obj_id, day), breakdowns)
+
+
+def parse_view_dimension(dimension: str) -> dict[str, str] | None:
+    """``"is_from_ads=1"`` or ``"is_from_ads=1,is_from_followers=0"`` → {breakdown: value}; None if it is not one."""
+    pairs = [part.partition("=") for part in dimension.split(",")]
+    if not all(sep and b in VIEW_BREAKDOWNS and v in ("0", "1") for b, sep, v in pairs):
+        return None
+    return {b: v for b, _, v in pairs}
 
 
 def dimension_value(value, dimension: str):
@@ -455,6 +522,10 @@ def lifetime_value(state, obj_id: str, metric: str, day: dt.date | None, dimensi
         if not p.get("is_published", True) or at < p["ts"]:
             return None
         value = post_figures(state, p, at).get(metric)
+        wanted = parse_view_dimension(dimension) if metric == "post_media_view" and dimension else None
+        if wanted:
+            # a part that is 0 is left out of the answer (breakdowns list non-zero values only)
+            return split_views(value, post_view_shares(state, p), list(wanted))[tuple(wanted.values())] or None
         return dimension_value(value, dimension) if isinstance(value, dict) else (None if dimension else value)
     return None
 
@@ -472,6 +543,10 @@ def value_for_control(state, obj_id: str, metric: str, date_iso: str | None, dim
 
         if metric not in PAGE_METRICS:
             return None
+        wanted = parse_view_dimension(dimension) if metric == "page_media_view" and dimension else None
+        if wanted:
+            split_values = page_views_by(state, obj_id, day, list(wanted))
+            return None if split_values is None else split_values[tuple(wanted.values())] or None
     if kind == "ig" and dimension:
         for breakdown in IG_BREAKDOWNS.get(metric, ()):
             if dimension in BREAKDOWN_VALUES[breakdown]:

@@ -18,7 +18,7 @@ import json
 import os
 import re
 
-from .. import auth, errors
+from .. import auth, errors, insight_data
 from ..app import IG_GRAPH, check_params
 
 with open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "specs.json")) as _fh:
@@ -148,6 +148,9 @@ def page_values(ctx, page, tok, accounts=False):
             "website",
         )
     }
+    # the follower total grows with the clock (insight_data.py): the latest complete day's, as page_follows says
+    v["followers_count"] = insight_data.profile_followers(ctx.state, page)
+    v["fan_count"] = insight_data.profile_fans(ctx.state, page)
     if tok and tok["kind"] == "USER":
         v["access_token"] = auth.page_token_for(ctx.state, tok, page["id"])["token"]
     elif tok and tok["kind"] == "PAGE":
@@ -173,6 +176,8 @@ def ig_values(ctx, acc, ig_only=False):
             "has_profile_pic",
         )
     }
+    # the follower total grows with the clock (insight_data.py): the latest complete day's
+    v["followers_count"] = insight_data.profile_followers(ctx.state, acc)
     v["profile_picture_url"] = ctx.url(acc["profile_picture_path"])
     if ig_only:
         # Instagram Login: "id" is app-scoped, "user_id" is the professional account id (IGUserForIGOnlyAPI spec)

@@ -6,8 +6,10 @@ GET /{ig-user-id}/insights (graph.facebook.com with Facebook Login; graph.instag
   (time_series, the default, | total_value), ``breakdown`` (comma list), ``timeframe`` (demographics), ``since`` /
   ``until`` (UNIX or date; default the last 24 h; at most 30 days apart).
 - A metric the (period, metric_type) does not serve — retired ones (impressions, profile_views, website_clicks,
-  email_contacts, …), ``views`` and the other total_value-only metrics without metric_type=total_value — →
-  "(#100) metric[N] must be one of the following values: …" listing what that combination serves (§4.1 [OBS]).
+  email_contacts, …), ``views`` and the other total_value-only metrics without metric_type=total_value, ``views``
+  under a Graph version before v22.0 — → "(#100) metric[N] must be one of the following values: …" listing what
+  that combination serves in the request's version (§4.1 [OBS]). time_series serves reach, follower_count,
+  accounts_engaged and total_interactions: the ones of Meta's observed list that are not retired (§4.1 [OBS]).
 - A breakdown the metric does not take → code 1 "An unknown error has occurred."; time_series drops breakdowns.
 - Demographics: period=lifetime, metric_type=total_value, timeframe this_week | this_month (the last_* values
   are refused since v20); dimension_keys start with "timeframe".
@@ -15,19 +17,29 @@ GET /{ig-user-id}/insights (graph.facebook.com with Facebook Login; graph.instag
   rows: "values": [{"value","end_time"}]. A metric with no figure in the range has no row (never 0).
 
 GET /{ig-media-id}/insights (both hosts), §4.2: ``metric``, ``breakdown``, ``period`` (lifetime only). Metrics per
-product type from the table; retired media metrics → the "(#100) metric[N] must be one of" text; one the product
+product type from the table (``views`` from v22.0); retired media metrics → the "(#100) metric[N] must be one of"
+text; one the product
 type lacks → "(#100) The Media Insights API does not support the X metric for this media product type." [OBS];
 carousel children refused; a story older than 24 h → data []; a story seen by fewer than 5 → (#10).
 
 GET /{page-id}/insights, §4.3: ``metric`` (required), ``period`` (day | week | days_28; none = every period the
-metric has), ``since``/``until`` (UNIX or date, ≤ 90 days apart; default the last two days), ``date_preset``. Any
-name that is not a served Page metric (the retired page_fans, page_impressions*, … too) fails the whole call with
-"(#100) The value must be a valid insights metric". Rows {"name","period","values":[{"value","end_time"}],"title",
-"description","id"} and time-based ``paging`` (previous/next: the spans before and after). Needs a token that sees
-the Page with read_insights + pages_read_engagement; graph.instagram.com serves no Pages.
+metric has), ``since``/``until`` (UNIX or date, ≤ 90 days apart; default the last two days), ``date_preset``,
+``breakdown``. Any name that is not a served Page metric (the retired page_fans, page_impressions*, … too) fails the
+whole call with "(#100) The value must be a valid insights metric". Rows {"name","period","values":[{"value",
+"end_time"}],"title","description","id"} and time-based ``paging`` (previous/next: the spans before and after).
+Needs a token that sees the Page with read_insights + pages_read_engagement; graph.instagram.com serves no Pages.
 
 GET /{page-post-id}/insights, §4.3: lifetime rows ({"value"} without end_time); post_total_media_view_unique and
 post_video_views also answer a ``day`` row whose value is 0 (§4.3 [OBS]).
+
+Breakdowns of Page and post views (§4.3): page_media_view and post_media_view take ``breakdown`` is_from_ads and/or
+is_from_followers (any other metric with a breakdown → code 1, as on Instagram). Each value then answers one entry per
+day and breakdown value, the value named beside it as a string, zero parts left out (Page insights reference:
+"breakdown metrics … only return non-zero values"; InsightsValue fields is_from_ads, is_from_followers):
+``{"value": 12, "end_time": "…", "is_from_ads": "1"}``.
+
+Versions (§4.1, §4.2): a request is served as its Graph version says (``/v21.0/…``; unversioned calls get the
+default version, app.API_VERSION), and metrics newer than it are unknown to it (``views``: v22.0).
 """
 
 from __future__ import annotations
@@ -37,8 +49,8 @@ import json
 
 from .. import auth, errors, permissions
 from .. import insight_data as data
-from ..app import IG_GRAPH, next_url
-from .graph_nodes import node_edge
+from ..app import API_VERSION, IG_GRAPH, next_url
+from .graph_nodes import EXTRA_PARAMS, node_edge
 
 # Graph's period enum (spec shadowiguserinsights_period_enum_param; Page insights reference)
 PERIODS = ("day", "week", "days_28", "month", "lifetime", "total_over_range")
@@ -46,11 +58,15 @@ METRIC_TYPES = ("default", "time_series", "total_value")
 TIMEFRAMES = ("this_week", "this_month")  # reference §4.1: last_14_days, last_30_days, … refused since v20
 IG_SPAN_DAYS = 30
 PAGE_SPAN_DAYS = 90
+# the first Graph version that serves a metric (reference §4.1 "views (v22)", §4.2 "views since v22")
+FROM_VERSION = {"views": (22, 0)}
 
 # ------------------------------------------------------------------ Instagram account metrics (§4.1)
 # (period, metric_type) → metrics served, in the order Meta lists them
 IG_SERVED: dict[tuple[str, str], tuple[str, ...]] = {
-    ("day", "time_series"): ("reach", "follower_count"),
+    # Meta's observed list for time_series (§4.1 [OBS]) without the retired website_clicks, profile_views and
+    # online_followers
+    ("day", "time_series"): ("reach", "follower_count", "accounts_engaged", "total_interactions"),
     ("day", "total_value"): (
         "reach", "accounts_engaged", "total_interactions", "likes", "comments", "shares", "saves", "replies",
         "reposts", "follows_and_unfollows", "profile_links_taps", "views",
@@ -146,6 +162,11 @@ PAGE_METRICS: dict[str, tuple[str, ...]] = {
     "page_daily_unfollows_unique": ("day",),
     "page_lifetime_engaged_followers_unique": ("day",),
 }
+# metric → the breakdowns it takes (§4.3); any other metric refuses a breakdown
+PAGE_BREAKDOWNS = {"page_media_view": data.VIEW_BREAKDOWNS}
+POST_BREAKDOWNS = {"post_media_view": data.VIEW_BREAKDOWNS}
+# the PagePost spec lists no ``breakdown`` for insights, but post_media_view takes one (§4.3)
+EXTRA_PARAMS[("PagePost", "insights GET")] = {"breakdown"}
 TOTALS = {"page_follows", "page_lifetime_engaged_followers_unique"}  # a level, not a count: no week/days_28 sums
 PERIOD_DAYS = {"day": 1, "week": 7, "days_28": 28}
 POST_METRICS = (
@@ -253,18 +274,33 @@ def paging(ctx, since: float, until: float) -> dict:
     }
 
 
+def graph_version(ctx) -> tuple[int, int]:
+    """The request's Graph version as (major, minor); unversioned calls get the default version."""
+    major, _, minor = (ctx.version or API_VERSION).lstrip("v").partition(".")
+    return int(major), int(minor or 0)
+
+
+def in_version(name: str, version: tuple[int, int]) -> bool:
+    return version >= FROM_VERSION.get(name, (0, 0))
+
+
 # ------------------------------------------------------------------ Instagram account
 def ig_login(ctx) -> str:
     return "instagram" if ctx.host == IG_GRAPH else "facebook"
 
 
-def ig_served_list(period: str, metric_type: str) -> tuple[str, ...]:
+def ig_served(period: str, metric_type: str, version: tuple[int, int]) -> tuple[str, ...]:
+    return tuple(n for n in IG_SERVED.get((period, metric_type), ()) if in_version(n, version))
+
+
+def ig_served_list(period: str, metric_type: str, version: tuple[int, int]) -> tuple[str, ...]:
     """What Meta lists in "metric[N] must be one of": the combination's metrics, else the period's."""
-    listed = IG_SERVED.get((period, metric_type))
+    listed = ig_served(period, metric_type, version)
     if listed:
         return listed
-    same_period = [n for (p, _), names in IG_SERVED.items() if p == period for n in names]
-    return tuple(dict.fromkeys(same_period)) or tuple(dict.fromkeys(n for names in IG_SERVED.values() for n in names))
+    same_period = [n for (p, t) in IG_SERVED if p == period for n in ig_served(p, t, version)]
+    every = [n for (p, t) in IG_SERVED for n in ig_served(p, t, version)]
+    return tuple(dict.fromkeys(same_period)) or tuple(dict.fromkeys(every))
 
 
 def ig_row(ig_id, name, period, **body) -> dict:
@@ -286,10 +322,11 @@ def ig_user_insights(ctx, tok, ig_id):
     enum(ctx, "period", PERIODS)
     metric_type = enum(ctx, "metric_type", METRIC_TYPES, "time_series")
     metric_type = "time_series" if metric_type == "default" else metric_type
-    served = IG_SERVED.get((period, metric_type), ())
+    version = graph_version(ctx)
+    served = ig_served(period, metric_type, version)
     for i, name in enumerate(names):
         if name not in served:
-            raise errors.insights_metric_not_one_of(i, ig_served_list(period, metric_type))
+            raise errors.insights_metric_not_one_of(i, ig_served_list(period, metric_type, version))
     breakdowns = list_param(ctx, "breakdown") if metric_type == "total_value" else []  # time_series drops them
     for name in names:
         if any(b not in data.IG_BREAKDOWNS.get(name, ()) for b in breakdowns):
@@ -361,6 +398,7 @@ def media_insights(ctx, tok, media_id):
     names = metric_names(ctx)
     enum(ctx, "period", ("lifetime",))
     known = dict(MEDIA_METRICS, **({} if ctx.host == IG_GRAPH else MEDIA_FB_ONLY))
+    known = {n: types for n, types in known.items() if in_version(n, graph_version(ctx))}
     product = m["media_product_type"]
     for i, name in enumerate(names):
         if name not in known:
@@ -449,6 +487,31 @@ def page_value(state, page_id, name, period, day):
     return sum(span)
 
 
+def view_breakdowns(ctx, names, allowed: dict) -> list[str]:
+    """The ``breakdown`` list, once every metric asked for takes each of them (else code 1, §4.1/§4.3)."""
+    breakdowns = list(dict.fromkeys(list_param(ctx, "breakdown")))
+    for name in names:
+        if any(b not in allowed.get(name, ()) for b in breakdowns):
+            raise errors.insights_unsupported_breakdown()
+    return breakdowns
+
+
+def split_entries(parts: dict[tuple[str, ...], int], breakdowns, **extra) -> list[dict]:
+    """One value entry per breakdown value, named beside it; zero parts left out (non-zero values only)."""
+    return [{"value": n, **extra, **dict(zip(breakdowns, combo, strict=True))} for combo, n in parts.items() if n]
+
+
+def page_views_split(state, page_id, period, day, breakdowns) -> dict[tuple[str, ...], int] | None:
+    """page_media_view ending on ``day`` split by ``breakdowns``: the day's own, or the sum over 7/28 days."""
+    if data.account_day(state, page_id, "page_media_view", day) is None:
+        return None
+    out: dict[tuple[str, ...], int] = {}
+    for i in range(PERIOD_DAYS[period]):
+        for combo, n in (data.page_views_by(state, page_id, day - dt.timedelta(days=i), breakdowns) or {}).items():
+            out[combo] = out.get(combo, 0) + n
+    return out
+
+
 def page_insights(ctx, tok, page_id):
     state = ctx.state
     page_access(ctx, tok, page_id, page_id)
@@ -456,8 +519,7 @@ def page_insights(ctx, tok, page_id):
     if any(n not in PAGE_METRICS for n in names):
         raise errors.insights_invalid_page_metric()  # one bad name fails the whole call (§4.3)
     period = enum(ctx, "period", PERIODS)
-    if list_param(ctx, "breakdown"):
-        raise errors.insights_unsupported_breakdown()
+    breakdowns = view_breakdowns(ctx, names, PAGE_BREAKDOWNS)
     preset = enum(ctx, "date_preset", DATE_PRESETS)
     if preset and ctx.get("since") in (None, "") and ctx.get("until") in (None, ""):
         since, until = preset_range(state, preset)
@@ -472,11 +534,19 @@ def page_insights(ctx, tok, page_id):
         for p in PAGE_METRICS[name] if period is None else (period,):
             if p not in PAGE_METRICS[name]:
                 continue  # a period the metric does not have: no row (verify)
-            values = [
-                {"value": v, "end_time": data.end_time(d)}
-                for d in days
-                if (v := page_value(state, page_id, name, p, d)) is not None
-            ]
+            if breakdowns:
+                values = [
+                    entry
+                    for d in days
+                    if (parts := page_views_split(state, page_id, p, d, breakdowns)) is not None
+                    for entry in split_entries(parts, breakdowns, end_time=data.end_time(d))
+                ]
+            else:
+                values = [
+                    {"value": v, "end_time": data.end_time(d)}
+                    for d in days
+                    if (v := page_value(state, page_id, name, p, d)) is not None
+                ]
             if values:
                 title, description = page_title(name, p)
                 rows.append({"name": name, "period": p, "values": values, "title": title,
@@ -492,6 +562,7 @@ def post_insights(ctx, tok, post_id):
     if any(n not in POST_METRICS for n in names):
         raise errors.insights_invalid_page_metric()
     period = enum(ctx, "period", PERIODS)
+    breakdowns = view_breakdowns(ctx, names, POST_BREAKDOWNS)
     from ..processing import refresh_post
 
     refresh_post(state, post)
@@ -505,7 +576,11 @@ def post_insights(ctx, tok, post_id):
     for name in names:
         if period in (None, "lifetime"):
             title, description = page_title(name, "lifetime")
-            rows.append({"name": name, "period": "lifetime", "values": [{"value": figures[name]}], "title": title,
+            values = [{"value": figures[name]}]
+            if breakdowns:
+                shares = data.post_view_shares(state, post)
+                values = split_entries(data.split_views(figures[name], shares, breakdowns), breakdowns)
+            rows.append({"name": name, "period": "lifetime", "values": values, "title": title,
                          "description": description, "id": f"{post_id}/insights/{name}/lifetime"})  # fmt: skip
         if name in POST_DAY_ROWS and period in (None, "lifetime", "day"):
             title, description = page_title(name, "day")

@@ -1,6 +1,7 @@
 """Insights over HTTP as Meta answers them (graph-api reference §4): Instagram account and media insights on both
-hosts, Page and Page post insights, their refusals with Meta's codes and texts, batch, and the history's rules:
-deterministic per seed, growing with the sandbox clock, unavailable days empty rather than 0."""
+hosts, Page and Page post insights, their refusals with Meta's codes and texts, batch, the request's Graph version,
+and the history's rules: deterministic per seed, growing with the sandbox clock (follower totals and the profile's
+followers_count too), unavailable days empty rather than 0."""
 
 from __future__ import annotations
 
@@ -143,7 +144,7 @@ def test_account_refusals_with_metas_codes_and_texts(fb):
     cases = [
         # views (total_value only) without metric_type: the time-series metrics are listed
         (dict(metric="views", period="day"), (400, 100, None, "(#100) metric[0] must be one of the following "
-                                              "values: reach, follower_count")),
+                                              "values: reach, follower_count, accounts_engaged, total_interactions")),
         # retired metrics, at their place in the list
         (dict(metric="reach,impressions", period="day", metric_type="total_value"),
          (400, 100, None, "(#100) metric[1] must be one of the following values: " + served_day
@@ -175,6 +176,43 @@ def test_account_refusals_with_metas_codes_and_texts(fb):
         None,
         "(#100) There cannot be more than 30 days (2592000 s) between since and until",
     )
+
+
+def test_accounts_engaged_and_total_interactions_as_time_series(fb):
+    last = day(fb.control)
+    span = dict(since=unix(last - dt.timedelta(days=4)), until=unix(last) + DAY)
+    got = rows(ig_insights(fb, metric="accounts_engaged,total_interactions", period="day", **span))
+    for name in ("accounts_engaged", "total_interactions"):
+        values = got[(name, "day")]["values"]
+        assert len(values) == 5
+        for i, value in enumerate(values):
+            d = last - dt.timedelta(days=4 - i)
+            assert value["end_time"] == f"{(d + dt.timedelta(days=1)).isoformat()}T07:00:00+0000"
+            assert value["value"] == fb.control.insights_value(fb.ig_id, name, d.isoformat())
+        # the same day read as total_value gives the same figure
+        total = rows(ig_insights(fb, metric=name, period="day", metric_type="total_value", **one_day(last)))
+        assert total[(name, "day")]["total_value"]["value"] == values[-1]["value"]
+
+
+def test_views_are_served_from_graph_v22(fb):
+    yesterday = day(fb.control)
+    params = dict(metric="reach,views", period="day", metric_type="total_value", **one_day(yesterday))
+    old = get(fb.base, f"/v21.0/{fb.ig_id}/insights", fb.user, **params)
+    code, _, _, message = refused(old)
+    assert code == 400 and message.startswith("(#100) metric[1] must be one of the following values: reach, ")
+    assert "views" not in message.split(": ", 1)[1].split(", ")
+    new = rows(get(fb.base, f"/v22.0/{fb.ig_id}/insights", fb.user, **params))
+    assert new[("views", "day")]["total_value"]["value"] == fb.control.insights_value(
+        fb.ig_id, "views", yesterday.isoformat()
+    )
+    assert rows(get(fb.base, f"/v21.0/{fb.ig_id}/insights", fb.user, **dict(params, metric="reach")))
+    # media insights the same way
+    media = get(fb.base, f"{V}/{fb.ig_id}/media", fb.user, fields="id,media_product_type").json()["data"]
+    feed = next(m["id"] for m in media if m["media_product_type"] == "FEED")
+    message = refused(get(fb.base, f"/v21.0/{feed}/insights", fb.user, metric="reach,views"))[3]
+    assert message.startswith("(#100) metric[1] must be one of the following values: comments, likes, saved")
+    assert "views" not in message.split(": ", 1)[1].split(", ")
+    assert rows(get(fb.base, f"/v22.0/{feed}/insights", fb.user, metric="reach,views"))[("views", "lifetime")]
 
 
 def test_time_series_drops_breakdowns(fb):
@@ -259,6 +297,44 @@ def test_small_accounts_and_pages(fb):
     assert page_insights(fb, metric="page_media_view,page_follows").json()["data"] == []
     fb.control.insights_small(fb.page_id, small=False)
     assert page_insights(fb, metric="page_media_view").json()["data"]
+
+
+def test_follower_totals_keep_growing_and_the_profiles_follow(fb):
+    def ig_followers():
+        return get(fb.base, f"{V}/{fb.ig_id}", fb.user, fields="followers_count").json()["followers_count"]
+
+    def page_node():
+        return get(fb.base, f"{V}/{fb.page_id}", fb.page, fields="followers_count,fan_count").json()
+
+    ig_before, page_before = ig_followers(), page_node()
+    assert ig_before == fb.control.insights_value(fb.ig_id, "followers_count", day(fb.control, 0).isoformat())
+    fb.control.activity(insights_days=60)
+    last = dt.date.fromisoformat(fb.control.insights_state()["through"])
+    ig_after, page_after = ig_followers(), page_node()
+    # the profile shows the latest complete day's total, which has grown since
+    assert ig_after > ig_before
+    assert ig_after == fb.control.insights_value(fb.ig_id, "followers_count", last.isoformat())
+    assert ig_after == fb.control.insights_value(fb.ig_id, "followers_count", (last + dt.timedelta(days=1)).isoformat())
+    assert page_after["followers_count"] > page_before["followers_count"]
+    assert page_after["fan_count"] > page_before["fan_count"]
+    follows = rows(page_insights(fb, metric="page_follows", period="day"))[("page_follows", "day")]["values"]
+    assert follows[-1]["value"] == page_after["followers_count"]
+    # each new day: follows − unfollows = the change of the total
+    for d in (last, last - dt.timedelta(days=30)):
+        got = rows(ig_insights(fb, metric="follows_and_unfollows", period="day", metric_type="total_value",
+                               breakdown="follow_type", **one_day(d)))  # fmt: skip
+        (bd,) = got[("follows_and_unfollows", "day")]["total_value"]["breakdowns"]
+        split = {res["dimension_values"][0]: res["value"] for res in bd["results"]}
+        change = fb.control.insights_value(fb.ig_id, "followers_count", d.isoformat()) - fb.control.insights_value(
+            fb.ig_id, "followers_count", (d - dt.timedelta(days=1)).isoformat()
+        )
+        assert split["FOLLOWER"] - split["NON_FOLLOWER"] == change
+        page_change = fb.control.insights_value(fb.page_id, "page_follows", d.isoformat()) - fb.control.insights_value(
+            fb.page_id, "page_follows", (d - dt.timedelta(days=1)).isoformat()
+        )
+        assert page_change == fb.control.insights_value(
+            fb.page_id, "page_daily_follows_unique", d.isoformat()
+        ) - fb.control.insights_value(fb.page_id, "page_daily_unfollows_unique", d.isoformat())
 
 
 def test_activity_moves_the_insights_clock(fb):
@@ -369,6 +445,79 @@ def test_page_refusals(fb):
     acc = next(a for a in fb.control.state()["ig_accounts"] if a["login_only"])
     token = fb.control.issue_instagram_token(acc["id"])["access_token"]
     assert refused(ig_get(fb.base, f"{V}/{fb.page_id}/insights", token, metric="page_media_view"))[1:3] == (100, 33)
+
+
+def by_day(values: list[dict], key: str) -> dict[str, dict[str, int]]:
+    """{end_time: {breakdown value: n}} of a broken-down Page row."""
+    out: dict[str, dict[str, int]] = {}
+    for v in values:
+        out.setdefault(v["end_time"], {})[v[key]] = v["value"]
+    return out
+
+
+def end_of(d: dt.date) -> str:
+    """The end_time Meta prints for the day ``d``."""
+    return f"{(d + dt.timedelta(days=1)).isoformat()}T07:00:00+0000"
+
+
+def test_page_views_by_ads_and_by_followers(fb):
+    last = day(fb.control)
+    span = dict(since=unix(last - dt.timedelta(days=29)), until=unix(last) + DAY)
+
+    def views(period="day", **params):
+        return rows(page_insights(fb, metric="page_media_view", period=period, **params))[("page_media_view", period)]
+
+    totals = {v["end_time"]: v["value"] for v in views(**span)["values"]}
+    assert len(totals) == 30
+    splits = {}
+    for key in ("is_from_ads", "is_from_followers"):
+        values = views(breakdown=key, **span)["values"]
+        assert all(set(v) == {"value", "end_time", key} and v["value"] > 0 for v in values)  # zero parts left out
+        split = splits[key] = by_day(values, key)
+        assert {end: sum(parts.values()) for end, parts in split.items()} == totals
+        assert all(set(parts) <= {"0", "1"} for parts in split.values())
+        both = [parts for parts in split.values() if set(parts) == {"0", "1"}]
+        assert both and (key == "is_from_followers" or len(both) < 30)  # ads on some days, followers every day
+        for d in (last, last - dt.timedelta(days=29)):
+            for flag in ("0", "1"):
+                served = fb.control.insights_value(fb.page_id, "page_media_view", d.isoformat(), f"{key}={flag}")
+                assert served == split[end_of(d)].get(flag)
+    # both at once: one entry per pair of values, still adding up to the day's total
+    sums: dict[str, int] = {}
+    for v in views(breakdown="is_from_ads,is_from_followers", **span)["values"]:
+        assert v["is_from_ads"] in ("0", "1") and v["is_from_followers"] in ("0", "1")
+        sums[v["end_time"]] = sums.get(v["end_time"], 0) + v["value"]
+    assert sums == totals
+    # a week sums the week's days, split the same way
+    week = by_day(views("week", breakdown="is_from_ads", **one_day(last))["values"], "is_from_ads")[end_of(last)]
+    days = [splits["is_from_ads"][end_of(last - dt.timedelta(days=i))] for i in range(7)]
+    assert week == {flag: sum(p.get(flag, 0) for p in days) for flag in ("0", "1") if any(flag in p for p in days)}
+
+
+def test_page_breakdowns_other_than_views_are_refused(fb):
+    unknown = (500, 1, None, "An unknown error has occurred.")
+    assert refused(page_insights(fb, metric="page_total_media_view_unique", breakdown="is_from_ads")) == unknown
+    assert refused(page_insights(fb, metric="page_media_view,page_follows", breakdown="is_from_ads")) == unknown
+    assert refused(page_insights(fb, metric="page_media_view", breakdown="age")) == unknown
+    made = post(fb.base, f"{V}/{fb.page_id}/feed", fb.page, message="Open late on Friday")
+    post_id = made.json()["id"]
+    r = get(fb.base, f"{V}/{post_id}/insights", fb.page, metric="post_clicks", breakdown="is_from_ads")
+    assert refused(r) == unknown
+
+
+def test_post_views_by_followers_add_up_to_the_total(fb):
+    made = post(fb.base, f"{V}/{fb.page_id}/feed", fb.page, message="Fresh loaves today")
+    assert made.status_code == 200, made.text
+    post_id = made.json()["id"]
+    fb.control.clock_advance(2 * DAY)
+    total = rows(get(fb.base, f"{V}/{post_id}/insights", fb.page, metric="post_media_view"))
+    total = total[("post_media_view", "lifetime")]["values"][0]["value"]
+    r = get(fb.base, f"{V}/{post_id}/insights", fb.page, metric="post_media_view", breakdown="is_from_followers")
+    values = rows(r)[("post_media_view", "lifetime")]["values"]
+    split = {v["is_from_followers"]: v["value"] for v in values}
+    assert set(split) == {"0", "1"} and sum(split.values()) == total and all(n > 0 for n in split.values())
+    assert all(set(v) == {"value", "is_from_followers"} for v in values)  # lifetime: no end_time
+    assert fb.control.insights_value(post_id, "post_media_view", None, "is_from_followers=1") == split["1"]
 
 
 def test_page_post_insights_lifetime_and_day_rows_and_growth(fb):
