@@ -9,10 +9,25 @@ One sync of one channel reads, in this order:
    - Page (`GET /{page-id}/insights`, `period=day`): spans of at most 90 days.
    A first sync backfills ANALYTICS_BACKFILL_DAYS_INSTAGRAM / _PAGE days; later ones read from the last day
    stored minus two (Meta's figures arrive up to 48 hours late) to yesterday.
+   Days are read oldest first and kept as they come: after each batch (or request) the figures read are stored
+   and `synced_through` moves to the day before the oldest day still missing (not asked yet, or refused for now
+   by a failure on Meta's side or by its usage limits). Only days older than the late window count, as a figure
+   read within 48 hours may still change. A backfill that Meta slowed down or that failed part-way therefore
+   goes on the next time from `synced_through` + 1, never reading again the spans already in; `backfilled_at`
+   is written once the whole history is in.
 2. Posts published within ANALYTICS_POST_DAYS (`/{ig-user-id}/media`, and `/stories` for Facebook-Login accounts;
-   `/{page-id}/published_posts`), then each one's lifetime metrics by its kind, one operation per (post, group).
-   A story is read while it lives (24 hours) and is final after.
+   `/{page-id}/published_posts`), then the lifetime metrics of those due, one operation per (post, group). A
+   post's figures move less as it ages, so it is read less often (`post_due`):
+   - younger than 2 days: every sync; younger than 7 days: once a day; younger than 28 days: once a week;
+   - from 28 days on: one last read, then `final` (Meta's lifetime figures barely move after four weeks, and
+     reading every post of the last 90 days every few hours would cost about two requests per post each time);
+   - a story: every sync while it lives (24 hours), final after.
 3. Instagram audience (follower and engaged-audience demographics by age, gender, city, country), at most daily.
+
+A sync holds its channel while it runs (`next_run_at` = start + RUN_LEASE), so that neither the beat
+(`channel_ids_due` leaves held channels out) nor a second task (the connect-time one next to the beat's) reads the
+same channel meanwhile; a task queued by the beat carries the hold it was queued under and may take over that hold.
+At the end `next_run_at` is cleared, or set to when Meta's usage allows the rest.
 
 graph.facebook.com serves batch requests: up to 50 operations travel in one. graph.instagram.com does not: its
 requests go one by one. Before each batch or request the channel's usage (Meta's usage headers) is checked; when
@@ -59,6 +74,16 @@ STORY_LIFETIME = dt.timedelta(hours=24)  # Meta keeps a story's insights while t
 AUDIENCE_EVERY = dt.timedelta(hours=24)
 RETRY_TRANSIENT = dt.timedelta(minutes=30)  # Meta failed on its side: the next beat after this tries again
 QUEUE_LEASE = dt.timedelta(minutes=30)  # a queued channel is not queued again meanwhile
+RUN_LEASE = dt.timedelta(minutes=35)  # a running sync holds its channel: longer than the task's time limit (1900 s)
+# (younger than, read again after): see the module's docstring. An hour's slack, as syncs run every
+# ANALYTICS_SYNC_HOURS give or take a few minutes and a read due "once a day" should not slip to the next round.
+POST_CADENCE = (
+    (dt.timedelta(days=2), dt.timedelta(0)),
+    (dt.timedelta(days=7), dt.timedelta(days=1)),
+    (dt.timedelta(days=28), dt.timedelta(days=7)),
+)
+POST_FINAL_AGE = dt.timedelta(days=28)
+CADENCE_SLACK = dt.timedelta(hours=1)
 POSTS_PAGE = 50
 POSTS_MAX_PAGES = 20
 ERROR_MAX = 2000
@@ -92,13 +117,14 @@ class _Slowdown(Exception):
 @dataclass(frozen=True)
 class _Op:
     """One Graph read and what to do with its answer. `what` names what it asks for, in plain words, for the
-    error kept when Meta refuses it."""
+    error kept when Meta refuses it; `day`, the first day an account read covers (None for other reads)."""
 
     path: str
     params: Mapping[str, Any]
     what: str
     take: Callable[[dict[str, Any]], None]
     fields: str | None = None
+    day: dt.date | None = None
 
 
 @dataclass
@@ -161,6 +187,7 @@ class _ChannelSync:
         self.transient = False
         self.values: dict[str, Any] = {}  # InsightSync fields to write at the end
         self.daily: dict[tuple[str, str, dt.date], int | None] = {}
+        self.unanswered: list[_Op] = []  # ops Meta did not answer for now (its failure or its usage): asked again
 
     # --- sending ------------------------------------------------------------------------------------------------
     def usage_wait(self) -> float:
@@ -183,11 +210,12 @@ class _ChannelSync:
         except GraphError as exc:
             return exc
 
-    def run(self, ops: Sequence[_Op]) -> None:
+    def run(self, ops: Sequence[_Op], *, after: Callable[[int], None] | None = None) -> None:
         """Send `ops` (batches of 50 on graph.facebook.com, one by one on graph.instagram.com) and hand each answer
-        to its op; a refused op is recorded and the others go on. Raises `_Slowdown` before a batch or request
-        while the channel's usage is high, and after handing over a batch's answers when Meta asked to slow down;
-        a refused token (`GraphAuthError`) at once."""
+        to its op; a refused op is recorded and the others go on. `after(n)` runs once the answers of each batch
+        or request are handed over, `n` = how many of `ops` were sent so far. Raises `_Slowdown` before a batch or
+        request while the channel's usage is high, and after handing over a batch's answers when Meta asked to
+        slow down; a refused token (`GraphAuthError`) at once."""
         size = BATCH_LIMIT if self.client.host == "facebook" else 1
         for start in range(0, len(ops), size):
             chunk = ops[start : start + size]
@@ -203,13 +231,18 @@ class _ChannelSync:
                     raise reply
                 if isinstance(reply, GraphRateLimitError):
                     slowdown = max(slowdown or 0.0, reply.retry_after or DEFAULT_RATE_LIMIT_WAIT)
+                    self.unanswered.append(op)
                 elif isinstance(reply, GraphError):
                     if _no_figures(reply):
                         op.take({"data": []})
                     else:
                         self.refused(op.what, reply)
+                        if reply.retryable:
+                            self.unanswered.append(op)
                 else:
                     op.take(reply)
+            if after is not None:
+                after(start + len(chunk))
             if slowdown is not None:
                 raise _Slowdown(slowdown)
 
@@ -226,9 +259,12 @@ class _ChannelSync:
         keep = settings.ANALYTICS_BACKFILL_DAYS_INSTAGRAM if self.instagram else settings.ANALYTICS_BACKFILL_DAYS_PAGE
         oldest = self.today - dt.timedelta(days=keep)
         end = self.today - DAY
-        if self.backfill or self.state.synced_through is None:  # (a channel never synced is backfilled)
-            return oldest, end
-        return max(self.state.synced_through - dt.timedelta(days=LATE_DAYS), oldest), end
+        through = self.state.synced_through
+        if through is None or (self.backfill and self.state.backfilled_at is not None):
+            return oldest, end  # a first backfill, or one asked for again
+        if self.state.backfilled_at is None:
+            return max(through + DAY, oldest), end  # a backfill stopped part-way goes on after its last settled day
+        return max(through - dt.timedelta(days=LATE_DAYS), oldest), end
 
     def account_ops(self, start: dt.date, end: dt.date) -> list[_Op]:
         node = Node.IG_USER if self.instagram else Node.PAGE
@@ -246,7 +282,7 @@ class _ChannelSync:
                     base["breakdown"] = breakdown
                 for day in _days(start, end):
                     params = {**base, "since": _midnight(day), "until": _midnight(day + DAY)}
-                    ops.append(_Op(path, params, what, self._total_taker(names, day)))
+                    ops.append(_Op(path, params, what, self._total_taker(names, day), day=day))
                 continue
             first, length = start, PAGE_SPAN_DAYS
             if self.instagram:  # follower_count: the last 30 days only
@@ -256,7 +292,9 @@ class _ChannelSync:
                 base["metric_type"] = metrics[0].metric_type
             for span_start, span_end in _spans(first, end, length):
                 params = {**base, "since": _midnight(span_start), "until": _midnight(span_end + DAY)}
-                ops.append(_Op(path, params, what, self._series_taker(names, _days(span_start, span_end))))
+                take = self._series_taker(names, _days(span_start, span_end))
+                ops.append(_Op(path, params, what, take, day=span_start))
+        ops.sort(key=lambda op: op.day or start)  # oldest first (stable: group by group within a day)
         return ops
 
     def _total_taker(self, names: list[str], day: dt.date) -> Callable[[dict[str, Any]], None]:
@@ -278,14 +316,26 @@ class _ChannelSync:
         if self.instagram:
             ops.insert(0, self.followers_op())
         try:
-            self.run(ops)
+            self.run(ops, after=lambda sent: self.account_progress(ops[sent:], start, end))
         finally:
             self.store_daily()
         if self.transient:
-            return  # Meta failed on its side for part of it: the same span is read again soon
+            return  # Meta failed on its side for part of it: what is missing is read again soon
         self.values.update(synced_through=end, account_synced_at=self.now)
-        if self.backfill:
+        if self.backfill or self.state.backfilled_at is None:
             self.values["backfilled_at"] = self.now
+
+    def account_progress(self, unsent: Sequence[_Op], start: dt.date, end: dt.date) -> None:
+        """Store the days read so far and move `synced_through` up to the day before the oldest day still
+        missing (an op not sent yet, or not answered for now), but not into the last LATE_DAYS + 1 days, whose
+        figures may still change: a later sync goes on from the day after. It never moves back."""
+        self.store_daily()
+        missing = [op.day for op in (*self.unanswered, *unsent) if op.day is not None]
+        through = min(min(missing) - DAY if missing else end, end - dt.timedelta(days=LATE_DAYS + 1))
+        if through < start or (self.state.synced_through is not None and through <= self.state.synced_through):
+            return
+        InsightSync.objects.filter(pk=self.state.pk).update(synced_through=through)
+        self.state.synced_through = through
 
     def store_daily(self) -> None:
         channel, now = self.channel, self.now
@@ -367,12 +417,12 @@ class _ChannelSync:
         unique = {p.external_id: p for p in listed}
         stored = {p.external_id: p for p in PostInsight.objects.filter(channel=self.channel, external_id__in=unique)}
         story_end = self.now - STORY_LIFETIME
-        to_read = [
-            p
-            for p in unique.values()
-            if not (stored.get(p.external_id) and stored[p.external_id].final)
-            and not (p.kind == PostKind.STORY and p.published_at <= story_end)
-        ]
+        to_read = []
+        for post in unique.values():
+            old = stored.get(post.external_id)
+            last_read, final = (old.fetched_at, old.final) if old is not None else (None, False)
+            if post_due(kind=post.kind, published_at=post.published_at, last_read=last_read, final=final, now=self.now):
+                to_read.append(post)
         read: dict[str, dict[str, Any]] = {}
         try:
             self.run(self.post_ops(to_read, read))
@@ -387,6 +437,7 @@ class _ChannelSync:
     def store_posts(self, posts: list[_Post], stored: dict[str, PostInsight], read: dict[str, dict[str, Any]]) -> None:
         rows: list[PostInsight] = []
         story_end = self.now - STORY_LIFETIME
+        settled = self.now - POST_FINAL_AGE
         for post in posts:
             old = stored.get(post.external_id)
             metrics: dict[str, Any] = dict(old.metrics) if old is not None and isinstance(old.metrics, dict) else {}
@@ -406,7 +457,10 @@ class _ChannelSync:
                 thumbnail_url=post.thumbnail_url,
                 metrics=metrics,
                 fetched_at=self.now if post.external_id in read else (old.fetched_at if old else None),
-                final=bool(old and old.final) or (post.kind == PostKind.STORY and post.published_at <= story_end),
+                final=bool(old and old.final)
+                or (post.kind == PostKind.STORY and post.published_at <= story_end)
+                # its last read (one that Meta may have cut short on its side is made again)
+                or (post.published_at <= settled and post.external_id in read and not self.transient),
             )
             for column, value in _columns(post.kind, metrics).items():
                 setattr(row, column, value)
@@ -505,6 +559,22 @@ class _ChannelSync:
         return self.result
 
 
+def post_due(
+    *, kind: str, published_at: dt.datetime, last_read: dt.datetime | None, final: bool, now: dt.datetime
+) -> bool:
+    """Whether a sync at `now` reads a post's figures (POST_CADENCE, see the module's docstring): a story while it
+    lives; any other post never read yet, at its age's cadence, and once more from POST_FINAL_AGE on (then final)."""
+    if final:
+        return False
+    age = now - published_at
+    if kind == PostKind.STORY:
+        return age < STORY_LIFETIME
+    if last_read is None or age >= POST_FINAL_AGE:
+        return True
+    every = next(every for younger, every in POST_CADENCE if age < younger)
+    return now - last_read >= every - CADENCE_SLACK
+
+
 def _post_groups(kind: str) -> dict[str, list[Metric]]:
     if kind == PostKind.PAGE_POST:
         return catalogue.groups(Node.PAGE_POST)
@@ -592,10 +662,19 @@ def _page_post(item: Mapping[str, Any]) -> _Post | None:
     )
 
 
-def sync_channel(channel: Channel, *, backfill: bool | None = None, now: dt.datetime | None = None) -> SyncResult:
+def sync_channel(
+    channel: Channel,
+    *,
+    backfill: bool | None = None,
+    now: dt.datetime | None = None,
+    queued_until: dt.datetime | None = None,
+) -> SyncResult:
     """Read the channel's insights from Meta and store them (see the module's docstring). `backfill`: read as far
-    back as Meta allows; None = when the channel was never backfilled. `now`: the moment the sync counts from
-    (tests pass the sandbox's clock). Safe to run twice: every write is an upsert of the same rows."""
+    back as Meta allows; None = until the channel's history is in. `now`: the moment the sync counts from (tests
+    pass the sandbox's clock). `queued_until`: the hold the beat queued this sync under (`channels_hold`).
+
+    Skipped while the channel is held: another sync is reading it, or Meta asked to wait. Safe to run twice:
+    every write is an upsert of the same rows."""
     if channel.status != ChannelStatus.ACTIVE:
         return SyncResult(skipped=f"{channel.display_name} is not connected.")
     now = now or timezone.now()
@@ -604,14 +683,29 @@ def sync_channel(channel: Channel, *, backfill: bool | None = None, now: dt.date
         client = channel_client(channel)
     except ValidationError as exc:
         return SyncResult(skipped=" ".join(exc.messages))
+    if not _claim(state, now=now, queued_until=queued_until):
+        return SyncResult(skipped=f"{channel.display_name}: another sync is reading it, or Meta asked to wait.")
     if backfill is None:
         backfill = state.backfilled_at is None
     return _ChannelSync(channel, client, state, now=now, backfill=backfill).sync()
 
 
+def _claim(state: InsightSync, *, now: dt.datetime, queued_until: dt.datetime | None) -> bool:
+    """Hold the channel for this sync (`next_run_at` = now + RUN_LEASE) unless it is held already; the hold a
+    sync was queued under is its own. One conditional UPDATE: of two syncs starting together, one wins."""
+    free = Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
+    if queued_until is not None:
+        free |= Q(next_run_at=queued_until)
+    held = now + RUN_LEASE
+    if InsightSync.objects.filter(free, pk=state.pk).update(next_run_at=held) != 1:
+        return False
+    state.next_run_at = held
+    return True
+
+
 def channel_ids_due(*, now: dt.datetime | None = None) -> list[int]:
     """Active channels whose insights are due: never synced, or last synced longer than ANALYTICS_SYNC_HOURS ago,
-    and not held back (`next_run_at` still to come)."""
+    and not held (`next_run_at` still to come: a sync running or queued, or Meta asked to wait)."""
     now = now or timezone.now()
     stale = now - dt.timedelta(hours=settings.ANALYTICS_SYNC_HOURS)
     never = Q(insight_sync__isnull=True)
@@ -621,8 +715,9 @@ def channel_ids_due(*, now: dt.datetime | None = None) -> list[int]:
     return list(due.order_by("pk").values_list("pk", flat=True))
 
 
-def channels_hold(channel_ids: Sequence[int], *, now: dt.datetime | None = None) -> None:
-    """Note that the channels' syncs are queued, so that the next round does not queue them again meanwhile."""
+def channels_hold(channel_ids: Sequence[int], *, now: dt.datetime | None = None) -> dt.datetime:
+    """Note that the channels' syncs are queued, so that the next round does not queue them again meanwhile.
+    Returns the hold, for each queued sync to carry (`sync_channel(queued_until=…)`)."""
     now = now or timezone.now()
     until = now + QUEUE_LEASE
     workspaces = dict(Channel.objects.filter(pk__in=channel_ids).values_list("pk", "workspace_id"))
@@ -632,3 +727,4 @@ def channels_hold(channel_ids: Sequence[int], *, now: dt.datetime | None = None)
         unique_fields=["channel"],
         update_fields=["next_run_at"],
     )
+    return until

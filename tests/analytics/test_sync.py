@@ -1,18 +1,18 @@
 """The insights sync against the sandbox (real HTTP): backfill and incremental reads of Pages and Instagram accounts
-(batched on graph.facebook.com, one by one on graph.instagram.com), "not available" kept apart from 0, retired
-metrics refused by Meta and never asked for, a refused group not losing the others, posts by kind, the audience,
-Meta's slow-down, and the tasks that queue it all."""
+(batched on graph.facebook.com, one by one on graph.instagram.com), a backfill stopped part-way going on where it
+stopped, "not available" kept apart from 0, retired metrics refused by Meta and never asked for, a refused group not
+losing the others, posts by kind and read less often as they age, the audience, Meta's slow-down, the hold a running
+sync keeps on its channel, and the tasks that queue it all."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import http.server
-import json
 import threading
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from PIL import Image
 
@@ -42,26 +42,27 @@ def day_metrics(node: Node) -> list[Metric]:
     return [m for ms in catalogue.groups(node).values() for m in ms if m.period == "day"]
 
 
-def requested_metrics(sandbox_control) -> list[tuple[str, str]]:
-    """(path, metric) for every metric named in the calls the sandbox logged (batch operations included)."""
-    found = []
-    for entry in sandbox_control.requests(limit=1000):
-        params = entry.get("params") or {}
-        calls = [(entry["path"], params)]
-        if "batch" in params:
-            assert not params["batch"].endswith("…"), "the sandbox's log cut a batch short: send one by one"
-            for op in json.loads(params["batch"]):
-                url = urlsplit(op["relative_url"])
-                calls.append((url.path, dict(parse_qsl(url.query))))
-        for path, query in calls:
-            for name in str(query.get("metric") or "").split(","):
-                if name:
-                    found.append((path, name))
-    return found
+def spans(reads, object_id: str) -> list[tuple[str, dt.date, dt.date]]:
+    """(metric group, first day, last day) of each account read of `object_id`, in the order asked."""
+    return [
+        (
+            r.params["metric"],
+            dt.datetime.fromtimestamp(int(r.params["since"]), dt.UTC).date(),
+            dt.datetime.fromtimestamp(int(r.params["until"]), dt.UTC).date() - DAY,
+        )
+        for r in reads
+        if r.path == f"/{object_id}/insights" and r.params.get("period") == "day"
+    ]
+
+
+def insights_read(graph_calls, object_id: str) -> bool:
+    return any(r.path == f"/{object_id}/insights" for r in graph_calls.reads())
 
 
 # --- backfill ----------------------------------------------------------------------------------------------------
-def test_page_backfill_stores_two_years_as_meta_serves_them(insights_channels, sandbox_control, sandbox_now):
+def test_page_backfill_stores_two_years_as_meta_serves_them(
+    insights_channels, sandbox_control, sandbox_now, graph_calls
+):
     page = insights_channels["page"]
     now = sandbox_now()
     today = now.date()
@@ -82,10 +83,19 @@ def test_page_backfill_stores_two_years_as_meta_serves_them(insights_channels, s
             expected = served(sandbox_control, page.external_id, "page_actions_post_reactions_total", day, reaction)
             if expected is not None:
                 assert stored(page, "page_actions_post_reactions_total", day, reaction) == expected
-    # Page spans of at most 90 days: 730 days in 9 spans per group, all in one batch request.
-    batches = [r for r in sandbox_control.requests(limit=1000) if r["method"] == "POST" and r["path"].endswith("/")]
-    assert len(batches) >= 1
-    assert not [r for r in sandbox_control.requests(limit=1000) if r["path"].endswith("/insights")]
+    # Page spans of at most 90 days: 730 days in 9 spans per group (3 groups), oldest first, each asked once and
+    # all in one batch request; then one batch with the posts' two groups each.
+    groups = [",".join(m.name for m in g) for g in catalogue.groups(Node.PAGE).values()]
+    asked = spans(graph_calls.reads(), page.external_id)
+    assert len(asked) == len(set(asked)) == 9 * len(groups) == 27
+    for group in groups:
+        mine = [(first, last) for g, first, last in asked if g == group]
+        assert mine[0][0] == today - 730 * DAY and mine[-1][1] == today - DAY
+        assert all(b[0] == a[1] + DAY and (a[1] - a[0]).days < 90 for a, b in zip(mine, mine[1:], strict=False))
+    assert [first for _, first, _ in asked] == sorted(first for _, first, _ in asked)
+    posts = PostInsight.objects.filter(channel=page).count()
+    assert posts and graph_calls.batch_sizes() == [27, 2 * posts]
+    assert not [c for c in graph_calls if c.path.endswith("/insights")]  # no insights read outside a batch
 
 
 def test_instagram_backfill_through_facebook_login(insights_channels, sandbox_control, sandbox_now):
@@ -178,6 +188,65 @@ def test_a_day_later_only_the_new_and_late_days_are_read(insights_channels, sand
     # from two days before the last day stored on, days were read again (Meta's figures come up to 48 h late)
     reread = DailyMetric.objects.filter(channel=page, fetched_at=second, dimension="").values_list("date", flat=True)
     assert sorted(set(reread)) == [today - 4 * DAY, today - 3 * DAY, today - 2 * DAY, today - DAY]
+
+
+def test_a_backfill_stopped_part_way_goes_on_where_it_stopped(
+    insights_channels, sandbox_control, sandbox_now, midday, graph_calls, monkeypatch
+):
+    page = insights_channels["page"]
+    today = midday.date()
+    monkeypatch.setattr(sync, "BATCH_LIMIT", 3)  # one span (its three metric groups) per batch request
+    sandbox_control.set_usage(capacity=20)  # Meta's usage of the app fills up as the backfill goes
+
+    first = sync_channel(page, now=sandbox_now())
+
+    state = InsightSync.objects.get(channel=page)
+    done = spans(graph_calls.reads(), page.external_id)
+    assert first.postponed > 0 and state.backfilled_at is None and state.account_synced_at is None
+    assert 3 <= len(done) < 27 and len(done) % 3 == 0  # whole spans, oldest first, then it stopped
+    # what was read is kept, and marked: up to the last day of the last span read
+    assert done[0][1] == today - 730 * DAY and state.synced_through == done[-1][2]
+    for day in (done[0][1], state.synced_through):
+        assert stored(page, "page_media_view", day) == served(sandbox_control, page.external_id, "page_media_view", day)
+    assert not DailyMetric.objects.filter(channel=page, date__gt=state.synced_through).exists()
+
+    # An hour later Meta's window has moved on (and so has SocialHub's reading of it); the next run's first
+    # batch fails on Meta's side.
+    sandbox_control.clock_advance(3600)
+    sandbox_control.set_usage(capacity=100000, clear=True)
+    cache.clear()
+    sandbox_control.fault(path=r"^/(v[\d.]+/)?$", method="POST", error={"preset": "transient"}, count=1)
+    graph_calls.clear()
+    now = sandbox_now()
+
+    second = sync_channel(page, now=now)
+
+    state.refresh_from_db()
+    again = spans(graph_calls.reads(), page.external_id)
+    assert again[0][1] == done[-1][2] + DAY  # on from where it stopped: no finished span read again
+    assert len(done) + len(again) == 27 and not set(done) & set(again)
+    failed = again[0][1]
+    assert second.errors and state.next_run_at == now + sync.RETRY_TRANSIENT and state.backfilled_at is None
+    # the spans after the one Meta failed on are stored, but the mark stays before the gap
+    assert state.synced_through == failed - DAY
+    assert stored(page, "page_media_view", today - DAY) is not None
+    assert not DailyMetric.objects.filter(channel=page, date=failed).exists()
+
+    sandbox_control.clock_advance(31 * 60)
+    graph_calls.clear()
+    now = sandbox_now()
+
+    third = sync_channel(page, now=now)
+
+    state.refresh_from_db()
+    last = spans(graph_calls.reads(), page.external_id)
+    assert third.errors == [] and last[0][1] == failed  # from the gap on
+    assert state.backfilled_at == now and state.synced_through == today - DAY and state.next_run_at is None
+    days = DailyMetric.objects.filter(channel=page, metric="page_media_view", dimension="")
+    assert days.count() == 730
+    assert stored(page, "page_media_view", failed) == served(
+        sandbox_control, page.external_id, "page_media_view", failed
+    )
 
 
 def test_a_late_figure_replaces_not_available(insights_channels, sandbox_now, settings):
@@ -273,21 +342,18 @@ def test_the_sandbox_refuses_retired_metrics(insights_channels, sandbox_now):
     assert answer["data"]
 
 
-def test_the_sync_never_asks_for_a_retired_metric(
-    insights_channels, sandbox_control, sandbox_now, settings, monkeypatch
-):
+def test_the_sync_never_asks_for_a_retired_metric(insights_channels, sandbox_now, settings, graph_calls):
     settings.ANALYTICS_BACKFILL_DAYS_INSTAGRAM = 2
     settings.ANALYTICS_BACKFILL_DAYS_PAGE = 2
-    monkeypatch.setattr(sync, "BATCH_LIMIT", 1)  # one request per operation, so the sandbox logs each one whole
     for channel in insights_channels.values():
         assert sync_channel(channel, now=sandbox_now()).errors == []
 
-    asked = requested_metrics(sandbox_control)
+    asked = {name for r in graph_calls.reads() for name in r.params.get("metric", "").split(",") if name}
 
-    assert {name for _, name in asked} & RETIRED_NAMES == set()
-    catalogue_names = {m.name for m in catalogue.METRICS}
-    assert {name for _, name in asked} <= catalogue_names
-    assert {"reach", "page_media_view", "post_media_view", "follower_demographics"} <= {name for _, name in asked}
+    assert graph_calls.batch_sizes(), "batch operations are looked into too"
+    assert asked & RETIRED_NAMES == set()
+    assert asked <= {m.name for m in catalogue.METRICS}
+    assert {"reach", "page_media_view", "post_media_view", "follower_demographics"} <= asked
 
 
 @pytest.fixture
@@ -356,7 +422,8 @@ def test_instagram_posts_get_their_lifetime_figures_by_kind(insights_channels, s
     cutoff = now - dt.timedelta(days=settings.ANALYTICS_POST_DAYS)
     assert not posts.filter(published_at__lt=cutoff).exists()
     for post in posts:
-        assert post.workspace_id == ig.workspace_id and post.fetched_at == now and not post.final
+        assert post.workspace_id == ig.workspace_id and post.fetched_at == now
+        assert post.final == (now - post.published_at >= dt.timedelta(days=28))  # its one read after 28 days
         assert post.permalink.startswith("https://www.instagram.com/")
         if post.media_type != "VIDEO":  # a video's picture is its thumbnail_url, never the video's media_url
             assert post.thumbnail_url.startswith("http")
@@ -392,6 +459,63 @@ def test_page_posts_take_the_lifetime_row_and_their_fields(insights_channels, sa
         assert post.permalink.startswith("https://www.facebook.com/")
 
 
+NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "age", "last_read", "final", "due"),
+    [
+        (PostKind.FEED, 30 * HOUR, dt.timedelta(minutes=5), False, True),  # younger than 2 days: every sync
+        (PostKind.FEED, 3 * DAY, 6 * HOUR, False, False),  # 2 to 7 days old: once a day
+        (PostKind.FEED, 3 * DAY, 23.5 * HOUR, False, True),  # (syncs run a few minutes early or late)
+        (PostKind.REELS, 10 * DAY, 6 * DAY, False, False),  # 7 to 28 days old: once a week
+        (PostKind.REELS, 10 * DAY, 7 * DAY, False, True),
+        (PostKind.PAGE_POST, 28 * DAY, HOUR, False, True),  # 28 days old: one last read, then final
+        (PostKind.PAGE_POST, 40 * DAY, 5 * DAY, True, False),
+        (PostKind.FEED, 60 * DAY, None, False, True),  # never read yet
+        (PostKind.STORY, 23 * HOUR, dt.timedelta(minutes=5), False, True),  # a story: every sync while it lives
+        (PostKind.STORY, 25 * HOUR, None, False, False),
+    ],
+)
+def test_posts_are_due_less_often_as_they_age(kind, age, last_read, final, due):
+    read_at = None if last_read is None else NOW - last_read
+    assert sync.post_due(kind=kind, published_at=NOW - age, last_read=read_at, final=final, now=NOW) is due
+
+
+def test_posts_are_read_less_often_as_they_age(insights_channels, sandbox_control, sandbox_now, settings):
+    settings.ANALYTICS_BACKFILL_DAYS_PAGE = 1
+    page = insights_channels["page"]
+    client = GraphClient(access_token=page.access_token)
+    fresh = client.post(f"{page.external_id}/feed", data={"message": "Sunrise flow this Saturday"})["id"]
+    start = sandbox_now()
+
+    def read_at(offset: dt.timedelta) -> set[str]:
+        """Sync with the sandbox's clock at `start + offset`: the posts whose figures were read."""
+        if offset:
+            sandbox_control.clock_set((start + offset).timestamp())
+        now = sandbox_now()
+        sync_channel(page, now=now)
+        return set(PostInsight.objects.filter(channel=page, fetched_at=now).values_list("external_id", flat=True))
+
+    first = read_at(dt.timedelta(0))
+
+    posts = {p.external_id: p for p in PostInsight.objects.filter(channel=page)}
+    assert fresh in first and first == set(posts)  # every post is read the first time
+    settled = {i for i, p in posts.items() if start - p.published_at >= 28 * DAY}
+    assert settled and settled == {i for i, p in posts.items() if p.final}  # its one read after 28 days
+    assert read_at(6 * HOUR) == {fresh}  # younger than 2 days: every sync
+    assert read_at(2 * DAY + 6 * HOUR) == {fresh}  # 2 to 7 days old: once a day
+    assert read_at(2 * DAY + 12 * HOUR) == set()
+    assert read_at(3 * DAY + 6 * HOUR) == {fresh}
+    assert read_at(8 * DAY) == set()  # 7 to 28 days old: once a week
+    assert read_at(10 * DAY + 6 * HOUR) == {fresh}
+    assert not PostInsight.objects.get(channel=page, external_id=fresh).final
+    assert read_at(28 * DAY + HOUR) == {fresh}  # 28 days old: the last read
+    assert PostInsight.objects.get(channel=page, external_id=fresh).final
+    assert read_at(35 * DAY) == set()
+
+
 @pytest.fixture(scope="module")
 def story_image_url(tmp_path_factory):
     """A 9:16 JPEG on a local web server, for the sandbox to fetch as Meta fetches `image_url`."""
@@ -419,7 +543,7 @@ def _publish_story(channel, image_url: str) -> str:
 
 
 def test_a_story_is_read_while_it_lives_then_final(
-    insights_channels, sandbox_control, sandbox_now, settings, story_image_url
+    insights_channels, sandbox_control, sandbox_now, settings, story_image_url, graph_calls
 ):
     settings.ANALYTICS_BACKFILL_DAYS_INSTAGRAM = 1
     ig = insights_channels["ig"]
@@ -433,7 +557,9 @@ def test_a_story_is_read_while_it_lives_then_final(
     assert not story.final
 
     sandbox_control.clock_advance(6 * 3600)
+    graph_calls.clear()
     sync_channel(ig, now=sandbox_now(), backfill=False)
+    assert insights_read(graph_calls, story_id) and graph_calls.batch_sizes()  # read while it lives, in a batch
     story.refresh_from_db()
     for metric in catalogue.requested(Node.IG_MEDIA, product_type="STORY"):
         assert story.metrics[metric.name] == served(sandbox_control, story_id, metric.name, None), metric
@@ -441,11 +567,11 @@ def test_a_story_is_read_while_it_lives_then_final(
     figures = dict(story.metrics)
 
     sandbox_control.clock_advance(20 * 3600)  # the story is gone
+    graph_calls.clear()
     sync_channel(ig, now=sandbox_now(), backfill=False)
     story.refresh_from_db()
     assert story.final and story.metrics == figures
-    read_after = [r for r in sandbox_control.requests(limit=50) if r["path"].endswith(f"{story_id}/insights")]
-    assert read_after == []
+    assert graph_calls.batch_sizes() and not insights_read(graph_calls, story_id)
 
 
 # --- audience ------------------------------------------------------------------------------------------------------
@@ -527,13 +653,59 @@ def test_sync_channels_queues_due_channels_once(insights_channels, monkeypatch, 
         account_synced_at=now - dt.timedelta(hours=settings.ANALYTICS_SYNC_HOURS + 1),
     )
     queued: list[int] = []
-    monkeypatch.setattr(tasks.sync_channel, "delay", queued.append)
+    monkeypatch.setattr(tasks.sync_channel, "delay", lambda channel_id, until: queued.append(channel_id))
 
     assert tasks.sync_channels() == 2
     assert sorted(queued) == sorted([ig.pk, ig_login.pk])  # the Page was synced an hour ago
     # a channel queued is held until its sync ran (or the hold runs out)
     assert tasks.sync_channels() == 0
     assert InsightSync.objects.get(channel=ig_login).next_run_at > now
+
+
+def test_a_running_sync_holds_its_channel(insights_channels, monkeypatch, settings):
+    """Connecting queues the backfill at once: the beat's next round, and a second task, leave the channel alone
+    while that sync runs."""
+    settings.ANALYTICS_BACKFILL_DAYS_PAGE = 3
+    page, ig, ig_login = insights_channels["page"], insights_channels["ig"], insights_channels["ig_login"]
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.sync_channel, "delay", lambda channel_id, until: queued.append(channel_id))
+    meanwhile: dict[str, object] = {}
+    real_batch = GraphClient.batch
+
+    def batch(client, requests_):
+        if not meanwhile:  # while the connect-time sync waits for Meta's first answer
+            meanwhile.update(beat=tasks.sync_channels(), second=tasks.sync_channel(page.pk))
+        return real_batch(client, requests_)
+
+    monkeypatch.setattr(GraphClient, "batch", batch)
+
+    assert tasks.sync_channel(page.pk) == "done"
+
+    assert meanwhile == {"beat": 2, "second": "skipped"}
+    assert sorted(queued) == sorted([ig.pk, ig_login.pk])  # not the Page
+    state = InsightSync.objects.get(channel=page)
+    assert state.backfilled_at is not None and state.next_run_at is None  # let go once done
+    assert page.pk not in channel_ids_due()
+
+
+def test_a_queued_sync_runs_under_its_own_hold_only(insights_channels, monkeypatch, settings):
+    settings.ANALYTICS_BACKFILL_DAYS_INSTAGRAM = 1
+    ig = insights_channels["ig_login"]
+    queued: dict[int, str] = {}
+    monkeypatch.setattr(tasks.sync_channel, "delay", lambda channel_id, until: queued.update({channel_id: until}))
+    assert tasks.sync_channels() == 3
+    hold = queued[ig.pk]
+
+    # the connect-time task, started after the beat queued the channel: the beat's task reads it
+    assert tasks.sync_channel(ig.pk) == "skipped"
+    # a task from an earlier round, whose hold ran out and was replaced
+    earlier = (dt.datetime.fromisoformat(hold) - dt.timedelta(minutes=15)).isoformat()
+    assert tasks.sync_channel(ig.pk, earlier) == "skipped"
+    assert not InsightSync.objects.get(channel=ig).account_synced_at
+
+    assert tasks.sync_channel(ig.pk, hold) == "done"
+    state = InsightSync.objects.get(channel=ig)
+    assert state.backfilled_at is not None and state.next_run_at is None
 
 
 def test_sync_channel_task_skips_channels_that_are_not_connected(insights_channels, sandbox_control, settings):
