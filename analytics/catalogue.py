@@ -253,23 +253,45 @@ FOLLOWERS_TOTAL = "followers_count"  # stored daily from the account's profile f
 
 @dataclass(frozen=True)
 class Kpi:
-    """A figure shown for every channel whatever its platform: the stored metric it comes from on each platform,
-    and how a period adds up ("sum" of the days, or "last": the latest day's value, for totals like followers)."""
+    """A figure shown for every channel whatever its platform: the stored metric (and breakdown value, "" for the
+    metric's total) it comes from on each platform, and how a period adds up ("sum" of the days, or "last": the
+    latest day's value, for totals like followers). `hint` says in words what the figure is when its name alone
+    could mislead."""
 
     key: str
     label: str
     instagram: str
     facebook: str
     aggregate: str = "sum"
+    instagram_dimension: str = ""
+    facebook_dimension: str = ""
+    hint: str = ""
 
     def metric_for(self, platform: str) -> str:
         return self.instagram if platform == "instagram" else self.facebook
 
+    def dimension_for(self, platform: str) -> str:
+        return self.instagram_dimension if platform == "instagram" else self.facebook_dimension
+
 
 KPIS: tuple[Kpi, ...] = (
     Kpi("followers", "Followers", FOLLOWERS_TOTAL, "page_follows", aggregate="last"),
-    Kpi("new_followers", "New followers", "follower_count", "page_daily_follows_unique"),
-    Kpi("reach", "Reach", "reach", "page_total_media_view_unique"),
+    # Instagram's new followers: the FOLLOWER side of follows_and_unfollows, stored for as many days as the other
+    # account figures (follower_count is served for the last 30 days only).
+    Kpi(
+        "new_followers",
+        "New followers",
+        "follows_and_unfollows",
+        "page_daily_follows_unique",
+        instagram_dimension="FOLLOWER",
+    ),
+    Kpi(
+        "reach",
+        "Reach",
+        "reach",
+        "page_total_media_view_unique",
+        hint="Daily reach, summed: an account reached on several days, or by several channels, counts each time.",
+    ),
     Kpi("views", "Views", "views", "page_media_view"),
     Kpi("engagement", "Engagement", "total_interactions", "page_post_engagements"),
 )

@@ -4,23 +4,43 @@ Everything here reads what the sync stored; nothing calls Meta. Each selector ru
 whatever the number of channels, days or posts: figures are added up in the database (`values(...).annotate(
 Sum(...))`), never row by row in Python.
 
+Days are UTC days, the days Meta counts and the sync stores figures under: a period ends at `last_complete_day()`
+at the latest. Local time (the workspace's clock) is only for showing when a post was published and for the best
+hours to post.
+
 A day with no stored figure, or only NULLs ("not available" from Meta), is None in a series, never 0: charts draw
-a gap and tables say "not available". A period's total counts the days that had a figure; a KPI card says how
-many of the period's days that was."""
+a gap and tables say "not available". A total of several channels is None for a day on which only some of them
+had a figure (it would draw as a dip); each channel's own line keeps its figures. A KPI card adds up the (channel,
+day) figures stored and says how many of the period's channel-days that was; its change compares like with like."""
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Avg, Case, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    CharField,
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
@@ -79,28 +99,50 @@ class Period:
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
 
 
+def utc_today(*, now: datetime | None = None) -> date:
+    """Today's date in UTC: the sync stores each figure under the UTC day it is about, so every period is counted
+    in UTC days."""
+    return (now or timezone.now()).astimezone(UTC).date()
+
+
+def last_complete_day(*, now: datetime | None = None) -> date:
+    """The last UTC day whose figures the sync can have stored (yesterday, UTC): every period ends there at the
+    latest."""
+    return utc_today(now=now) - timedelta(days=1)
+
+
 def _parse_date(value: Any) -> date | None:
     try:
         return date.fromisoformat(str(value)) if value else None
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
-def period_from_params(params: Mapping[str, Any], *, today: date) -> Period:
+def period_from_params(params: Mapping[str, Any], *, today: date | None = None) -> Period:
     """`range=7|28|90` (the last N days up to yesterday) or `start=&end=` (ISO dates, a custom range; used when
-    `range` is not one of the presets); anything else gives the last 28 days. A custom range ends yesterday at the
-    latest (today's figures are not in yet) and spans at most two years."""
+    `range` is not one of the presets); anything else gives the last 28 days.
+
+    Days are UTC days, like the stored figures: `today` is `utc_today()` unless given. A custom range has its
+    dates swapped if given backwards, then is clamped to the last two years up to yesterday (today's figures are
+    not in yet); a date that cannot be read, or a range wholly outside those days, gives the default range."""
+    today = today or utc_today()
     yesterday = today - timedelta(days=1)
+    earliest = yesterday - timedelta(days=MAX_DAYS - 1)
     preset = str(params.get("range") or "")
     if preset not in {str(r) for r in RANGES}:
         start, end = _parse_date(params.get("start")), _parse_date(params.get("end"))
         if start or end:
-            end = min(end or yesterday, yesterday)
-            start = start or end - timedelta(days=DEFAULT_RANGE - 1)
+            try:
+                end = end or yesterday
+                start = start or end - timedelta(days=DEFAULT_RANGE - 1)
+            except OverflowError:
+                start = end = None
+        if start and end:
             if start > end:
                 start, end = end, start
-            start = max(start, end - timedelta(days=MAX_DAYS - 1))
-            return Period(start, end)
+            start, end = max(start, earliest), min(end, yesterday)
+            if start <= end:
+                return Period(start, end)
         preset = str(DEFAULT_RANGE)
     return Period(yesterday - timedelta(days=int(preset) - 1), yesterday, preset=preset)
 
@@ -108,37 +150,62 @@ def period_from_params(params: Mapping[str, Any], *, today: date) -> Period:
 # --- Charts ----------------------------------------------------------------------------------------------------
 @dataclass
 class Dataset:
+    """One line (or set of bars). `incomplete`: the indexes of labels whose value is None because the channels
+    added up in it did not all have a figure that day (some did): a total of some channels would draw as a dip."""
+
     label: str
     values: list[int | None]
+    incomplete: set[int] = field(default_factory=set)
 
 
 @dataclass
 class Chart:
     """A chart's data: one value per label and dataset, None where there is no figure. `axis` names the labels
-    (the CSV's first column)."""
+    (the CSV's first column); `note` says what the figures are when their name alone could mislead."""
 
     title: str
     labels: list[str]
     datasets: list[Dataset]
     unit: str = ""
     axis: str = "Date"
+    note: str = ""
 
     @property
     def empty(self) -> bool:
-        return not any(v is not None for d in self.datasets for v in d.values)
+        """No figure at all, not even some channels' figures for a day."""
+        return not self.drawable and not self.incomplete
+
+    @property
+    def drawable(self) -> bool:
+        return any(v is not None for d in self.datasets for v in d.values)
 
     @property
     def missing(self) -> int:
-        """How many labels have no figure in any dataset."""
-        return sum(1 for i in range(len(self.labels)) if all(d.values[i] is None for d in self.datasets))
+        """How many labels have no figure in any dataset (Meta had none for any channel)."""
+        return sum(
+            1
+            for i in range(len(self.labels))
+            if all(d.values[i] is None and i not in d.incomplete for d in self.datasets)
+        )
+
+    @property
+    def incomplete(self) -> int:
+        """How many labels have a total left out because not every channel had a figure."""
+        return sum(1 for i in range(len(self.labels)) if any(i in d.incomplete for d in self.datasets))
 
     @property
     def partial(self) -> bool:
-        return not self.empty and self.missing > 0
+        return self.drawable and (self.missing > 0 or self.incomplete > 0)
 
     def rows(self) -> list[tuple[str, list[int | None]]]:
         """(label, one value per dataset) for tables."""
         return [(label, [d.values[i] for d in self.datasets]) for i, label in enumerate(self.labels)]
+
+    def cells(self) -> list[tuple[str, list[tuple[int | None, bool]]]]:
+        """(label, one (value, incomplete) per dataset) for the page's tables."""
+        return [
+            (label, [(d.values[i], i in d.incomplete) for d in self.datasets]) for i, label in enumerate(self.labels)
+        ]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -149,13 +216,10 @@ class Chart:
         }
 
 
-_USERNAME = re.compile(r"@[\w.]+")
-
-
 def csv_cell(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula gets a leading quote (an @username stays as it is);
-    numbers stay numbers, None is an empty cell."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _USERNAME.fullmatch(value):
+    """A text cell that a spreadsheet would read as a formula (starting with =, +, -, @, a tab or a carriage
+    return; an @username too) gets a leading quote; numbers stay numbers, None is an empty cell."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return "" if value is None else value
 
@@ -184,7 +248,7 @@ def kpi_series(kpi: catalogue.Kpi) -> Series:
     return Series(
         kpi.key,
         kpi.label,
-        ((Platform.INSTAGRAM, kpi.instagram, ""), (Platform.FACEBOOK_PAGE, kpi.facebook, "")),
+        tuple((p, kpi.metric_for(p), kpi.dimension_for(p)) for p in (Platform.INSTAGRAM, Platform.FACEBOOK_PAGE)),
     )
 
 
@@ -283,22 +347,32 @@ def series_chart(
     title: str,
     per_channel: bool = False,
     unit: str = "",
+    note: str = "",
 ) -> Chart:
-    """Daily lines: one per series (added up over the channels), or one per series and channel. One query."""
+    """Daily lines: one per series (added up over the channels), or one per series and channel. One query.
+
+    A day on which some of the channels a series adds up had a figure and others had none is None in the total
+    and listed in the dataset's `incomplete` (the total of some channels would draw as a dip); each channel's own
+    line keeps its figure."""
     dates = period.dates()
     index = {d: i for i, d in enumerate(dates)}
     labels = [d.isoformat() for d in dates]
     keys: list[tuple[str, int | None]] = []
     names: dict[tuple[str, int | None], str] = {}
+    expected: dict[tuple[str, int | None], int] = {}
     for s in series:
+        platforms = {platform for platform, _, _ in s.sources}
         if per_channel:
             for c in channels:
                 keys.append((s.key, c.pk))
                 names[(s.key, c.pk)] = f"{s.label} · {c.display_name}" if len(series) > 1 else c.display_name
+                expected[(s.key, c.pk)] = 1
         else:
             keys.append((s.key, None))
             names[(s.key, None)] = s.label
+            expected[(s.key, None)] = sum(1 for c in channels if c.platform in platforms)
     values: dict[tuple[str, int | None], list[int | None]] = {k: [None] * len(dates) for k in keys}
+    incomplete: dict[tuple[str, int | None], set[int]] = {k: set() for k in keys}
     if channels and series:
         match, case = _series_case(channels, series)
         group = ["key", "date", "channel_id"] if per_channel else ["key", "date"]
@@ -307,20 +381,24 @@ def series_chart(
             .filter(match, date__range=(period.start, period.end))
             .annotate(key=case)
             .values(*group)
-            .annotate(total=Sum("value"))
+            .annotate(total=Sum("value"), found=Count("pk", filter=Q(value__isnull=False)))
             .order_by()
         )
         for row in rows:
             k = (row["key"], row["channel_id"] if per_channel else None)
-            if k in values and row["total"] is not None:
+            if k not in values or row["total"] is None:
+                continue
+            if row["found"] < expected[k]:
+                incomplete[k].add(index[row["date"]])
+            else:
                 values[k][index[row["date"]]] = int(row["total"])
-    return Chart(title, labels, [Dataset(names[k], values[k]) for k in keys], unit)
+    return Chart(title, labels, [Dataset(names[k], values[k], incomplete[k]) for k in keys], unit, note=note)
 
 
 def daily_series(channels: Sequence[Channel], kpi_key: str, period: Period, *, per_channel: bool = False) -> Chart:
     """One KPI per day over the period: the channels added up, or one dataset per channel."""
     kpi = catalogue.kpi(kpi_key)
-    return series_chart(channels, [kpi_series(kpi)], period, title=kpi.label, per_channel=per_channel)
+    return series_chart(channels, [kpi_series(kpi)], period, title=kpi.label, per_channel=per_channel, note=kpi.hint)
 
 
 def dimension_series(channels: Sequence[Channel], metric: str, period: Period, *, title: str) -> Chart:
@@ -352,6 +430,15 @@ def dimension_series(channels: Sequence[Channel], metric: str, period: Period, *
 # --- KPI cards -------------------------------------------------------------------------------------------------
 @dataclass
 class KpiCard:
+    """One KPI over a period and the period before it.
+
+    `value` adds up the (channel, day) figures stored ("sum") or each channel's latest figure ("last"); None when
+    there was none. `days_available` counts the days on which any channel had a figure; `channel_days_available`
+    the (channel, day) pairs that had one, out of `channels` × `days`. The change compares like with like:
+    `compare_value` and `compare_previous` add up only what had a figure in both periods (`compared` of them:
+    (channel, day) pairs at the same place in each period for "sum", channels for "last"); `previous` is the
+    whole previous period's figure."""
+
     key: str
     label: str
     value: int | None
@@ -360,14 +447,54 @@ class KpiCard:
     days_available: int
     days: int
     aggregate: str = "sum"
+    hint: str = ""
+    channels: int = 1
+    channels_available: int = 0
+    channel_days_available: int = 0
+    compared: int = 0
+    compare_value: int | None = None
+    compare_previous: int | None = None
 
     @property
     def available(self) -> bool:
         return self.value is not None
 
     @property
+    def channel_days(self) -> int:
+        return self.channels * self.days
+
+    @property
     def partial(self) -> bool:
-        return self.available and self.days_available < self.days
+        """Some of what the figure adds up had no figure: a channel-day ("sum"), a channel ("last")."""
+        if not self.available:
+            return False
+        if self.aggregate == "last":
+            return self.channels_available < self.channels
+        return self.channel_days_available < self.channel_days
+
+    @property
+    def coverage(self) -> str:
+        """What the figure covers, in words: "5 of 7 days", "12 of 14 channel-days", "1 of 2 channels"."""
+        if self.aggregate == "last":
+            return f"{self.channels_available} of {self.channels} channel{'s' if self.channels != 1 else ''}"
+        unit = "days" if self.channels == 1 else "channel-days"
+        return f"{self.channel_days_available} of {self.channel_days} {unit}"
+
+    @property
+    def like_for_like(self) -> bool:
+        """The change leaves out part of the period (or of the channels): what lacked a figure in either period."""
+        whole = self.channels if self.aggregate == "last" else self.channel_days
+        return self.change_pct is not None and self.compared < whole
+
+    @property
+    def comparison(self) -> str:
+        """What the change compares, in words, when it is not everything: "" otherwise."""
+        if not self.like_for_like:
+            return ""
+        if self.aggregate == "last":
+            return f"based on {self.compared} of {self.channels} channels (those with a figure in both periods)"
+        unit = "days" if self.channels == 1 else "channel-days"
+        return f"on the {self.compared} of {self.channel_days} {unit} with a figure in both periods"
 
 
 def _change(value: int | None, previous: int | None) -> float | None:
@@ -376,26 +503,51 @@ def _change(value: int | None, previous: int | None) -> float | None:
     return round((value - previous) * 100 / previous, 1)
 
 
+def _twin(days: int) -> Exists:
+    """Whether the row's channel has a figure for the same metric `days` days later (earlier if negative)."""
+    return Exists(
+        DailyMetric.objects.filter(
+            channel_id=OuterRef("channel_id"),
+            metric=OuterRef("metric"),
+            dimension=OuterRef("dimension"),
+            date=ExpressionWrapper(OuterRef("date") + timedelta(days=days), output_field=DateField()),
+            value__isnull=False,
+        )
+    )
+
+
+def _kpi_channels(kpi: catalogue.Kpi, channels: Sequence[Channel]) -> int:
+    """How many of the channels have a stored metric for the KPI (every platform has each KPI today)."""
+    return sum(1 for c in channels if kpi.metric_for(c.platform))
+
+
 def kpi_cards(channels: Sequence[Channel], period: Period) -> list[KpiCard]:
-    """Each KPI over the period and the one before it: "sum" KPIs add up the days; "last" KPIs (followers) add up
-    each channel's latest figure in the period. A day is available when any channel had a figure that day.
-    Two queries whatever the number of channels and days."""
+    """Each KPI over the period and the one before it: "sum" KPIs add up the (channel, day) figures; "last" KPIs
+    (followers) add up each channel's latest figure in the period. The change compares like with like (see
+    KpiCard). Two queries whatever the number of channels and days."""
     prev = period.previous()
     kpis = catalogue.KPIS
     found: dict[str, dict[str, Any]] = {}
-    last: dict[str, tuple[int | None, int | None, float | None]] = {}
+    last: dict[str, _Latest] = {}
     if channels:
         match, case = _series_case(channels, [kpi_series(k) for k in kpis])
         in_period, in_prev = Q(date__gte=period.start), Q(date__lte=prev.end)
+        has = Q(value__isnull=False)
+        # A figure of the period with one for the same channel and metric `days` earlier, and the other way round.
+        paired_now, paired_before = Q(had_before=True), Q(has_after=True)
         rows = (
             _daily(channels)
             .filter(match, date__range=(prev.start, period.end))
-            .annotate(key=case)
+            .annotate(key=case, had_before=_twin(-period.days), has_after=_twin(period.days))
             .values("key")
             .annotate(
                 now=Sum("value", filter=in_period),
                 before=Sum("value", filter=in_prev),
-                days=Count("date", distinct=True, filter=in_period & Q(value__isnull=False)),
+                days=Count("date", distinct=True, filter=in_period & has),
+                pairs=Count("pk", filter=in_period & has),
+                compared=Count("pk", filter=in_period & has & paired_now),
+                like_now=Sum("value", filter=in_period & paired_now),
+                like_before=Sum("value", filter=in_prev & paired_before),
             )
             .order_by()
         )
@@ -406,21 +558,48 @@ def kpi_cards(channels: Sequence[Channel], period: Period) -> list[KpiCard]:
     cards = []
     for k in kpis:
         row = found.get(k.key, {})
+        card = KpiCard(
+            k.key,
+            k.label,
+            row.get("now"),
+            row.get("before"),
+            None,
+            row.get("days") or 0,
+            period.days,
+            k.aggregate,
+            hint=k.hint,
+            channels=_kpi_channels(k, channels),
+            channel_days_available=row.get("pairs") or 0,
+        )
         if k.aggregate == "last":
-            value, previous, change = last.get(k.key, (None, None, None))
-        else:
-            value, previous = row.get("now"), row.get("before")
-            change = _change(value, previous)
-        days = row.get("days") or 0
-        cards.append(KpiCard(k.key, k.label, value, previous, change, days, period.days, k.aggregate))
+            latest = last.get(k.key) or _Latest()
+            card.value, card.previous = latest.now, latest.before
+            card.channels_available = latest.available
+            card.compared, card.compare_value, card.compare_previous = latest.both, latest.both_now, latest.both_before
+        elif card.previous is not None:
+            card.compared, card.compare_value, card.compare_previous = (
+                row.get("compared") or 0,
+                row.get("like_now"),
+                row.get("like_before"),
+            )
+        card.change_pct = _change(card.compare_value, card.compare_previous) if card.compared else None
+        cards.append(card)
     return cards
 
 
-def _latest_sum(
-    channels: Sequence[Channel], kpi: catalogue.Kpi, period: Period, prev: Period
-) -> tuple[int | None, int | None, float | None]:
-    """Each channel's latest non-empty figure in the period and in the previous one, added up, and the change
-    between them. One query."""
+@dataclass
+class _Latest:
+    now: int | None = None
+    before: int | None = None
+    available: int = 0  # channels with a figure in the period
+    both: int = 0  # channels with a figure in both periods
+    both_now: int | None = None
+    both_before: int | None = None
+
+
+def _latest_sum(channels: Sequence[Channel], kpi: catalogue.Kpi, period: Period, prev: Period) -> _Latest:
+    """Each channel's latest non-empty figure in the period and in the previous one, added up, and the same for
+    the channels that had a figure in both. One query."""
     from accounts.models import Channel
 
     def latest(p: Period) -> Subquery:
@@ -428,7 +607,7 @@ def _latest_sum(
             DailyMetric.objects.filter(
                 channel_id=OuterRef("pk"),
                 metric=OuterRef("kpi_metric"),
-                dimension="",
+                dimension=OuterRef("kpi_dimension"),
                 date__range=(p.start, p.end),
                 value__isnull=False,
             )
@@ -436,25 +615,28 @@ def _latest_sum(
             .values("value")[:1]
         )
 
+    def per_platform(attr: str) -> Case:
+        ig, page = getattr(kpi, f"{attr}_for")(Platform.INSTAGRAM), getattr(kpi, f"{attr}_for")(Platform.FACEBOOK_PAGE)
+        return Case(When(platform=Platform.INSTAGRAM, then=Value(ig)), default=Value(page), output_field=CharField())
+
     rows = (
         Channel.objects.filter(pk__in=[c.pk for c in channels])
-        .annotate(
-            kpi_metric=Case(
-                When(platform=Platform.INSTAGRAM, then=Value(kpi.instagram)),
-                default=Value(kpi.facebook),
-                output_field=CharField(),
-            )
-        )
+        .annotate(kpi_metric=per_platform("metric"), kpi_dimension=per_platform("dimension"))
         .annotate(now=latest(period), before=latest(prev))
         .order_by()
         .values_list("now", "before")
     )
     now_values = [r[0] for r in rows if r[0] is not None]
     before_values = [r[1] for r in rows if r[1] is not None]
-    # The change compares like with like: only the channels that had a figure in both periods.
     both = [(r[0], r[1]) for r in rows if r[0] is not None and r[1] is not None]
-    change = _change(sum(r[0] for r in both), sum(r[1] for r in both)) if both else None
-    return (sum(now_values) if now_values else None, sum(before_values) if before_values else None, change)
+    return _Latest(
+        now=sum(now_values) if now_values else None,
+        before=sum(before_values) if before_values else None,
+        available=len(now_values),
+        both=len(both),
+        both_now=sum(r[0] for r in both) if both else None,
+        both_before=sum(r[1] for r in both) if both else None,
+    )
 
 
 # --- Splits, audience, hours -----------------------------------------------------------------------------------
@@ -560,7 +742,7 @@ POST_ORDERS = {
     "reach": "Reach",
     "views": "Views",
     "interactions": "Interactions",
-    "likes": "Likes",
+    "likes": "Likes / reactions",  # a Page post's "likes" are all its reactions
     "comments": "Comments",
     "shares": "Shares",
     "saves": "Saves",
@@ -569,9 +751,9 @@ POST_ORDERS = {
 
 
 def _posts(workspace: Workspace, channels: Sequence[Channel], period: Period) -> QuerySet[PostInsight]:
-    tz = workspace.zoneinfo
-    since = datetime.combine(period.start, time.min, tzinfo=tz)
-    until = datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=tz)
+    """The posts published within the period's UTC days, the days the charts count."""
+    since = datetime.combine(period.start, time.min, tzinfo=UTC)
+    until = datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=UTC)
     return PostInsight.objects.filter(
         workspace=workspace,
         channel_id__in=[c.pk for c in channels],
@@ -583,7 +765,7 @@ def _posts(workspace: Workspace, channels: Sequence[Channel], period: Period) ->
 def top_posts(
     workspace: Workspace, channels: Sequence[Channel], period: Period, *, order: str = "reach", limit: int = 10
 ) -> list[PostInsight]:
-    """The posts published in the period (on the workspace's clock), best first by `order` (a figure column or
+    """The posts published in the period (its UTC days, like the charts), best first by `order` (a figure column or
     `published_at`); posts without that figure come last. One query."""
     if not channels:
         return []

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -26,6 +25,7 @@ from accounts.models import Channel, Platform
 from accounts.roles import Capability
 
 from . import catalogue, selectors
+from .models import PostInsight, PostKind
 from .selectors import Chart, Period
 
 
@@ -79,16 +79,12 @@ def _url(name: str, access: WorkspaceAccess, query: dict[str, object] | None = N
     return f"{url}?{urlencode(query, doseq=True)}" if query else url
 
 
-def _today(access: WorkspaceAccess):  # type: ignore[no-untyped-def]
-    return timezone.now().astimezone(access.workspace.zoneinfo).date()
-
-
 def _scope(request: HttpRequest, access: WorkspaceAccess, channel_id: UUID | None = None) -> Scope:
     """Read the channels and the period from the query. A channel id that is not one of this workspace's
     channels answers 404, like everywhere else."""
     channels = selectors.insight_channels(access.workspace)
     by_id = {str(c.public_id): c for c in channels}
-    period = selectors.period_from_params(request.GET, today=_today(access))
+    period = selectors.period_from_params(request.GET, today=selectors.utc_today())
     order = request.GET.get("order", "reach")
     order = order if order in selectors.POST_ORDERS else "reach"
     if channel_id is not None:
@@ -123,8 +119,11 @@ def _kpi(key: str, *, per_channel: bool | None = None) -> Callable[[Scope], Char
 
 
 def _reach_views(s: Scope) -> Chart:
-    series = [selectors.kpi_series(catalogue.kpi("reach")), selectors.kpi_series(catalogue.kpi("views"))]
-    return selectors.series_chart(s.selected, series, s.period, title="Reach and views", per_channel=s.compare)
+    reach = catalogue.kpi("reach")
+    series = [selectors.kpi_series(reach), selectors.kpi_series(catalogue.kpi("views"))]
+    return selectors.series_chart(
+        s.selected, series, s.period, title="Reach and views", per_channel=s.compare, note=reach.hint
+    )
 
 
 def _audience(breakdown: str) -> Callable[[Scope], Chart]:
@@ -194,6 +193,15 @@ def _applies(d: ChartDef, scope: Scope) -> bool:
 
 
 # --- Pages -------------------------------------------------------------------------------------------------------
+def _post_cells(post: PostInsight) -> list[tuple[int | None, str]]:
+    """A post's figures for the table, each with what it counts when the column's name says less: a Page post's
+    "likes" are all its reactions."""
+    return [
+        (getattr(post, c), "reactions" if c == "likes" and post.kind == PostKind.PAGE_POST else "")
+        for c in selectors.POST_COLUMNS
+    ]
+
+
 def _render(request: HttpRequest, scope: Scope, template: str, context: dict) -> HttpResponse:
     with timezone.override(scope.workspace.zoneinfo):
         return render(request, template, {"access": scope.access, "workspace": scope.workspace, **context})
@@ -216,7 +224,7 @@ def _body_context(scope: Scope) -> dict:
         "extras": extras,
         "audience": audience,
         "best_hours": _block(scope, BEST_HOURS),
-        "post_rows": [(p, [getattr(p, c) for c in selectors.POST_COLUMNS]) for p in posts],
+        "post_rows": [(p, _post_cells(p)) for p in posts],
         "order": scope.order,
         "order_label": selectors.POST_ORDERS[scope.order],
         "order_links": order_links,
@@ -235,7 +243,7 @@ def _page(request: HttpRequest, scope: Scope) -> HttpResponse:
     extra = {
         "form_url": scope.page_url().split("?")[0],
         "all_url": _url("insights", scope.access, dict(scope.period.params())),
-        "period_max": _today(scope.access) - timedelta(days=1),
+        "period_max": selectors.last_complete_day(),
     }
     return _render(request, scope, "analytics/insights.html", {**context, **extra})
 
@@ -300,7 +308,7 @@ def posts_csv(request: HttpRequest, access: WorkspaceAccess) -> StreamingHttpRes
         "Caption",
         "Link",
         "Post id",
-        *(c.capitalize() for c in selectors.POST_COLUMNS),
+        *(selectors.POST_ORDERS[c] for c in selectors.POST_COLUMNS),
         *extra,
         "Final",
     ]

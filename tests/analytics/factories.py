@@ -1,6 +1,7 @@
 """Stored insights rows, as the sync leaves them, written in one insert each and without asking Meta.
 
     daily_rows(channel, "reach", date(2026, 1, 1), [120, None, 95])   # three days; None = not available
+    kpi_rows(channel, catalogue.kpi("new_followers"), date(2026, 1, 1), [4, 5])  # where that KPI is stored
     post_insight(channel, reach=300, published_at=...)                # one post's latest lifetime figures
     audience(channel, "follower_demographics", "age", {"18-24": 40})  # one breakdown of the audience
 
@@ -17,6 +18,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import Channel, Platform, Workspace
+from analytics import catalogue
 from analytics.models import Audience, DailyMetric, InsightSync, PostInsight, PostKind
 from tests.factories import ChannelFactory
 
@@ -53,6 +55,13 @@ def daily_rows(
         )
         for i, value in enumerate(values)
     )
+
+
+def kpi_rows(channel: Channel, kpi: catalogue.Kpi, start_date: date, values: Sequence[int | None]) -> list[DailyMetric]:
+    """A KPI's daily figures stored where the sync puts them for the channel's platform (the metric, and the
+    breakdown value for a KPI read from one: Instagram's new followers are follows_and_unfollows' FOLLOWER)."""
+    platform = channel.platform
+    return daily_rows(channel, kpi.metric_for(platform), start_date, values, dimension=kpi.dimension_for(platform))
 
 
 def post_insight(channel: Channel, **fields: Any) -> PostInsight:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -98,9 +99,10 @@ def test_a_channel_of_another_workspace_is_404(client, alice, workspace, ig):
 
 # --- Chart data ----------------------------------------------------------------------------------------------------
 def test_chart_json_is_exactly_what_is_stored_with_null_for_missing_days(client, alice, workspace, ig, fb):
-    f.daily_rows(ig, "reach", START, [10, None, 30, 0])
-    f.daily_rows(fb, "page_total_media_view_unique", START, [5, None, None, None, 7])
+    f.daily_rows(ig, "reach", START, [10, None, 30, 0, None])
+    f.daily_rows(fb, "page_total_media_view_unique", START, [5, None, 2, 3, 7])
     f.daily_rows(ig, "views", START, [100])
+    f.daily_rows(fb, "page_media_view", START, [1])
     client.force_login(alice)
 
     data = client.get(_url("chart_data", workspace, "reach-views", **WEEK)).json()
@@ -109,8 +111,9 @@ def test_chart_json_is_exactly_what_is_stored_with_null_for_missing_days(client,
         "title": "Reach and views",
         "labels": [(START + timedelta(days=i)).isoformat() for i in range(7)],
         "datasets": [
-            {"label": "Reach", "data": [15, None, 30, 0, 7, None, None]},
-            {"label": "Views", "data": [100, None, None, None, None, None, None]},
+            # 14 March: only the Page had a figure, so there is no total (7 would draw as a dip).
+            {"label": "Reach", "data": [15, None, 32, 3, None, None, None]},
+            {"label": "Views", "data": [101, None, None, None, None, None, None]},
         ],
         "unit": "",
     }
@@ -180,8 +183,8 @@ def test_posts_csv_has_every_post_of_the_period_with_every_figure(client, alice,
     assert [r["Caption"] for r in rows] == ["page post", "'=sunrise flow"]
     post = rows[1]
     assert post["Published"] == "2025-03-12T10:30+01:00"  # the workspace's clock (Europe/Rome)
-    assert (post["Channel"], post["Type"]) == ("@harboryoga", "Instagram post")
-    assert (post["Reach"], post["Views"], post["Saves"], post["Likes"]) == ("120", "", "4", "")
+    assert (post["Channel"], post["Type"]) == ("'@harboryoga", "Instagram post")  # @ could start a formula
+    assert (post["Reach"], post["Views"], post["Saves"], post["Likes / reactions"]) == ("120", "", "4", "")
     assert (post["profile_visits"], post["follows"]) == ("9", "")
     assert rows[0]["Views"] == "55" and rows[0]["Reach"] == ""
 
@@ -220,6 +223,94 @@ def test_the_chart_table_shows_the_same_numbers_as_the_json(client, alice, works
     assert '<th scope="row" class="fw-normal">2025-03-11</th><td class="text-end">42</td>' in table
 
 
+def test_the_page_says_which_channel_days_are_missing_from_the_workspace_figures(client, alice, workspace, ig, fb):
+    f.daily_rows(ig, "reach", START, [10] * 7)
+    f.daily_rows(fb, "page_total_media_view_unique", START, [5, 5, None, 5, 5, 5, 5])
+    client.force_login(alice)
+
+    html = client.get(_url("insights", workspace, **WEEK)).content.decode()
+
+    card = html[html.index('data-kpi="reach"') :]
+    card = card[: card.index("</section>")]
+    assert ">100<" in card and "Partial: 13 of 14 channel-days" in card
+    chart = html[html.index('id="chart-reach-views"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert "On 1 of 7 days not every channel had a figure: the total is left out (a gap, not a dip)." in chart
+    assert "No data from Meta for" not in chart  # every day had some figure
+    assert (
+        '<th scope="row" class="fw-normal">2025-03-12</th><td class="text-end"><span class="text-body-secondary">'
+        "incomplete: not every channel had a figure</span>"
+    ) in chart
+    assert '<th scope="row" class="fw-normal">2025-03-13</th><td class="text-end">15</td>' in chart
+
+
+def test_kpi_cards_compare_like_for_like_and_say_so(client, alice, workspace, ig, fb):
+    before = START - timedelta(days=7)
+    f.daily_rows(ig, "total_interactions", before, [10] * 7 + [20] * 6 + [None])
+    f.daily_rows(ig, "followers_count", before, [90] * 7 + [99] * 7)
+    f.daily_rows(fb, "page_follows", START, [500] * 7)
+    client.force_login(alice)
+
+    html = client.get(_url("insights", workspace, channel=ig.public_id, **WEEK)).content.decode()
+    everything = client.get(_url("insights", workspace, **WEEK)).content.decode()
+
+    def card(page, key):
+        text = page[page.index(f'data-kpi="{key}"') :]
+        return " ".join(re.sub(r"<[^>]+>", " ", text[: text.index("</section>")]).split())
+
+    assert "+100.0% like for like: 120 vs 60, on the 6 of 7 days with a figure in both periods" in card(
+        html, "engagement"
+    )
+    assert "Partial: 6 of 7 days" in card(html, "engagement")
+    followers = card(everything, "followers")
+    assert "599" in followers and "Partial" not in followers
+    assert "+10.0% like for like: 99 vs 90, based on 1 of 2 channels (those with a figure in both periods)" in followers
+
+
+def test_reach_is_labelled_as_daily_reach_summed(client, alice, workspace, ig):
+    f.daily_rows(ig, "reach", START, [5])
+    client.force_login(alice)
+
+    html = client.get(_url("insights", workspace, **WEEK)).content.decode()
+
+    card = html[html.index('data-kpi="reach"') :]
+    chart = html[html.index('id="chart-reach-views"') :]
+    assert "Daily reach, summed" in card[: card.index("</section>")]
+    assert "Daily reach, summed" in chart[: chart.index("</figure>")]
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_the_days_shown_are_utc_days_ending_yesterday_whatever_the_workspaces_clock(client, alice, workspace, ig, zone):
+    # UTC+14 and UTC−11: at any hour one of them is on another date than UTC.
+    workspace.timezone = zone
+    workspace.save()
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    f.daily_rows(ig, "reach", yesterday - timedelta(days=6), [1, 1, 1, 1, 1, 1, 1000])
+    client.force_login(alice)
+
+    data = client.get(_url("chart_data", workspace, "reach-views", range="7")).json()
+    html = client.get(_url("insights", workspace, range="7")).content.decode()
+
+    assert data["labels"][-1] == yesterday.isoformat()
+    assert data["datasets"][0]["data"] == [1, 1, 1, 1, 1, 1, 1000]
+    assert f'max="{yesterday.isoformat()}"' in html
+    assert "1,006" in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"end": "0001-01-05"}, {"start": "0001-01-01", "end": "0001-01-02"}, {"start": "9999-12-31"}, {"start": "x"}],
+)
+def test_odd_dates_give_a_period_not_an_error(client, alice, workspace, ig, query):
+    client.force_login(alice)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+
+    for name in ("insights", "posts_csv"):
+        assert client.get(_url(name, workspace, **query)).status_code == 200
+    data = client.get(_url("chart_data", workspace, "reach-views", **query)).json()
+    assert data["labels"][-1] == yesterday.isoformat()
+
+
 def test_filter_changes_return_the_body_alone_and_push_the_address(client, alice, workspace, ig, fb):
     client.force_login(alice)
 
@@ -251,6 +342,24 @@ def test_top_posts_sort_by_the_figure_asked_for(client, alice, workspace, ig):
     assert by_reach.index("wide reach") < by_reach.index("many views")
     assert by_views.index("many views") < by_views.index("wide reach")
     assert "Top posts by views" in by_views
+
+
+def test_a_page_posts_likes_are_shown_as_reactions(client, alice, workspace, ig, fb):
+    inside = datetime(2025, 3, 12, 12, tzinfo=UTC)
+    f.post_insight(ig, published_at=inside, caption="reel", likes=31)
+    f.post_insight(fb, published_at=inside, caption="page post", likes=47)
+    client.force_login(alice)
+
+    html = client.get(_url("insights", workspace, order="likes", **WEEK)).content.decode()
+
+    table = html[html.index('class="table table-sm mb-0 insights-posts"') :]
+    table = table[: table.index("</table>")]
+    assert "Likes / reactions" in table and "Top posts by likes / reactions" in html
+    rows = table.split("<tr>")
+    page_row = next(r for r in rows if "page post" in r)
+    ig_row = next(r for r in rows if ">reel<" in r)
+    assert '47 <span class="small text-body-secondary insights-counts">reactions</span>' in page_row
+    assert "31</td>" in ig_row and "reactions" not in ig_row
 
 
 def test_a_channel_page_shows_what_its_platform_has(client, alice, workspace, ig, fb):

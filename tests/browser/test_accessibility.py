@@ -290,14 +290,14 @@ def _inbox(workspace, channel, alice):  # type: ignore[no-untyped-def]
 def _insights(page, instagram):  # type: ignore[no-untyped-def]
     from analytics.catalogue import KPIS
     from analytics.models import PostKind
-    from tests.analytics.factories import audience, daily_rows, insight_sync, post_insight
+    from tests.analytics.factories import audience, daily_rows, insight_sync, kpi_rows, post_insight
 
     today = timezone.now().date()
     first = today - timedelta(days=100)
     for n, channel in enumerate((page, instagram)):
         for k, kpi in enumerate(KPIS):
             values = [None if day % 23 == k else 100 * (n + 1) + day * (k + 1) for day in range(100)]
-            daily_rows(channel, kpi.metric_for(channel.platform), first, values)
+            kpi_rows(channel, kpi, first, values)
     for dimension, share in (("REEL", 3), ("POST", 2), ("STORY", 1)):
         for metric in ("reach", "views"):
             daily_rows(instagram, metric, first, [share * (40 + day % 9) for day in range(100)], dimension=dimension)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import date, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, timedelta
 
 import pytest
 from django.urls import reverse
@@ -19,7 +18,7 @@ from playwright.sync_api import Locator, Page, expect
 from accounts.models import AgencyMembership, WorkspaceMembership
 from analytics.catalogue import KPIS
 from tests.analytics.factories import channel as make_channel
-from tests.analytics.factories import daily_rows
+from tests.analytics.factories import kpi_rows
 from tests.browser.journeys import sign_in
 from tests.factories import UserFactory
 
@@ -76,12 +75,12 @@ def test_a_manager_switches_an_accounts_insights_from_7_to_90_days_and_downloads
     other = make_channel(workspace, 1, instagram=False, name="Harbor Yoga Page")
 
     # The days end yesterday on the workspace's clock, as the page counts them.
-    yesterday = timezone.now().astimezone(ZoneInfo(workspace.timezone)).date() - timedelta(days=1)
+    yesterday = timezone.now().astimezone(UTC).date() - timedelta(days=1)  # UTC days, as Meta counts them
     first = yesterday - timedelta(days=DAYS - 1)
     days = [stored(i) for i in range(DAYS)]
     for kpi in KPIS:
-        daily_rows(account, kpi.metric_for(account.platform), first, [d[kpi.key] for d in days])
-        daily_rows(other, kpi.metric_for(other.platform), first, [1_000_000] * DAYS)  # on every day: never summed
+        kpi_rows(account, kpi, first, [d[kpi.key] for d in days])
+        kpi_rows(other, kpi, first, [1_000_000] * DAYS)  # on every day: never summed
 
     def window(last: int) -> tuple[list[date], list[dict[str, int | None]]]:
         return [first + timedelta(days=i) for i in range(DAYS - last, DAYS)], days[DAYS - last :]
