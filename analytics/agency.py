@@ -1,5 +1,7 @@
 """The agency view's reads: one row per channel of every workspace of an agency, with its followers and their
-growth, reach, engagement and posting volume over a period, and what puts its figures at risk.
+growth, reach, engagement and posting volume over a period, and what puts its figures at risk. Days are UTC days,
+as the figures are stored, for every workspace alike (the posts too), so a row matches the workspace's pages for the
+same start and end.
 
 Built in three SQL queries whatever the number of workspaces, channels, days and posts: the channels with their
 sync row and follower figures (subqueries), the period's daily sums per channel (`values("channel").annotate`),
@@ -12,12 +14,11 @@ import csv
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Case, CharField, Count, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
 
 from accounts.crypto import encrypted_field_names
 from accounts.models import Channel, ChannelStatus, Platform, Workspace
@@ -35,13 +36,15 @@ NO_DATA = "No data"
 class ChannelRow:
     channel: Channel
     followers: int | None  # the latest figure in the period
-    followers_before: int | None  # the latest figure before the period, else the first one in it
+    followers_before: int | None  # what growth counts from (see `growth_since`); None: no growth figure
     reach: int | None
     engagement: int | None
     posts: int
     needs_reconnect: bool
     sync_behind: bool
     no_data: bool
+    growth_since: date | None = None  # the day of `followers_before`
+    growth_partial: bool = False  # no figure before the period: growth counts from a day within it
 
     @property
     def workspace(self) -> Workspace:
@@ -130,18 +133,24 @@ def _kpi_filter(kpi: catalogue.Kpi) -> Q:
     )
 
 
-def _posts_in_period(workspaces: Iterable[Workspace], period: Period) -> Q:
-    """Posts published within the period's days on each workspace's own clock (as the insights pages count them):
-    one condition per time zone in use, not per workspace."""
-    zones: dict[str, Any] = {}
-    for ws in workspaces:
-        zones.setdefault(ws.timezone, ws.zoneinfo)
-    match = Q(pk__in=[])
-    for name, tz in zones.items():
-        since = datetime.combine(period.start, time.min, tzinfo=tz)
-        until = datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=tz)
-        match |= Q(workspace__timezone=name, published_at__gte=since, published_at__lt=until)
-    return match
+def _posts_in_period(period: Period) -> Q:
+    """Posts published within the period's UTC days (as the insights pages count them)."""
+    since = datetime.combine(period.start, time.min, tzinfo=UTC)
+    until = datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=UTC)
+    return Q(published_at__gte=since, published_at__lt=until)
+
+
+def _growth_start(
+    before: tuple[int | None, date | None], first: tuple[int | None, date | None], last_day: date | None
+) -> tuple[int | None, date | None, bool]:
+    """What follower growth counts from: (figure, its day, partial). The latest figure before the period; without
+    one, the period's first figure if it is on an earlier day than its last (partial: part of the period only);
+    otherwise nothing (growth is not shown, never 0)."""
+    if before[0] is not None:
+        return before[0], before[1], False
+    if first[0] is not None and first[1] is not None and last_day is not None and first[1] < last_day:
+        return first[0], first[1], True
+    return None, None, False
 
 
 def agency_channels(*, agency_id: int, period: Period, now: datetime) -> list[ChannelRow]:
@@ -151,7 +160,7 @@ def agency_channels(*, agency_id: int, period: Period, now: datetime) -> list[Ch
     reach, engagement = catalogue.kpi("reach"), catalogue.kpi("engagement")
     before = period.previous()
 
-    def latest(start: date, end: date, *, first: bool = False) -> Subquery:
+    def latest(start: date, end: date, *, first: bool = False, column: str = "value") -> Subquery:
         return Subquery(
             DailyMetric.objects.filter(
                 channel_id=OuterRef("pk"),
@@ -161,7 +170,7 @@ def agency_channels(*, agency_id: int, period: Period, now: datetime) -> list[Ch
                 value__isnull=False,
             )
             .order_by("date" if first else "-date")
-            .values("value")[:1]
+            .values(column)[:1]
         )
 
     channels = list(
@@ -178,7 +187,11 @@ def agency_channels(*, agency_id: int, period: Period, now: datetime) -> list[Ch
         )
         .annotate(
             followers_end=latest(period.start, period.end),
-            followers_start=Coalesce(latest(before.start, before.end), latest(period.start, period.end, first=True)),
+            followers_end_on=latest(period.start, period.end, column="date"),
+            followers_before=latest(before.start, before.end),
+            followers_before_on=latest(before.start, before.end, column="date"),
+            followers_first=latest(period.start, period.end, first=True),
+            followers_first_on=latest(period.start, period.end, first=True, column="date"),
         )
         .order_by("workspace__name", "name", "pk")
     )
@@ -192,6 +205,9 @@ def agency_channels(*, agency_id: int, period: Period, now: datetime) -> list[Ch
         for row in DailyMetric.objects.filter(
             workspace_id__in=workspace_ids,
             channel_id__in=ids,
+            # Naming the metrics lets PostgreSQL use the (workspace, metric, date) index instead of reading every
+            # figure of every channel; "no data" means no KPI figure in the period.
+            metric__in={m for k in catalogue.KPIS for m in (k.instagram, k.facebook)},
             dimension="",
             date__range=(period.start, period.end),
         )
@@ -203,9 +219,8 @@ def agency_channels(*, agency_id: int, period: Period, now: datetime) -> list[Ch
         )
         .order_by()
     }
-    workspaces = {c.workspace_id: c.workspace for c in channels}.values()
     posts = dict(
-        PostInsight.objects.filter(_posts_in_period(workspaces, period), channel_id__in=ids)
+        PostInsight.objects.filter(_posts_in_period(period), channel_id__in=ids)
         .values_list("channel")
         .annotate(n=Count("pk"))
         .order_by()
@@ -221,11 +236,16 @@ def agency_channels(*, agency_id: int, period: Period, now: datetime) -> list[Ch
             or sync.account_synced_at is None
             or sync.account_synced_at < behind_since
         )
+        start, since, partial = _growth_start(
+            (c.followers_before, c.followers_before_on), (c.followers_first, c.followers_first_on), c.followers_end_on
+        )
         rows.append(
             ChannelRow(
                 channel=c,
                 followers=c.followers_end,
-                followers_before=c.followers_start,
+                followers_before=start,
+                growth_since=since,
+                growth_partial=partial,
                 reach=found.get("reach"),
                 engagement=found.get("engagement"),
                 posts=posts.get(c.pk, 0),
@@ -242,7 +262,8 @@ def _number(value: int | float | None) -> Any:
 
 
 def rows_csv(rows: Iterable[ChannelRow], period: Period) -> str:
-    """The table as CSV: one row per channel, empty cells where Meta had no figure."""
+    """The table as CSV: one row per channel, empty cells where Meta had no figure. "Growth from" is the day of
+    the follower figure growth counts from (within the period when there was none before it: partial growth)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -255,6 +276,7 @@ def rows_csv(rows: Iterable[ChannelRow], period: Period) -> str:
             "Followers",
             "Growth",
             "Growth %",
+            "Growth from",
             "Reach",
             "Engagement",
             "Engagement rate %",
@@ -273,6 +295,7 @@ def rows_csv(rows: Iterable[ChannelRow], period: Period) -> str:
                 _number(r.followers),
                 _number(r.growth),
                 _number(r.growth_pct),
+                r.growth_since.isoformat() if r.growth_since and r.growth is not None else "",
                 _number(r.reach),
                 _number(r.engagement),
                 _number(r.engagement_rate),

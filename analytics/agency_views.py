@@ -25,8 +25,8 @@ from .selectors import Period, period_from_params
 
 
 def _period(request: HttpRequest) -> Period:
-    """Workspaces keep their own clocks; across an agency "yesterday" is UTC's, as the daily figures are stored."""
-    return period_from_params(request.GET, today=timezone.now().date())
+    """The period in UTC days, as the daily figures are stored, for every workspace alike."""
+    return period_from_params(request.GET)
 
 
 def _table(request: HttpRequest, access: AgencyAccess) -> tuple[Period, str, bool, list[agency.ChannelRow]]:
@@ -68,7 +68,8 @@ def agency_insights(request: HttpRequest, access: AgencyAccess) -> HttpResponse:
             "headers": headers,
             "sort": sort_param,
             "query": urlencode({**params, "sort": sort_param}),
-            "period_query": urlencode(params),
+            # The links to a workspace's pages name the same days, not a range that page would count again.
+            "period_query": urlencode({"start": period.start.isoformat(), "end": period.end.isoformat()}),
             "behind_hours": settings.ANALYTICS_SYNC_BEHIND_HOURS,
             "ranges": [("7", "7 days"), ("28", "28 days"), ("90", "90 days")],
             "risky": sum(1 for r in rows if r.risks),

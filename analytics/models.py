@@ -144,6 +144,9 @@ class ReportSchedule(models.Model):
     next_send_at = models.DateTimeField()
     last_sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    pending_recipients = models.JSONField(
+        default=list, blank=True, help_text="Addresses still to get the current occurrence."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -182,7 +182,7 @@ def _kpi_table(report: Report, styles: dict[str, ParagraphStyle]) -> Table:
     for card in report.cards:
         value = figure(card.value)
         if card.partial:
-            value += f" ({card.days_available} of {card.days} days)"
+            value += f" ({card.coverage})"
         rows.append([Paragraph(_text(card.label), styles["cell"]), value, figure(card.previous), change(card)])
     table = Table(rows, colWidths=[PAGE_WIDTH * w for w in (0.28, 0.30, 0.22, 0.20)], hAlign="LEFT")
     table.setStyle(GRID)
@@ -284,13 +284,26 @@ def render(report: Report) -> bytes:
             _text(
                 "Change is against the previous "
                 f"{period.days} days. Followers are the latest figure of the period; the others add up its days. "
+                "Days are UTC days, as Meta counts them; publication dates are on the workspace's clock "
+                f"({report.workspace.timezone}). "
                 "“not available”: Meta gave no figure (too few followers, or data not in yet)."
             ),
             styles["small"],
         )
     )
     for chart in (report.followers, report.reach_views):
-        story.append(KeepTogether([Paragraph(_text(chart.title), styles["h2"]), line_chart(chart)]))
+        block: list[Any] = [Paragraph(_text(chart.title), styles["h2"]), line_chart(chart)]
+        if chart.incomplete:
+            block.append(
+                Paragraph(
+                    _text(
+                        f"On {chart.incomplete} of {len(chart.labels)} days not every account had a figure: the "
+                        "total is left out (a gap in the line, not a dip)."
+                    ),
+                    styles["small"],
+                )
+            )
+        story.append(KeepTogether(block))
 
     story.append(Paragraph("Top posts by reach", styles["h2"]))
     if report.posts:

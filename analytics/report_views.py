@@ -24,10 +24,15 @@ from .models import ReportSchedule
 from .selectors import Period, period_from_params
 
 
-def _period(request: HttpRequest, access: WorkspaceAccess) -> Period:
-    """The period asked for, with "yesterday" on the workspace's clock."""
-    today = timezone.now().astimezone(access.workspace.zoneinfo).date()
-    return period_from_params(request.GET, today=today)
+def _period(request: HttpRequest) -> Period:
+    """The period asked for, in UTC days as the figures are stored (ending yesterday, UTC, at the latest)."""
+    return period_from_params(request.GET)
+
+
+def _dates(period: Period) -> str:
+    """The period's own days as query parameters: the chart data and the links from the report show exactly the
+    days the report shows, even if UTC's day turns between the requests."""
+    return urlencode({"start": period.start.isoformat(), "end": period.end.isoformat()})
 
 
 @workspace_view(Capability.INSIGHTS_VIEW)
@@ -35,9 +40,9 @@ def _period(request: HttpRequest, access: WorkspaceAccess) -> Period:
 def report(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
     """The printable report: logo, KPI cards, charts with their figures as tables, top posts."""
     workspace = access.workspace
-    period = _period(request, access)
+    period = _period(request)
     data = reports.report_build(workspace=workspace, period=period)
-    query = urlencode(period.params())
+    query = _dates(period)
     # The same charts as the insights page's (followers per channel, reach and views added up): the canvas draws
     # from that page's JSON for the same period, the table below it prints the figures without JavaScript.
     charts = [
@@ -69,7 +74,7 @@ def report(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
 @workspace_view(Capability.INSIGHTS_VIEW)
 @require_GET
 def report_pdf_download(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
-    period = _period(request, access)
+    period = _period(request)
     data = reports.report_build(workspace=access.workspace, period=period)
     response = HttpResponse(report_pdf.render(data), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{data.filename}"'

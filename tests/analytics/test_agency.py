@@ -1,12 +1,13 @@
 """The agency view: one row per channel of every workspace with its followers and growth, reach, engagement and
-posts over the period, the risk markers, sorting by any column, the CSV; only owners and admins open it; its
-query count does not grow with the number of channels. And the logo printed on the agency's client reports."""
+posts over the period (UTC days, like the workspace pages it links to), the risk markers, sorting by any column,
+the CSV; only owners and admins open it; its query count does not grow with the number of channels. And the logo
+printed on the agency's client reports."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -56,15 +57,17 @@ def book(agency, workspace):
     f.daily_rows(ig, "followers_count", START - timedelta(days=1), [1000, 1010, 1020, 1030, 1040, 1050, 1060, 1100])
     f.daily_rows(ig, "reach", START, [100, 200, 300, None, 400, 500, 500])
     f.daily_rows(ig, "total_interactions", START, [10, 20, 30, None, 40, 50, 50])
-    # The Page: no figure before the week (growth counts from its first day), reach and engagement.
+    # The Page: no figure before the week (growth counts from its first day: partial), reach and engagement.
     f.daily_rows(fb, "page_follows", START, [500, 500, 505, 510, 510, 520, 525])
     f.daily_rows(fb, "page_total_media_view_unique", START, [50] * 7)
     f.daily_rows(fb, "page_post_engagements", START, [5] * 7)
     rome, new_york = ZoneInfo("Europe/Rome"), ZoneInfo("America/New_York")
+    # Posts count by UTC day, whatever the workspace's clock.
     f.post_insights(ig, [{"published_at": datetime(2025, 3, 11, 12, tzinfo=rome)} for _ in range(3)])
-    f.post_insight(ig, published_at=datetime(2025, 3, 17, 0, 30, tzinfo=rome))  # the day after, in Rome
+    f.post_insight(ig, published_at=datetime(2025, 3, 17, 0, 30, tzinfo=rome))  # 23:30 on 16 March in UTC: in
+    f.post_insight(ig, published_at=datetime(2025, 3, 10, 0, 30, tzinfo=rome))  # 23:30 on 9 March in UTC: out
     f.post_insight(fb, published_at=datetime(2025, 3, 16, 23, 30, tzinfo=rome))  # the last evening
-    f.post_insight(bloom, published_at=datetime(2025, 3, 16, 22, 0, tzinfo=new_york))  # 17 March in UTC
+    f.post_insight(bloom, published_at=datetime(2025, 3, 16, 22, 0, tzinfo=new_york))  # 17 March in UTC: out
     stranger = f.channel(WorkspaceFactory(name="Other Brand"), 1, name="Stranger")
     f.daily_rows(stranger, "reach", START, [99999] * 7)
     return {"ig": ig, "fb": fb, "bloom": bloom}
@@ -84,11 +87,14 @@ def test_each_channel_of_every_workspace_with_its_figures_for_the_period(agency,
     assert set(rows) == {"Acme IG", "Acme Page", "Bloom IG"}  # not the disconnected one, not the stranger's
     ig, fb, bloom = rows["Acme IG"], rows["Acme Page"], rows["Bloom IG"]
     assert (ig.followers, ig.growth, ig.growth_pct) == (1100, 100, 10.0)
-    assert (ig.reach, ig.engagement, ig.engagement_rate, ig.posts) == (2000, 200, 10.0, 3)
+    assert (ig.growth_since, ig.growth_partial) == (START - timedelta(days=1), False)
+    assert (ig.reach, ig.engagement, ig.engagement_rate, ig.posts) == (2000, 200, 10.0, 4)
+    # No figure before the week: growth from its first day, marked as covering part of the period.
     assert (fb.followers, fb.growth, fb.growth_pct) == (525, 25, 5.0)
+    assert (fb.growth_since, fb.growth_partial) == (START, True)
     assert (fb.reach, fb.engagement, fb.engagement_rate, fb.posts) == (350, 35, 10.0, 1)
     assert (bloom.followers, bloom.growth, bloom.reach, bloom.engagement, bloom.engagement_rate) == (None,) * 5
-    assert bloom.posts == 1  # 22:00 on 16 March in New York is in the week on that workspace's clock
+    assert bloom.posts == 0  # 22:00 on 16 March in New York is 17 March in UTC: after the week
     assert (ig.risks, fb.risks, bloom.risks) == ([], ["Sync behind"], ["Needs reconnect", "No data"])
 
 
@@ -102,14 +108,17 @@ def test_the_page_shows_the_rows_and_the_risk_markers(client, alice, agency, boo
     assert "10–16 Mar 2025" in html
     assert "Stranger" not in html and "Gone" not in html
     assert "1,100" in html and "+100" in html and "+10.0%" in html and "2,000" in html
+    assert "Days are UTC days" in html
     row = html.split(f'data-channel="{book["bloom"].public_id}"', 1)[1].split("</tr>", 1)[0]
     assert 'data-risk="needs-reconnect"' in row and 'data-risk="no-data"' in row
     assert 'data-risk="sync-behind"' not in row  # a channel to reconnect is marked for that, not twice
     assert row.count("not available") == 3
     fb_row = html.split(f'data-channel="{book["fb"].public_id}"', 1)[1].split("</tr>", 1)[0]
     assert 'data-risk="sync-behind"' in fb_row
+    assert 'data-growth="partial"' in fb_row and "since 10 Mar" in fb_row
     ig_row = html.split(f'data-channel="{book["ig"].public_id}"', 1)[1].split("</tr>", 1)[0]
     assert "data-risk" not in ig_row
+    assert "data-growth" not in ig_row and "since" not in ig_row
 
 
 def test_a_channel_never_backfilled_is_behind(agency, workspace):
@@ -120,6 +129,67 @@ def test_a_channel_never_backfilled_is_behind(agency, workspace):
     rows = agency_rows.agency_channels(agency_id=agency.pk, period=Period(START, END), now=timezone.now())
 
     assert [r.sync_behind for r in rows] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("before", "during", "expected"),
+    [
+        # a figure the day before the period: the whole period's growth, 0 when nothing changed
+        ({START - timedelta(days=1): 700}, {START: 700, END: 700}, (0, 0.0, START - timedelta(days=1), False)),
+        # the latest figure before the period counts, even a few days before it
+        ({START - timedelta(days=4): 600}, {END: 660}, (60, 10.0, START - timedelta(days=4), False)),
+        # nothing before, two days in it: from the first of them, partial
+        ({}, {START + timedelta(days=2): 400, END: 410}, (10, 2.5, START + timedelta(days=2), True)),
+        # nothing before and a single day in the period: no growth, never 0
+        ({}, {END: 900}, (None, None, None, False)),
+        # nothing at all
+        ({}, {}, (None, None, None, False)),
+    ],
+)
+def test_growth_counts_from_an_earlier_figure_or_is_not_shown(agency, workspace, before, during, expected):
+    c = f.channel(workspace, 1, name="Acme IG")
+    for day, value in {**before, **during}.items():
+        f.daily_rows(c, "followers_count", day, [value])
+    f.daily_rows(c, "followers_count", START - timedelta(days=30), [1])  # before the previous period: ignored
+
+    (row,) = agency_rows.agency_channels(agency_id=agency.pk, period=Period(START, END), now=timezone.now())
+
+    assert (row.growth, row.growth_pct, row.growth_since if row.growth is not None else None, row.growth_partial) == (
+        expected
+    )
+
+
+def test_a_single_follower_figure_shows_no_growth_on_the_page(client, alice, agency, workspace):
+    c = f.channel(workspace, 1, name="Acme IG")
+    f.daily_rows(c, "followers_count", END, [900])
+    client.force_login(alice)
+
+    html = client.get(_url("agency_insights", agency, **WEEK)).content.decode()
+
+    row = html.split(f'data-channel="{c.public_id}"', 1)[1].split("</tr>", 1)[0]
+    growth, growth_pct = row.split("<td")[4], row.split("<td")[5]
+    assert 'data-value=""' in growth and "–" in growth and "+0" not in growth and ">0<" not in growth
+    assert 'data-value=""' in growth_pct and "–" in growth_pct and "0.0%" not in growth_pct
+
+
+def test_periods_are_utc_days_and_links_name_the_same_days(client, alice, agency, book, monkeypatch):
+    # 02:00 UTC on 17 March: still 16 March in New York, but 16 March is UTC's last complete day.
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2025, 3, 17, 2, 0, tzinfo=UTC))
+    client.force_login(alice)
+
+    html = client.get(_url("agency_insights", agency, range="7")).content.decode().replace("&amp;", "&")
+
+    assert "10–16 Mar 2025" in html
+    row = html.split(f'data-channel="{book["ig"].public_id}"', 1)[1].split("</tr>", 1)[0]
+    workspace_url = reverse("analytics:insights", args=[book["ig"].workspace.public_id])
+    channel_url = reverse("analytics:channel_insights", args=[book["ig"].workspace.public_id, book["ig"].public_id])
+    assert f'href="{workspace_url}?start=2025-03-10&end=2025-03-16"' in row
+    assert f'href="{channel_url}?start=2025-03-10&end=2025-03-16"' in row
+    # The channel's page shows the row's figures for those days.
+    page = client.get(f"{channel_url}?start=2025-03-10&end=2025-03-16").content.decode()
+    reach = page.split('data-kpi="reach"', 1)[1].split("</section>", 1)[0]
+    assert 'insights-kpi-value">2,000<' in reach
+    assert "2,000" in row
 
 
 # --- Sorting -------------------------------------------------------------------------------------------------------
@@ -134,7 +204,7 @@ def test_a_channel_never_backfilled_is_behind(agency, workspace):
         ("-followers", ["ig", "fb", "bloom"]),
         ("growth_pct", ["fb", "ig", "bloom"]),
         ("-posts", ["ig", "fb", "bloom"]),
-        ("posts", ["fb", "bloom", "ig"]),
+        ("posts", ["bloom", "fb", "ig"]),
         ("-risk", ["bloom", "fb", "ig"]),
         ("nonsense", ["ig", "fb", "bloom"]),
     ],
@@ -172,23 +242,27 @@ def test_the_csv_has_the_table_as_sorted(client, alice, agency, book):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="agency-insights-2025-03-10-2025-03-16.csv"'
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert [r["Channel"] for r in rows] == ["@acme", "Acme Page", "@bloom"]
+    # A leading @ is quoted, so that no spreadsheet reads a name as a formula.
+    assert [r["Channel"] for r in rows] == ["'@acme", "Acme Page", "'@bloom"]
     assert rows[0] == {
         "Workspace": "Acme Coffee",
-        "Channel": "@acme",
+        "Channel": "'@acme",
         "Platform": "Instagram",
         "Start": "2025-03-10",
         "End": "2025-03-16",
         "Followers": "1100",
         "Growth": "100",
         "Growth %": "10.0",
+        "Growth from": "2025-03-09",
         "Reach": "2000",
         "Engagement": "200",
         "Engagement rate %": "10.0",
-        "Posts": "3",
+        "Posts": "4",
         "Risks": "",
     }
+    assert rows[1]["Growth"] == "25" and rows[1]["Growth from"] == "2025-03-10"  # partial: from within the week
     assert rows[2]["Reach"] == "" and rows[2]["Followers"] == ""  # not available: empty, never 0
+    assert rows[2]["Growth"] == rows[2]["Growth %"] == rows[2]["Growth from"] == ""
     assert rows[2]["Risks"] == "Needs reconnect; No data"
 
 

@@ -1,6 +1,7 @@
 """The client report: the printable page and its PDF show exactly the stored figures ("not available" where Meta
-gave none) with the agency's logo; who may open, download and schedule it; and the scheduled emails, which go out
-once per schedule and time, with the PDF, and move on to the next Monday or 1st at 08:00 on the workspace's clock."""
+gave none) over UTC days, with the agency's logo; who may open, download and schedule it; and the scheduled
+emails, which reach each recipient once per schedule and time (an address the mail server refuses is tried again
+on its own), with the PDF, and move on to the next Monday or 1st at 08:00 on the workspace's clock."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 from django.core.files.base import ContentFile
+from django.core.mail.backends import locmem
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
@@ -24,6 +26,9 @@ from analytics.models import AgencyBranding, ReportFrequency, ReportSchedule
 from analytics.selectors import Period
 from tests.analytics import factories as f
 from tests.factories import UserFactory, WorkspaceFactory
+
+AUCKLAND = ZoneInfo("Pacific/Auckland")
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 
 pytestmark = [pytest.mark.django_db, pytest.mark.no_sandbox]
 
@@ -101,8 +106,15 @@ def test_the_report_page_shows_the_stored_figures(client, alice, workspace, stor
     # Reach adds up both channels' days; followers add up each channel's latest figure; no views were stored.
     assert cards == {"followers": str(5060 + 800), "reach": str(7500 + 1434), "views": "", "engagement": "301"}
     assert "8,934" in html and "5,860" in html
-    # The data tables print without JavaScript: the Instagram gap is "not available", never 0.
-    assert '<th scope="row" class="fw-normal">2025-03-12</th><td class="text-end">200</td>' in html
+    # The data tables print without JavaScript. Reach on 12 March: the Page's 200 alone would draw as a dip, so
+    # the day's total is left out and said to be incomplete, never printed as 200 or 0.
+    reach_table = html.split('data-chart="reach-views"', 1)[1].split("</section>", 1)[0]
+    assert (
+        '<th scope="row" class="fw-normal">2025-03-12</th><td class="text-end"><span class="text-body-secondary">'
+        "incomplete: not every account had a figure</span></td>"
+    ) in reach_table
+    assert '<th scope="row" class="fw-normal">2025-03-16</th><td class="text-end">1,734</td>' in reach_table
+    assert "On 1 of 7 days not every account had a figure" in reach_table
     assert html.count("not available") >= 2
     # Top posts by reach, within the week only, with thumbnails; a post without reach comes last.
     assert html.index("Sunrise flow") < html.index("Evening stretch") < html.index("Studio news")
@@ -120,7 +132,7 @@ def test_the_report_page_and_the_chart_json_agree(client, alice, workspace, stor
     data = client.get(_url("chart_data", workspace, "reach-views", **WEEK)).json()
 
     reach = next(d for d in data["datasets"] if d["label"] == "Reach")
-    assert reach["data"] == [1200, 1300, 200, 1400, 1500, 1600, 1734]
+    assert reach["data"] == [1200, 1300, None, 1400, 1500, 1600, 1734]
     assert "1,734" in html
 
 
@@ -308,10 +320,57 @@ def test_next_send_time(frequency, now, expected):
     assert reports.next_send_after(frequency, ROME, now) == expected
 
 
-def test_what_a_report_covers():
-    assert reports.period_for("weekly", date(2026, 3, 16)) == Period(date(2026, 3, 9), date(2026, 3, 15))
-    assert reports.period_for("monthly", date(2026, 3, 1)) == Period(date(2026, 2, 1), date(2026, 2, 28))
-    assert reports.period_for("monthly", date(2026, 1, 1)) == Period(date(2025, 12, 1), date(2025, 12, 31))
+@pytest.mark.parametrize(
+    ("frequency", "send_at", "expected"),
+    [
+        # Monday 08:00 in Rome is 07:00 UTC: the 7 UTC days up to Sunday
+        ("weekly", datetime(2026, 3, 16, 8, 0, tzinfo=ROME), (date(2026, 3, 9), date(2026, 3, 15))),
+        # in Los Angeles it is 15:00 UTC on Monday: the same 7 days
+        ("weekly", datetime(2026, 3, 16, 8, 0, tzinfo=LOS_ANGELES), (date(2026, 3, 9), date(2026, 3, 15))),
+        # in Auckland it is 19:00 UTC on Sunday, a day not over in UTC: the 7 complete days up to Saturday
+        ("weekly", datetime(2026, 3, 16, 8, 0, tzinfo=AUCKLAND), (date(2026, 3, 8), date(2026, 3, 14))),
+        ("monthly", datetime(2026, 3, 1, 8, 0, tzinfo=ROME), (date(2026, 2, 1), date(2026, 2, 28))),
+        ("monthly", datetime(2026, 1, 1, 8, 0, tzinfo=ROME), (date(2025, 12, 1), date(2025, 12, 31))),
+        # the month before, up to its last complete UTC day (28 February has not ended in UTC yet)
+        ("monthly", datetime(2026, 3, 1, 8, 0, tzinfo=AUCKLAND), (date(2026, 2, 1), date(2026, 2, 27))),
+    ],
+)
+def test_what_a_report_covers_in_utc_days(frequency, send_at, expected):
+    assert reports.period_for(frequency, send_at) == Period(*expected)
+
+
+def test_a_weekly_report_sent_east_of_utc_covers_the_last_7_complete_utc_days(agency):
+    workspace = WorkspaceFactory(agency=agency, name="Kiwi Cafe", timezone="Pacific/Auckland")
+    ig = f.channel(workspace, 1, username="kiwicafe")
+    # UTC days 8 to 16 March 2026; at Monday 16 March 08:00 in Auckland (19:00 UTC on the 15th) the 15th is not
+    # over in UTC and the 16th has not begun.
+    f.daily_rows(ig, "reach", date(2026, 3, 7), [1, 10, 20, 30, 40, 50, 60, 70, 5000, 9000])
+    schedule = reports.schedule_create(
+        workspace=workspace, frequency="weekly", recipients=["client@kiwi.example"], by=None,
+        now=datetime(2026, 3, 12, tzinfo=UTC),
+    )  # fmt: skip
+    assert schedule.next_send_at == datetime(2026, 3, 16, 8, 0, tzinfo=AUCKLAND)
+
+    assert reports.schedules_send_due(now=datetime(2026, 3, 15, 19, 5, tzinfo=UTC)) == 1
+
+    (message,) = mail.outbox
+    assert message.subject == "Kiwi Cafe social media report, 8–14 Mar 2026"
+    assert "Reach: 280" in message.body  # 10 + 20 + … + 70: the 7th March and the 15th are not in it
+    assert message.attachments[0][0] == "kiwi-cafe-report-2026-03-08-2026-03-14.pdf"
+
+
+def test_the_report_page_counts_utc_days(client, alice, workspace, stored, monkeypatch):
+    # 00:30 on 17 March in Rome is 23:30 on 16 March in UTC: the 16th is not over, the last complete day is 15th.
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2025, 3, 16, 23, 30, tzinfo=UTC))
+    client.force_login(alice)
+
+    html = client.get(_url("report", workspace, range="7")).content.decode().replace("&amp;", "&")
+
+    assert "9–15 Mar 2025" in html
+    # The chart data, the PDF and the way back name these days, not a range counted again later.
+    assert _url("chart_data", workspace, "followers", start="2025-03-09", end="2025-03-15") in html
+    assert _url("report_pdf", workspace, start="2025-03-09", end="2025-03-15") in html
+    assert _url("insights", workspace, start="2025-03-09", end="2025-03-15") in html
 
 
 @pytest.fixture
@@ -442,3 +501,104 @@ def test_the_beat_task_sends_what_is_due_once(due):
     assert due.next_send_at > timezone.now()
     assert due.next_send_at.astimezone(ROME).weekday() == 0
     assert due.next_send_at.astimezone(ROME).time().hour == 8
+
+
+class RefusesBoss(locmem.EmailBackend):
+    """A mail server that takes every message except those to the addresses in `refused`."""
+
+    refused = {"boss@brand.example"}
+
+    def send_messages(self, messages):
+        for m in messages:
+            if m.to[0] in self.refused:
+                raise smtplib.SMTPRecipientsRefused({m.to[0]: (550, b"Mailbox full")})
+        return super().send_messages(messages)
+
+
+def _to(address):
+    return [m for m in mail.outbox if m.to == [address]]
+
+
+def test_one_refused_address_does_not_resend_the_report_to_the_others(settings, due):
+    settings.EMAIL_BACKEND = "tests.analytics.test_reports.RefusesBoss"
+
+    assert reports.schedules_send_due(now=MONDAY) == 1
+
+    due.refresh_from_db()
+    assert due.last_error == "The mail server refused these addresses: boss@brand.example."
+    assert due.pending_recipients == ["boss@brand.example"]
+    assert due.last_sent_at == MONDAY
+    assert due.next_send_at == MONDAY + timedelta(hours=1)
+    # Retried every hour while the server refuses: only the refused address is tried, the client gets nothing more.
+    for hours in (0, 1, 2, 3):
+        reports.schedules_send_due(now=MONDAY + timedelta(hours=hours, minutes=1))
+    assert len(_to("client@brand.example")) == 1 and _to("boss@brand.example") == []
+    due.refresh_from_db()
+    assert due.pending_recipients == ["boss@brand.example"]
+
+    settings.EMAIL_BACKEND = "tests.analytics.test_reports.RefusesBoss"
+    RefusesBoss.refused = set()
+    try:
+        assert reports.schedules_send_due(now=MONDAY + timedelta(hours=4, minutes=1)) == 1
+        for hours in (5, 6, 24):
+            assert reports.schedules_send_due(now=MONDAY + timedelta(hours=hours)) == 0
+    finally:
+        RefusesBoss.refused = {"boss@brand.example"}
+
+    (late,) = _to("boss@brand.example")
+    assert len(_to("client@brand.example")) == 1
+    assert late.subject == "Acme Coffee social media report, 10–16 Mar 2025"  # the same week as the client's
+    due.refresh_from_db()
+    assert due.pending_recipients == [] and due.last_error == ""
+    assert due.next_send_at == datetime(2025, 3, 24, 8, 0, tzinfo=ROME)
+
+
+def test_a_refused_address_is_retried_until_the_next_report_only(settings, due):
+    settings.EMAIL_BACKEND = "tests.analytics.test_reports.RefusesBoss"
+    following = datetime(2025, 3, 24, 8, 0, tzinfo=ROME)
+    reports.schedules_send_due(now=MONDAY)
+
+    # The last retry before the next Monday: the next one would come after it, so the address is given up on.
+    ReportSchedule.objects.filter(pk=due.pk).update(next_send_at=following - timedelta(minutes=30))
+    assert reports.schedules_send_due(now=following - timedelta(minutes=30)) == 0
+    due.refresh_from_db()
+    assert due.pending_recipients == [] and due.next_send_at == following
+    assert "boss@brand.example" in due.last_error
+
+    # The next Monday's report goes to everyone once, for its own week.
+    assert reports.schedules_send_due(now=following + timedelta(minutes=5)) == 1
+    assert reports.schedules_send_due(now=following + timedelta(minutes=6)) == 0
+    assert [m.subject for m in _to("client@brand.example")] == [
+        "Acme Coffee social media report, 10–16 Mar 2025",
+        "Acme Coffee social media report, 17–23 Mar 2025",
+    ]
+    due.refresh_from_db()
+    assert due.pending_recipients == ["boss@brand.example"]
+
+
+def test_a_report_that_could_not_be_made_is_retried_for_everyone_once(due, monkeypatch):
+    from analytics import report_pdf
+
+    render = report_pdf.render
+    monkeypatch.setattr(report_pdf, "render", lambda report: 1 / 0)
+
+    assert reports.schedules_send_due(now=MONDAY) == 0
+
+    due.refresh_from_db()
+    assert due.last_error.startswith("The report could not be made")
+    assert sorted(due.pending_recipients) == ["boss@brand.example", "client@brand.example"]
+    monkeypatch.setattr(report_pdf, "render", render)
+    assert reports.schedules_send_due(now=MONDAY + timedelta(hours=1)) == 1
+    assert reports.schedules_send_due(now=MONDAY + timedelta(hours=2)) == 0
+    assert sorted(m.to[0] for m in mail.outbox) == ["boss@brand.example", "client@brand.example"]
+
+
+def test_the_schedules_page_says_who_is_still_to_get_the_report(client, alice, workspace, settings, due):
+    settings.EMAIL_BACKEND = "tests.analytics.test_reports.RefusesBoss"
+    reports.schedules_send_due(now=MONDAY)
+    client.force_login(alice)
+
+    html = client.get(_url("report_schedules", workspace)).content.decode()
+
+    assert "Still to get the latest report: boss@brand.example" in html
+    assert "Last attempt failed: The mail server refused these addresses: boss@brand.example." in html
