@@ -21,7 +21,7 @@ from . import agency
 from .forms import BrandingForm
 from .models import AgencyBranding
 from .report_views import serve_logo
-from .selectors import Period, period_from_params
+from .selectors import RANGES, Period, last_complete_day, period_from_params
 
 
 def _period(request: HttpRequest) -> Period:
@@ -71,7 +71,8 @@ def agency_insights(request: HttpRequest, access: AgencyAccess) -> HttpResponse:
             # The links to a workspace's pages name the same days, not a range that page would count again.
             "period_query": urlencode({"start": period.start.isoformat(), "end": period.end.isoformat()}),
             "behind_hours": settings.ANALYTICS_SYNC_BEHIND_HOURS,
-            "ranges": [("7", "7 days"), ("28", "28 days"), ("90", "90 days")],
+            "ranges": RANGES,
+            "period_max": last_complete_day(),
             "risky": sum(1 for r in rows if r.risks),
         },
     )

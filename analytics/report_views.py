@@ -21,7 +21,7 @@ from accounts.roles import Capability
 from . import report_pdf, reports
 from .forms import ReportScheduleForm, split_recipients
 from .models import ReportSchedule
-from .selectors import Period, period_from_params
+from .selectors import RANGES, Period, last_complete_day, period_from_params
 
 
 def _period(request: HttpRequest) -> Period:
@@ -66,7 +66,8 @@ def report(request: HttpRequest, access: WorkspaceAccess) -> HttpResponse:
                 "charts": charts,
                 "query": query,
                 "can_schedule": access.can(Capability.WORKSPACE_MANAGE),
-                "ranges": [("7", "7 days"), ("28", "28 days"), ("90", "90 days")],
+                "ranges": RANGES,
+                "period_max": last_complete_day(),
             },
         )
 
