@@ -24,9 +24,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from .env import BenchEnv
-from .pages import _analyze, _now, _repeated, time_page
+from .pages import SMALL_FRACTION, _now, _repeated, seed_and_measure, time_page
 
-SMALL_FRACTION = 0.05
 CONTENT_TYPES = ("REEL", "POST", "STORY", "CAROUSEL_CONTAINER")  # reach and views by media_product_type
 NEVER_BACKFILLED = 40  # one channel in 40 was just connected: no data yet, its first backfill has not run
 BEHIND = 10  # one in 10 (offset 3) last synced three days ago
@@ -57,20 +56,7 @@ def run(args: argparse.Namespace) -> int:
         env.create_database()
         env.django_setup()
         seeder = Seeder(args)
-        started = time.monotonic()
-        seeder.grow(SMALL_FRACTION)
-        env.log(f"seeded the small agency in {time.monotonic() - started:.1f} s: {seeder.summary()}")
-        small = measure(seeder, requests=1)
-        started = time.monotonic()
-        seeder.grow(1.0)
-        if args.db == "postgres":
-            started_analyze = time.monotonic()
-            _analyze()  # planner statistics, as autovacuum would have them on a database that grew over time
-            seeder.timings["ANALYZE"] = time.monotonic() - started_analyze
-        env.log(f"seeded the rest in {time.monotonic() - started:.1f} s: {seeder.summary()}")
-        for what, seconds in seeder.timings.items():
-            env.log(f"  {what}: {seconds:.1f} s in all")
-        full = measure(seeder, requests=args.requests)
+        small, full = seed_and_measure(env, seeder, measure, db=args.db, requests=args.requests)
         report(args, seeder, small, full)
     return 0
 

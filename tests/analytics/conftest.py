@@ -107,3 +107,19 @@ def graph_calls(monkeypatch) -> GraphCalls:
 
     monkeypatch.setattr(GraphClient, "request", request)
     return calls
+
+
+@pytest.fixture
+def ig(workspace) -> Channel:
+    """An Instagram account's channel with no token: for tests that read stored figures only."""
+    from tests.analytics import factories
+
+    return factories.channel(workspace, 1, username="harboryoga")
+
+
+@pytest.fixture
+def fb(workspace) -> Channel:
+    """A Facebook Page's channel with no token: for tests that read stored figures only."""
+    from tests.analytics import factories
+
+    return factories.channel(workspace, 2, instagram=False, name="Harbor Yoga Studio")

@@ -43,16 +43,6 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture
-def ig(workspace):
-    return f.channel(workspace, 1, username="harboryoga")
-
-
-@pytest.fixture
-def fb(workspace):
-    return f.channel(workspace, 2, instagram=False, name="Harbor Yoga Studio")
-
-
-@pytest.fixture
 def stored(workspace, ig, fb):
     """A week of figures: reach on both channels (a day missing on Instagram), followers, no views at all, and
     three posts in the week and one before it."""

@@ -23,16 +23,6 @@ START, END = date(2025, 3, 10), date(2025, 3, 16)
 WEEK = {"start": START.isoformat(), "end": END.isoformat()}
 
 
-@pytest.fixture
-def ig(workspace):
-    return f.channel(workspace, 1, username="harboryoga")
-
-
-@pytest.fixture
-def fb(workspace):
-    return f.channel(workspace, 2, instagram=False, name="Harbor Yoga Studio")
-
-
 def _url(name, workspace, *args, **query):
     url = reverse(f"analytics:{name}", args=[workspace.public_id, *args])
     if query:
