@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,21 +34,22 @@ AUTH_PARAMS = ("access_token", "appsecret_proof")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CONNECT_TIMEOUT = 10.0
 
-_session: requests.Session | None = None
+_local = threading.local()
 
 
 def shared_session() -> requests.Session:
-    """One pooled `requests.Session` for the whole process (connections to Meta are reused across clients).
-    urllib3 retries are off: the caller decides what may be repeated."""
-    global _session
-    if _session is None:
+    """One pooled `requests.Session` per thread (connections to Meta are reused across clients). A publishing
+    worker runs many threads at once, and a `requests.Session` is not documented as safe to share between
+    threads, so each has its own. urllib3 retries are off: the caller decides what may be repeated."""
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None:
         session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=10, pool_maxsize=32, max_retries=0)
+        adapter = HTTPAdapter(pool_connections=10, pool_maxsize=10, max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers["User-Agent"] = "SocialHub"
-        _session = session
-    return _session
+        _local.session = session
+    return session
 
 
 def format_fields(fields: FieldSpec) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -191,10 +192,15 @@ def test_for_app_uses_the_app_token(mocked: responses.RequestsMock) -> None:
     assert "input_token=[redacted]" in GraphCall.objects.get().path
 
 
-def test_clients_share_one_pooled_session() -> None:
+def test_clients_share_one_pooled_session_per_thread() -> None:
     assert GraphClient().session is GraphClient(access_token="x").session is shared_session()
     adapter = shared_session().get_adapter("https://graph.facebook.com")
     assert adapter.max_retries.total == 0  # the caller decides what may be repeated
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(GraphClient().session))
+    thread.start()
+    thread.join()
+    assert other and other[0] is not shared_session()  # publishing threads never share one session
 
 
 def test_meta_error_raises_typed_error_and_is_recorded(mocked: responses.RequestsMock) -> None:
