@@ -54,6 +54,7 @@ from django.utils import timezone
 
 from accounts.models import Channel, ChannelStatus, ConnectedVia, Platform
 from accounts.services.channels import channel_client, channel_record_error
+from publishing.services.posts import deliveries_learn_permalinks
 from socialhub.graph import GraphAuthError, GraphClient, GraphError, GraphRateLimitError
 from socialhub.graph.client import BATCH_LIMIT, BatchRequest
 from socialhub.graph.errors import DEFAULT_RATE_LIMIT_WAIT
@@ -414,6 +415,8 @@ class _ChannelSync:
         listed = self.list_posts()
         if listed is None:
             return
+        # Publishing asks Meta for no link once a post is out: it learns it from this list, read anyway.
+        deliveries_learn_permalinks(channel_id=self.channel.pk, links={p.external_id: p.permalink for p in listed})
         unique = {p.external_id: p for p in listed}
         stored = {p.external_id: p for p in PostInsight.objects.filter(channel=self.channel, external_id__in=unique)}
         story_end = self.now - STORY_LIFETIME

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.models import Channel, ChannelStatus, ConnectedVia, Platform
 from accounts.services.channels import channel_client, channel_record_error
+from publishing.services.posts import deliveries_learn_permalinks
 from socialhub.graph import GraphAuthError, GraphClient, GraphError, GraphRateLimitError
 from socialhub.graph.client import BatchRequest
 from socialhub.graph.usage import wait_seconds
@@ -317,6 +318,8 @@ def _poll(client: GraphClient, channel: Channel, *, backfill: bool) -> PollResul
     after, so the channel's bookkeeping says so and a backfill is tried again)."""
     started = timezone.now()
     listed = _list_media(client, channel, backfill=backfill, now=started)
+    # Publishing asks Meta for no link once a post is out: it learns it from this list, read anyway.
+    deliveries_learn_permalinks(channel_id=channel.pk, links={e.data.external_id: e.data.permalink for e in listed})
     polls = _media_to_poll(channel, listed, backfill=backfill, now=started)
     result = PollResult(media=len(polls))
     throttled = _read_first_pages(client, channel, polls)

@@ -5,6 +5,7 @@ Validation runs before anything reaches Meta and answers, per channel, what is w
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from accounts.roles import Capability
 
 from .. import specs
 from ..models import Delivery, DeliveryKind, DeliveryState, MediaAsset, Post, PostMedia
+from ..publishers.base import absolute_link
 from . import pipeline, transitions
 from .media import asset_info
 
@@ -483,3 +485,26 @@ def delivery_confirm(*, delivery: Delivery, candidate_id: str) -> Delivery:
 def post_cancel(*, post: Post) -> int:
     """Stop deliveries that have not gone out; what is published, or may have been, stays as it is."""
     return transitions.cancel(post)
+
+
+def deliveries_learn_permalinks(*, channel_id: int, links: Mapping[str, str]) -> int:
+    """Store the links Meta gives for posts on a channel ({remote id: permalink}) on its deliveries that have none.
+
+    Publishing asks Meta for no link after a post goes out: the inbox poll and the insights sync read each
+    channel's recent posts with their links anyway, and hand them here. Only https links are kept (they are
+    rendered as links; a path such as `/reel/123` is made absolute first), and a link already stored stays.
+    The state is not touched. Returns how many deliveries got their link."""
+    max_length = Delivery._meta.get_field("permalink").max_length or 0
+    wanted: dict[str, str] = {}
+    for remote_id, link in links.items():
+        url = absolute_link(link)
+        if remote_id and url.startswith("https://") and len(url) <= max_length:
+            wanted[str(remote_id)] = url
+    if not wanted:
+        return 0
+    lacking = Delivery.objects.filter(channel_id=channel_id, remote_id__in=wanted, permalink="")
+    filled = 0
+    for remote_id in set(lacking.values_list("remote_id", flat=True)):
+        unlinked = Delivery.objects.filter(channel_id=channel_id, remote_id=remote_id, permalink="")
+        filled += unlinked.update(permalink=wanted[remote_id])
+    return filled
