@@ -1,5 +1,5 @@
 """Facebook Page publishing: text, link with a call-to-action button, one photo, several photos in one post,
-video (resumable for large files), reel; then the permalink and the first comment.
+video (resumable for large files), reel; then the first comment.
 
 References: seed 002 (Page /feed), specs Page.json (feed, photos, videos, video_reels), Meta's Reels
 Publishing API (video_reels start → upload to rupload → finish with video_state=PUBLISHED) and the resumable
@@ -375,11 +375,9 @@ def _claim_listed(
 
 
 def _finish(run: Run, client: GraphClient) -> Outcome:
+    """After the post is public: the first comment. The permalink is not read here (a video's comes with its
+    status): the inbox's poll and the insights sync read the Page's posts with their links anyway."""
     delivery = run.delivery
-    if not delivery.permalink:
-        run.step("permalink")
-        answer = client.get(delivery.remote_id, fields="id,permalink_url")
-        run.save(permalink=absolute_link(answer.get("permalink_url")))
     comment = delivery.first_comment.strip()
     if comment and not delivery.first_comment_id:
         post_first_comment(run, client, comment, text_field="message")

@@ -1,9 +1,18 @@
-"""Instagram publishing: containers → processing → quota → media_publish → permalink → first comment.
+"""Instagram publishing: containers → processing → quota → media_publish → first comment.
 
 Reference: seed 001 (IG User /media), seed 003 (resumable upload, content_publishing_limit), spec IGUser.json.
 A container id does not mean success: video containers are processed asynchronously and polled (status_code
 IN_PROGRESS → FINISHED | ERROR | EXPIRED). Containers not published within 24 hours expire; an expired one is
-simply prepared again, since nothing was published from it."""
+simply prepared again, since nothing was published from it.
+
+Fewest calls: an image container is published without reading its status first (Meta answers 9007/2207027
+"not ready" when it needs a moment, and only then is it checked); a video's first check waits a typical processing
+time; the 24-hour quota is read only once SocialHub's own publishes on the account near it; the permalink is
+learned from the inbox's and the insights' reads of the account's media, not read after each post.
+
+Ahead of time: a video is uploaded and processed before the post's time (the dispatcher claims it
+PUBLISH_PREPARE_AHEAD_SECONDS early); until the time, every wait goes back to the dispatcher as scheduled (so
+the post can still be edited, moved or cancelled), and only `media_publish` waits for the time itself."""
 
 from __future__ import annotations
 
@@ -13,11 +22,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Min
 from django.utils import timezone
 
 from accounts.services.channels import channel_client
-from socialhub.graph import GraphClient
+from socialhub.graph import GraphClient, GraphError
 from socialhub.graph.errors import IG_SUBCODE_MESSAGES
 
 from ..models import Delivery, DeliveryKind, DeliveryState, MediaAsset, PostMedia
@@ -26,6 +36,7 @@ from .base import (
     DeliveryFailed,
     Outcome,
     Run,
+    RunOutcome,
     Unconfirmed,
     created_after,
     delivery_items,
@@ -37,6 +48,10 @@ from .base import (
 
 QUOTA_WINDOW = timedelta(hours=24)
 QUOTA_SUBCODE = 2207042  # "reached maximum number of posts allowed in 24 hours" (code 9)
+NOT_READY_SUBCODE = 2207027  # "the media is not ready for publishing, please wait for a moment" (code 9007)
+# Meta's reference says `quota_total` is 50, live answers say 100: until Meta told us, assume the lower one.
+QUOTA_TOTAL_ASSUMED = 50
+QUOTA_TOTAL_KEY = "publishing:ig-quota-total:{}"
 _SUBCODE_RE = re.compile(r"\b(2207\d{3})\b")
 STATUS_FIELDS = "id,status_code,status"
 
@@ -54,18 +69,58 @@ def publish(run: Run) -> Outcome:
     if not delivery.remote_id:
         outcome = _prepare(run, client)  # may itself find that an earlier run's publish went through
         if outcome is not None:
-            return outcome
+            return _ahead_of_time(delivery, outcome)
     if not delivery.remote_id:
+        if _not_due_yet(delivery):
+            return Outcome.defer_until(delivery.due_at, _ready_words(delivery))  # type: ignore[arg-type]
         outcome = _check_quota(run, client)
         if outcome is not None:
             return outcome
         run.step("media_publish")
+        tried_before = delivery.publish_tried_at
         run.save(publish_started_at=timezone.now())
-        answer = client.post(
-            f"{delivery.channel.external_id}/media_publish", data={"creation_id": delivery.container_id}
-        )
+        answer = _media_publish(client, delivery)
+        if answer is None:  # Meta said "not ready": nothing was published, so this try leaves no trace
+            run.save(publish_started_at=None, publish_tried_at=tried_before)
+            return Outcome.wait(
+                settings.PUBLISH_NOT_READY_SECONDS,
+                "Instagram is still processing the media.",
+                subject=delivery.container_id,
+            )
         run.save(remote_id=answer["id"], publish_confirmed_at=timezone.now())
     return _finish(run, client)
+
+
+def _media_publish(client: GraphClient, delivery: Delivery) -> dict[str, Any] | None:
+    """`media_publish`, or None when Meta answers that the container is not ready yet (9007/2207027): a definite
+    answer that nothing went out. Every other error is raised for the pipeline to classify."""
+    try:
+        return client.post(f"{delivery.channel.external_id}/media_publish", data={"creation_id": delivery.container_id})
+    except GraphError as exc:
+        if exc.subcode != NOT_READY_SUBCODE:
+            raise
+    return None
+
+
+def _not_due_yet(delivery: Delivery) -> bool:
+    return delivery.due_at is not None and timezone.now() < delivery.due_at
+
+
+def _local_time(delivery: Delivery) -> str:
+    return f"{timezone.localtime(delivery.due_at, delivery.post.workspace.zoneinfo):%H:%M}"
+
+
+def _ready_words(delivery: Delivery) -> str:
+    return f"Ready: Instagram has the media. It goes out at {_local_time(delivery)}."
+
+
+def _ahead_of_time(delivery: Delivery, outcome: Outcome) -> Outcome:
+    """Before the post's time a wait goes back to the dispatcher (scheduled, so a person may still edit, move or
+    cancel the post) instead of holding the delivery as being published."""
+    if outcome.kind != RunOutcome.POLL or not _not_due_yet(delivery):
+        return outcome
+    until = timezone.now() + timedelta(seconds=outcome.countdown)
+    return Outcome.defer_until(until, f"{outcome.reason} It goes out at {_local_time(delivery)}.")
 
 
 # --- containers ----------------------------------------------------------------------------------------------
@@ -158,10 +213,13 @@ def _container_error(status: dict[str, Any], what: str) -> DeliveryFailed:
 
 def _prepare(run: Run, client: GraphClient) -> Outcome | None:
     """Make sure the container(s) exist, are uploaded and FINISHED. Returns an Outcome when we must wait.
-    Media handed over in this run is not checked at once: the first check waits a typical processing time."""
+    Media handed over in this run is not checked at once: a video's first check waits a typical processing
+    time, and an image made in this run is not checked at all (Meta says so at `media_publish` if it needs a
+    moment). What an earlier run made is checked before it is used."""
     delivery = run.delivery
     items = delivery_items(delivery)
     just_sent: list[str] = []  # video containers created or uploaded by this run
+    made_now: set[str] = set()  # image containers created by this run: not read back
     if delivery.kind == DeliveryKind.IG_CAROUSEL:
         children = list(delivery.child_container_ids)
         for index, item in enumerate(items):
@@ -173,28 +231,41 @@ def _prepare(run: Run, client: GraphClient) -> Outcome | None:
                 run.save(child_container_ids=children)
                 if item.asset.kind == MediaAsset.Kind.VIDEO:
                     just_sent.append(child_id)
+                else:
+                    made_now.add(child_id)
             if _needs_upload(delivery, children[index], item.asset):
                 _upload(run, client, children[index], uri, item.asset)
                 just_sent.append(children[index])
         if just_sent:
             return _first_wait(just_sent[-1], "Instagram is processing the carousel's videos.")
-        for index, child_id in enumerate(children):
-            status = _status(run, client, child_id)
-            code = status.get("status_code")
-            if code == "EXPIRED":
-                return _restart(run, "A carousel item expired before publishing; preparing it again.")
-            if code == "ERROR":
-                raise _container_error(status, f"carousel item {index + 1} ({items[index].asset.original_name})")
-            if code != "FINISHED":
-                return Outcome.wait(
-                    poll_seconds(), f"Instagram is processing carousel item {index + 1}.", subject=child_id
-                )
         if not delivery.container_id:
+            for index, child_id in enumerate(children):
+                if child_id in made_now:
+                    continue
+                status = _status(run, client, child_id)
+                code = status.get("status_code")
+                if code == "EXPIRED":
+                    return _restart(run, "A carousel item expired before publishing; preparing it again.")
+                if code == "ERROR":
+                    raise _container_error(status, f"carousel item {index + 1} ({items[index].asset.original_name})")
+                if code != "FINISHED":
+                    return Outcome.wait(
+                        _processing_pause(items),
+                        f"Instagram is processing carousel item {index + 1}.",
+                        subject=child_id,
+                    )
             run.step("carousel container")
             params = _container_params(delivery, None, child=False)
             params.update(media_type="CAROUSEL", children=",".join(children))
-            answer = client.post(f"{delivery.channel.external_id}/media", data=params)
+            answer = _create_carousel(client, delivery, params)
+            if answer is None:  # Meta said an item is not ready: nothing was made
+                return Outcome.wait(
+                    settings.PUBLISH_NOT_READY_SECONDS,
+                    "Instagram is still processing the carousel's items.",
+                    subject="carousel",
+                )
             run.save(container_id=answer["id"])
+            made_now.add(answer["id"])
     else:
         uri = ""
         if not delivery.container_id:
@@ -203,11 +274,15 @@ def _prepare(run: Run, client: GraphClient) -> Outcome | None:
             run.save(container_id=container_id)
             if items[0].asset.kind == MediaAsset.Kind.VIDEO:
                 just_sent.append(container_id)
+            else:
+                made_now.add(container_id)
         if _needs_upload(delivery, delivery.container_id, items[0].asset):
             _upload(run, client, delivery.container_id, uri, items[0].asset)
             just_sent.append(delivery.container_id)
         if just_sent:
             return _first_wait(delivery.container_id, "Instagram is processing the video.")
+    if delivery.container_id in made_now:
+        return None
     status = _status(run, client, delivery.container_id)
     code = status.get("status_code")
     if code == "EXPIRED":
@@ -218,8 +293,27 @@ def _prepare(run: Run, client: GraphClient) -> Outcome | None:
         _recover_unknown_publish(run, client)
         return None
     if code != "FINISHED":
-        return Outcome.wait(poll_seconds(), "Instagram is processing the video.", subject=delivery.container_id)
+        return Outcome.wait(
+            _processing_pause(items), "Instagram is processing the media.", subject=delivery.container_id
+        )
     return None
+
+
+def _create_carousel(client: GraphClient, delivery: Delivery, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The carousel container, or None when Meta answers that an item is not ready yet (9007/2207027)."""
+    try:
+        return client.post(f"{delivery.channel.external_id}/media", data=params)
+    except GraphError as exc:
+        if exc.subcode != NOT_READY_SUBCODE:
+            raise
+    return None
+
+
+def _processing_pause(items: list[PostMedia]) -> float:
+    """Images take a moment, videos minutes: the pause before the next check."""
+    if any(item.asset.kind == MediaAsset.Kind.VIDEO for item in items):
+        return poll_seconds()
+    return settings.PUBLISH_NOT_READY_SECONDS
 
 
 def _first_wait(container_id: str, reason: str) -> Outcome:
@@ -242,12 +336,22 @@ def _restart(run: Run, reason: str) -> Outcome:
 
 # --- quota -----------------------------------------------------------------------------------------------------
 def _check_quota(run: Run, client: GraphClient) -> Outcome | None:
-    """Read the 24-hour publishing quota before publishing; a full quota waits for the window, it does not fail."""
+    """A full 24-hour quota waits for the window, it does not fail. SocialHub counts its own publishes on the
+    account and asks Meta only once they near the limit (the last limit Meta gave, or the documented lower one);
+    posts made elsewhere are caught by `media_publish` itself, which answers a full quota with 9/2207042."""
     delivery = run.delivery
-    answer = client.get(f"{delivery.channel.external_id}/content_publishing_limit", fields="quota_usage,config")
-    data = (answer.get("data") or [{}])[0]
+    channel = delivery.channel
+    total = cache.get(QUOTA_TOTAL_KEY.format(channel.pk)) or QUOTA_TOTAL_ASSUMED
+    ours = Delivery.objects.filter(channel=channel, published_at__gte=timezone.now() - QUOTA_WINDOW).count()
+    if ours < total * settings.PUBLISH_QUOTA_CHECK_SHARE:
+        return None
+    run.step("content_publishing_limit")
+    answer = client.get(f"{channel.external_id}/content_publishing_limit", fields="quota_usage,config")
+    data = (answer.get("data") or [answer])[0]  # the reference wraps it in `data`; live answers may not
     used = int(data.get("quota_usage") or 0)
     total = int((data.get("config") or {}).get("quota_total") or 0)
+    if total:
+        cache.set(QUOTA_TOTAL_KEY.format(channel.pk), total, timeout=int(QUOTA_WINDOW.total_seconds()))
     if not total or used < total:
         return None
     return quota_wait(delivery, total=total)
@@ -320,11 +424,9 @@ def _recover_unknown_publish(run: Run, client: GraphClient) -> None:
 
 
 def _finish(run: Run, client: GraphClient) -> Outcome:
+    """After `media_publish`: the first comment. The permalink is not read here: the inbox's poll and the
+    insights sync read the account's media with their permalinks anyway (`posts.deliveries_learn_permalinks`)."""
     delivery = run.delivery
-    if not delivery.permalink:
-        run.step("permalink")
-        answer = client.get(delivery.remote_id, fields="id,permalink")
-        run.save(permalink=answer.get("permalink") or "")
     comment = delivery.first_comment.strip()
     if comment and delivery.kind != DeliveryKind.IG_STORY and not delivery.first_comment_id:
         post_first_comment(run, client, comment, text_field="text")

@@ -172,12 +172,31 @@ def test_expired_token_pauses_until_reconnected(client, ig_delivery, channels, w
 
 
 def test_full_quota_waits_for_the_window(ig_delivery, channels, sandbox_control):
+    # Posts made elsewhere filled the quota: SocialHub's own count is far from it, so Meta's refusal of
+    # `media_publish` (9/2207042) is what tells, and the post waits instead of failing.
     sandbox_control.quota(HARBOR_IG, quota_total=2, used=2)
     delivery = run_to_end(ig_delivery("Over quota"), sandbox_control)
     assert delivery.state == DeliveryState.SCHEDULED
-    assert "limit of 2 posts in 24 hours" in delivery.waiting_reason
+    assert "24-hour posting limit" in delivery.waiting_reason
     assert delivery.next_attempt_at > timezone.now() + timedelta(minutes=30)
     assert published_with_caption(channels["ig"], "Over quota") == 0
+
+
+def test_quota_is_read_only_once_our_own_posts_near_it(ig_delivery, channels, sandbox_control, settings):
+    from socialhub.graph.models import GraphCall
+
+    delivery = run_to_end(ig_delivery("Far from the limit"), sandbox_control)
+    assert delivery.state == DeliveryState.PUBLISHED
+    assert not GraphCall.objects.filter(path__contains="content_publishing_limit").exists()
+
+    settings.PUBLISH_QUOTA_CHECK_SHARE = 0.01  # one post of ours in the window is "near" now
+    sandbox_control.quota(HARBOR_IG, quota_total=2, used=2)
+    delivery = run_to_end(ig_delivery("Near the limit"), sandbox_control)
+    assert delivery.state == DeliveryState.SCHEDULED
+    assert "limit of 2 posts in 24 hours" in delivery.waiting_reason  # Meta's own figure, read first
+    assert GraphCall.objects.filter(path__contains="content_publishing_limit").count() == 1
+    assert not GraphCall.objects.filter(path__contains="media_publish", outcome="error").exists()
+    assert published_with_caption(channels["ig"], "Near the limit") == 0
 
 
 def test_throttling_waits_as_long_as_meta_says(ig_delivery, channels, sandbox_control):
@@ -197,7 +216,7 @@ def test_throttling_waits_as_long_as_meta_says(ig_delivery, channels, sandbox_co
 def test_high_usage_slows_down_before_meta_throttles(ig_delivery, channels, sandbox_control):
     sandbox_control.set_usage(capacity=12, window_seconds=3600)
     delivery = ig_delivery("Busy hour")
-    for _ in range(9):  # other work used three quarters of the hour's calls before the post is due
+    for _ in range(10):  # other work used five sixths of the hour's calls before the post is due
         channel_client(channels["ig"]).get(HARBOR_IG, fields="id")
     outcomes = []
     from publishing.services import pipeline

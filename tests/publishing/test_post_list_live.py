@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import ChannelStatus
 from publishing.models import Delivery, DeliveryState, Post
+from publishing.services.posts import deliveries_learn_permalinks
 from tests.factories import (
     AgencyMembershipFactory,
     DeliveryFactory,
@@ -47,10 +48,14 @@ def test_a_post_being_published_updates_in_place_then_stops(client, workspace, c
     listed = client.get(f"/w/{workspace.public_id}/posts/").content.decode()
     assert polls(listed, workspace, post) and "Publishing" in listed
 
-    run_to_end(delivery, sandbox_control)
+    delivery = run_to_end(delivery, sandbox_control)
     html = card(client, workspace, post)
-    assert "Published" in html and "View on Facebook" in html
+    assert "Published" in html
     assert "hx-trigger" not in html and "hx-get" not in html  # nothing under way: the polling stops
+    # The link comes with the next read of the Page's posts (the inbox's poll, the insights sync).
+    link = f"https://www.facebook.com/{delivery.remote_id}"
+    deliveries_learn_permalinks(channel_id=delivery.channel_id, links={delivery.remote_id: link})
+    assert "View on Facebook" in card(client, workspace, post)
 
 
 @pytest.mark.parametrize(
