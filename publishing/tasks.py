@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import time
+
+from celery import current_app, shared_task
 
 from .publishers.base import RunOutcome
-from .services import lookups, media, pipeline, removal
+from .services import lookups, media, pipeline, removal, wakeups
 
 
 @shared_task(name="publishing.dispatch_due_deliveries")
 def dispatch_due_deliveries() -> int:
-    """Every minute: queue one publish task per delivery that is due."""
+    """Every minute: queue one publish task per delivery that is due, start preparing Instagram videos due soon,
+    and queue wake-ups for what falls due before the next ticks."""
     return pipeline.dispatch_due()
 
 
@@ -23,11 +26,34 @@ def sweep_stale_deliveries() -> int:
 @shared_task(name=pipeline.PUBLISH_TASK, ignore_result=True)
 def publish_delivery(delivery_id: int, lease_token: str) -> str:
     """Run one delivery as far as it goes now. Safe to run twice: the lease lets only one run act, and every
-    step already done (its Meta id is stored) is skipped. Waiting re-queues this task with a countdown."""
+    step already done (its Meta id is stored) is skipped. Waiting re-queues the run as a poll with a countdown."""
+    return _run(delivery_id, lease_token)
+
+
+@shared_task(name=pipeline.POLL_TASK, ignore_result=True)
+def poll_delivery(delivery_id: int, lease_token: str) -> str:
+    """The same run, come back to check Meta's processing; on its own queue, so it never waits behind a burst."""
+    return _run(delivery_id, lease_token)
+
+
+def _run(delivery_id: int, lease_token: str) -> str:
     outcome = pipeline.delivery_run(delivery_id=delivery_id, token=lease_token)
     if outcome.kind == RunOutcome.POLL:  # Meta is processing: come back later instead of sleeping here
-        pipeline.send_run(delivery_id, lease_token, countdown=outcome.countdown)
+        pipeline.send_run(delivery_id, lease_token, countdown=outcome.countdown, poll=True)
+    if outcome.kind != RunOutcome.STALE:
+        pipeline.continue_lane(delivery_id)
     return outcome.kind.value
+
+
+@shared_task(name=wakeups.WAKE_TASK, ignore_result=True)
+def wake_due_deliveries(second: int) -> int:
+    """At the second posts fall due (queued with that ETA): queue their runs. A wake-up that arrives early waits
+    out the rest on the broker, never in the worker."""
+    early = second - time.time()
+    if early > 0:
+        current_app.send_task(wakeups.WAKE_TASK, args=[second], countdown=early)
+        return 0
+    return pipeline.dispatch_due(look_ahead=False)
 
 
 @shared_task(name="publishing.process_media_asset", ignore_result=True)

@@ -231,6 +231,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TIMEZONE = "UTC"
+# Publishing waits on Meta, not on the CPU: its runs go to a thread-pool worker (`publisher` in the Procfile,
+# PUBLISH_WORKER_CONCURRENCY threads) on their own queues. Checks of Meta's processing, wake-ups and the
+# dispatcher's tick go to `poll`, which that worker reads alongside `publish`, so they never queue behind a burst.
+CELERY_TASK_ROUTES = {
+    "publishing.publish_delivery": {"queue": "publish"},
+    "publishing.poll_delivery": {"queue": "poll"},
+    "publishing.wake_due_deliveries": {"queue": "poll"},
+    "publishing.dispatch_due_deliveries": {"queue": "poll"},
+    "publishing.sweep_stale_deliveries": {"queue": "poll"},
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING: one line per event, secrets removed
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Seconds between polls of every channel's recent comments (webhooks bring them sooner; the poll catches the rest).
@@ -299,6 +309,20 @@ PUBLISH_FIRST_POLL_SECONDS = env.float("PUBLISH_FIRST_POLL_SECONDS", default=30.
 PUBLISH_POLL_SECONDS = env.float("PUBLISH_POLL_SECONDS", default=60.0)
 # Attempts at a delivery before it fails for good (errors a retry cannot fix fail at once).
 PUBLISH_MAX_ATTEMPTS = env.int("PUBLISH_MAX_ATTEMPTS", default=6)
+# Posts due within this many seconds get a wake-up queued for their due second (an ETA task), so they go out on
+# time whatever beat's period; the dispatcher tick every minute is the safety net. Keep it above that minute.
+PUBLISH_WAKE_AHEAD_SECONDS = env.int("PUBLISH_WAKE_AHEAD_SECONDS", default=150)
+# Instagram videos (reels, video stories, carousels with a video) are uploaded and processed this long before
+# their time, so only `media_publish` waits for it. A container lives 24 hours; this stays well under that.
+PUBLISH_PREPARE_AHEAD_SECONDS = min(env.int("PUBLISH_PREPARE_AHEAD_SECONDS", default=15 * 60), 12 * 60 * 60)
+# Runs at once per connected account: one client's burst of posts never holds every publishing thread, so
+# another client's post due at the same minute starts at once.
+PUBLISH_CHANNEL_CONCURRENCY = env.int("PUBLISH_CHANNEL_CONCURRENCY", default=8)
+# After Meta answers that a new image is not ready to publish yet, wait this long before asking again.
+PUBLISH_NOT_READY_SECONDS = env.float("PUBLISH_NOT_READY_SECONDS", default=5.0)
+# Instagram allows a number of API-published posts per account in 24 hours (Meta says how many). SocialHub
+# counts its own and asks Meta for the account's usage only once it has published this share of the limit.
+PUBLISH_QUOTA_CHECK_SHARE = env.float("PUBLISH_QUOTA_CHECK_SHARE", default=0.8)
 # Lifetime of the signed links through which Meta fetches media stored on this server.
 MEDIA_PUBLIC_URL_MAX_AGE = env.int("MEDIA_PUBLIC_URL_MAX_AGE", default=24 * 60 * 60)
 # Facebook videos larger than this go up in chunks (resumable upload) instead of one request.

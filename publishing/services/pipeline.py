@@ -38,25 +38,27 @@ from datetime import datetime, timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.crypto import TokenDecryptionError
-from accounts.models import ChannelStatus, Workspace
+from accounts.models import ChannelStatus, Platform, Workspace
 from accounts.services.channels import channel_check_token, channel_record_error
 from socialhub.graph import GraphAuthError, GraphClient, GraphError, GraphPermissionError, GraphRateLimitError
 from socialhub.graph.usage import wait_seconds
 
-from ..models import ACTIVE_STATES, Delivery, DeliveryAttempt, DeliveryState
+from ..models import ACTIVE_STATES, Delivery, DeliveryAttempt, DeliveryState, MediaAsset
 from ..publishers import publisher_for
 from ..publishers.base import DeliveryFailed, LeaseLost, Outcome, Run, RunOutcome, Unconfirmed
 from ..publishers.facebook import RepeatedOffset
 from ..publishers.instagram import QUOTA_SUBCODE, quota_wait
-from . import alerts, transitions
+from . import alerts, transitions, wakeups
 
 logger = logging.getLogger(__name__)
 
 PUBLISH_TASK = "publishing.publish_delivery"
+POLL_TASK = "publishing.poll_delivery"
 KEYS_WAIT_SECONDS = 5 * 60
 KEYS_UNREADABLE = (
     "SocialHub cannot read its saved access to this channel because the server's encryption key "
@@ -71,12 +73,15 @@ SENT_UNCONFIRMED_AFTER = 24 * 60 * 60
 
 
 # --- the queue ------------------------------------------------------------------------------------------------
-def send_run(delivery_id: int, token: str, countdown: float = 0) -> bool:
-    """Hand a run to the broker. If the broker cannot take it, the delivery goes back to scheduled and due, so
-    the next dispatcher tick sends it; the caller goes on (one failed send never strands others)."""
+def send_run(delivery_id: int, token: str, countdown: float = 0, *, poll: bool = False) -> bool:
+    """Hand a run to the broker (`poll`: a check of Meta's processing, on its own queue so it never waits behind a
+    burst). If the broker cannot take it, the delivery goes back to scheduled and due, so the next dispatcher
+    tick sends it; the caller goes on (one failed send never strands others)."""
     sent = True
     try:
-        current_app.send_task(PUBLISH_TASK, args=[delivery_id, token], countdown=countdown or None)
+        current_app.send_task(
+            POLL_TASK if poll else PUBLISH_TASK, args=[delivery_id, token], countdown=countdown or None
+        )
     except Exception:
         sent = False
         logger.warning(
@@ -109,24 +114,109 @@ def held() -> Q:
     )
 
 
-def dispatch_due(*, limit: int = 500, now: datetime | None = None) -> int:
-    """Beat, every minute: queue one run per due delivery whose channel can publish and that is not held."""
+def _dispatchable():  # type: ignore[no-untyped-def]
+    return Delivery.objects.filter(state=DeliveryState.SCHEDULED, channel__status=ChannelStatus.ACTIVE).exclude(held())
+
+
+def dispatch_due(
+    *, limit: int = 500, now: datetime | None = None, channel_id: int | None = None, look_ahead: bool = True
+) -> int:
+    """Queue one run per due delivery whose channel can publish and that is not held. Called by beat every
+    minute (the safety net), by wake-ups at the second posts fall due, and after each run for its channel.
+
+    Each account is a lane of at most PUBLISH_CHANNEL_CONCURRENCY runs at once, and runs are queued taking turns
+    between accounts (every account's first due delivery, then every account's second, ...): a client's burst of
+    500 posts fills its own lane, and another client's post due at the same second goes out at once. What a
+    full lane leaves is queued when one of its runs ends.
+
+    With `look_ahead` (beat's tick) it also starts preparing Instagram videos due within
+    PUBLISH_PREPARE_AHEAD_SECONDS, and queues wake-ups for what falls due before the next ticks."""
     now = now or timezone.now()
-    with transaction.atomic():
-        due = list(
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(state=DeliveryState.SCHEDULED, next_attempt_at__lte=now, channel__status=ChannelStatus.ACTIVE)
-            .exclude(held())
-            .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:limit]
+    due = _dispatchable().filter(next_attempt_at__lte=now)
+    if channel_id is not None:
+        due = due.filter(channel_id=channel_id)
+    cap = settings.PUBLISH_CHANNEL_CONCURRENCY
+    ranked = list(
+        due.annotate(
+            turn=Window(RowNumber(), partition_by=[F("channel_id")], order_by=[F("next_attempt_at").asc(), F("pk")])
         )
-        count = 0
-        for pk in due:
+        .filter(turn__lte=cap)
+        .values_list("pk", "channel_id", "turn", "next_attempt_at")
+    )
+    running = dict(
+        Delivery.objects.filter(state=DeliveryState.PUBLISHING, channel_id__in={row[1] for row in ranked})
+        .order_by()
+        .values_list("channel_id")
+        .annotate(count=Count("pk"))
+        .values_list("channel_id", "count")
+    )
+    chosen = sorted((turn, at, pk) for pk, channel, turn, at in ranked if turn <= cap - running.get(channel, 0))
+    count = 0
+    with transaction.atomic():
+        for _turn, _at, pk in chosen[:limit]:
             token = transitions.claim(pk)
             if token:
                 _send_on_commit(pk, token)
                 count += 1
+        if look_ahead:
+            count += _prepare_ahead(now)
+    if look_ahead:
+        _wake_upcoming(now)
     return count
+
+
+def _prepare_ahead(now: datetime) -> int:
+    """Instagram videos due soon start now: their container is made, uploaded and processed before their time, and
+    only `media_publish` waits for it (the publisher sees to that). Only a delivery that never ran: anything
+    later (a retry, a wait) goes at its own time."""
+    ahead = (
+        _dispatchable()
+        .filter(
+            next_attempt_at__gt=now,
+            next_attempt_at__lte=F("due_at"),
+            due_at__lte=now + timedelta(seconds=settings.PUBLISH_PREPARE_AHEAD_SECONDS),
+            channel__platform=Platform.INSTAGRAM,
+            attempts=0,
+            container_id="",
+            post__items__asset__kind=MediaAsset.Kind.VIDEO,
+        )
+        .order_by("due_at")
+        .values_list("pk", flat=True)
+        .distinct()[:100]
+    )
+    count = 0
+    for pk in list(ahead):
+        token = transitions.claim(pk)
+        if token:
+            _send_on_commit(pk, token)
+            count += 1
+    return count
+
+
+def _wake_upcoming(now: datetime) -> None:
+    """A wake-up at each second a delivery falls due before the next ticks (`wakeups`)."""
+    upcoming = (
+        _dispatchable()
+        .filter(
+            next_attempt_at__gt=now, next_attempt_at__lte=now + timedelta(seconds=settings.PUBLISH_WAKE_AHEAD_SECONDS)
+        )
+        .order_by()
+        .values_list("next_attempt_at", flat=True)
+        .distinct()[:500]
+    )
+    for at in set(upcoming):
+        wakeups.wake_at(at)
+
+
+def continue_lane(delivery_id: int) -> int:
+    """A run ended (or went to wait for Meta): its account's lane has room, so queue what waits in it now rather
+    than at the next tick. Never raises: the tick catches anything left."""
+    try:
+        channel_id = Delivery.objects.filter(pk=delivery_id).values_list("channel_id", flat=True).first()
+        return dispatch_due(channel_id=channel_id, look_ahead=False) if channel_id else 0
+    except Exception:
+        logger.warning("could not queue the next publishing run after delivery %s", delivery_id, exc_info=True)
+        return 0
 
 
 def sweep_stale() -> int:

@@ -14,6 +14,9 @@ Nothing else writes `Delivery.state` (a test reads the code to keep it so).
     draft | awaiting_approval | scheduled | failed ─cancel→ cancelled
     awaiting_approval | scheduled ─reopen (a person edits the post)→ draft
     scheduled ─reschedule (calendar, queue)→ scheduled at another time
+
+Every move to scheduled whose time is soon asks `wakeups` for a wake-up at that time, once the transaction
+commits: whichever path made it due (a person, a retry, a wait), it goes out at its second.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..models import ACTIVE_STATES, Delivery, DeliveryAttempt, DeliveryState, Post
+from . import wakeups
 
 if TYPE_CHECKING:
     from accounts.models import Channel
@@ -98,18 +102,24 @@ def submit_for_approval(post: Post) -> int:
 
 def schedule(post: Post, *, due: datetime) -> int:
     """Drafts and approved deliveries become due at `due`."""
-    return post.deliveries.filter(state__in=[S.DRAFT, S.AWAITING_APPROVAL]).update(
+    moved = post.deliveries.filter(state__in=[S.DRAFT, S.AWAITING_APPROVAL]).update(
         state=S.SCHEDULED, due_at=due, next_attempt_at=due, waiting_reason="", updated_at=timezone.now(), **ERROR_RESET
     )
+    if moved:
+        wakeups.wake_on_commit(due)
+    return moved
 
 
 def reschedule(post: Post, *, due: datetime) -> int:
     """A person moved the post's time (calendar drag, queue order): its scheduled deliveries that nothing was sent
     for become due at `due`. A delivery a run claimed meanwhile (publishing) is left alone; the caller, holding
     the post's lock, refuses the move when it sees one. Returns how many moved."""
-    return post.deliveries.filter(state=S.SCHEDULED, remote_id="", publish_started_at__isnull=True).update(
+    moved = post.deliveries.filter(state=S.SCHEDULED, remote_id="", publish_started_at__isnull=True).update(
         due_at=due, next_attempt_at=due, waiting_reason="", **RUN_RESET
     )
+    if moved:
+        wakeups.wake_on_commit(due)
+    return moved
 
 
 def reopen_for_edit(post: Post) -> int:
@@ -170,21 +180,23 @@ def retry(delivery: Delivery, *, approved: bool) -> bool:
         **WAIT_RESET,
         **fresh,
     )
-    if updated or not fresh:
-        return bool(updated)
-    # The row changed under us (a run stored ids after all): retry it keeping them.
-    return _move(
-        delivery.pk,
-        [S.FAILED],
-        S.SCHEDULED,
-        next_attempt_at=due,
-        waiting_reason="",
-        error_count=0,
-        follow_up_attempts=0,
-        **ERROR_RESET,
-        **RUN_RESET,
-        **WAIT_RESET,
-    )
+    if not updated and fresh:
+        # The row changed under us (a run stored ids after all): retry it keeping them.
+        updated = _move(
+            delivery.pk,
+            [S.FAILED],
+            S.SCHEDULED,
+            next_attempt_at=due,
+            waiting_reason="",
+            error_count=0,
+            follow_up_attempts=0,
+            **ERROR_RESET,
+            **RUN_RESET,
+            **WAIT_RESET,
+        )
+    if updated:
+        wakeups.wake_on_commit(due)
+    return bool(updated)
 
 
 def _unconfirmed(delivery: Delivery):  # type: ignore[no-untyped-def]
@@ -195,11 +207,12 @@ def _unconfirmed(delivery: Delivery):  # type: ignore[no-untyped-def]
 def publish_again(delivery: Delivery) -> bool:
     """A person checked the account after an unconfirmed outcome and the post is not there: publish it again,
     from the start (nothing Meta holds of the last try is reused)."""
-    return (
+    now = timezone.now()
+    moved = (
         _unconfirmed(delivery).update(
             state=S.SCHEDULED,
-            updated_at=timezone.now(),
-            next_attempt_at=timezone.now(),
+            updated_at=now,
+            next_attempt_at=now,
             waiting_reason="",
             error_count=0,
             follow_up_attempts=0,
@@ -212,6 +225,9 @@ def publish_again(delivery: Delivery) -> bool:
         )
         == 1
     )
+    if moved:
+        wakeups.wake_on_commit(now)
+    return moved
 
 
 def mark_published_by_person(delivery: Delivery, *, remote_id: str, permalink: str) -> bool:
@@ -392,7 +408,7 @@ def to_scheduled(
         fields.update(error_count=F("error_count") + 1, **_error_fields(error))
     if follow_up:
         fields.update(follow_up_attempts=F("follow_up_attempts") + 1)
-    return _move(
+    moved = _move(
         delivery_id,
         ACTIVE_STATES,
         S.SCHEDULED,
@@ -403,6 +419,9 @@ def to_scheduled(
         **WAIT_RESET,
         **fields,
     )
+    if moved:
+        wakeups.wake_on_commit(at)
+    return moved
 
 
 def to_failed(

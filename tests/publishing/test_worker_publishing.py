@@ -62,7 +62,8 @@ def test_dispatcher_publishes_what_is_due(
     )
     post_submit(post=post, access=get_workspace_for_user(alice, workspace.public_id))
     assert dispatch_due_deliveries.apply().get() == 0  # not due yet
-    Delivery.objects.filter(post=post).update(next_attempt_at=timezone.now())
+    now = timezone.now()
+    Delivery.objects.filter(post=post).update(due_at=now, next_attempt_at=now)
     assert dispatch_due_deliveries.apply().get() == 2
     for delivery in post.deliveries.all():
         assert wait_for_state(delivery, DONE).state == DeliveryState.PUBLISHED
