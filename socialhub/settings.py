@@ -321,8 +321,8 @@ PUBLISH_CHANNEL_CONCURRENCY = env.int("PUBLISH_CHANNEL_CONCURRENCY", default=8)
 # After Meta answers that a new image is not ready to publish yet, wait this long before asking again.
 PUBLISH_NOT_READY_SECONDS = env.float("PUBLISH_NOT_READY_SECONDS", default=5.0)
 # Instagram allows a number of API-published posts per account in 24 hours (Meta says how many). SocialHub
-# counts its own and asks Meta for the account's usage only once it has published this share of the limit.
-PUBLISH_QUOTA_CHECK_SHARE = env.float("PUBLISH_QUOTA_CHECK_SHARE", default=0.8)
+# counts its own and asks Meta for the account's usage only once it has published this percent of the limit.
+PUBLISH_QUOTA_CHECK_PERCENT = env.int("PUBLISH_QUOTA_CHECK_PERCENT", default=80)
 # Lifetime of the signed links through which Meta fetches media stored on this server.
 MEDIA_PUBLIC_URL_MAX_AGE = env.int("MEDIA_PUBLIC_URL_MAX_AGE", default=24 * 60 * 60)
 # Facebook videos larger than this go up in chunks (resumable upload) instead of one request.

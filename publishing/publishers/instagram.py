@@ -343,7 +343,7 @@ def _check_quota(run: Run, client: GraphClient) -> Outcome | None:
     channel = delivery.channel
     total = cache.get(QUOTA_TOTAL_KEY.format(channel.pk)) or QUOTA_TOTAL_ASSUMED
     ours = Delivery.objects.filter(channel=channel, published_at__gte=timezone.now() - QUOTA_WINDOW).count()
-    if ours < total * settings.PUBLISH_QUOTA_CHECK_SHARE:
+    if ours * 100 < total * settings.PUBLISH_QUOTA_CHECK_PERCENT:
         return None
     run.step("content_publishing_limit")
     answer = client.get(f"{channel.external_id}/content_publishing_limit", fields="quota_usage,config")

@@ -138,7 +138,8 @@ def test_carousel_dragged_tagged_scheduled_edited_and_published_in_the_new_order
     assert post.versions.first().changed == ["caption", "time"]
 
     # Its time comes: the worker publishes what was saved last, in the order chosen.
-    Delivery.objects.filter(post=post).update(next_attempt_at=timezone.now())
+    now = timezone.now()
+    Delivery.objects.filter(post=post).update(due_at=now, next_attempt_at=now)
     assert dispatch_due_deliveries.apply().get() == 1
     delivery = wait_for_state(post.deliveries.get(), (DeliveryState.PUBLISHED, DeliveryState.FAILED))
     assert delivery.state == DeliveryState.PUBLISHED, delivery.error_message

@@ -189,7 +189,7 @@ def test_quota_is_read_only_once_our_own_posts_near_it(ig_delivery, channels, sa
     assert delivery.state == DeliveryState.PUBLISHED
     assert not GraphCall.objects.filter(path__contains="content_publishing_limit").exists()
 
-    settings.PUBLISH_QUOTA_CHECK_SHARE = 0.01  # one post of ours in the window is "near" now
+    settings.PUBLISH_QUOTA_CHECK_PERCENT = 1  # one post of ours in the window is "near" now
     sandbox_control.quota(HARBOR_IG, quota_total=2, used=2)
     delivery = run_to_end(ig_delivery("Near the limit"), sandbox_control)
     assert delivery.state == DeliveryState.SCHEDULED
