@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     publish.add_arguments(
         commands.add_parser(
             "publish",
-            help="posts through dispatcher, Celery workers and the Graph API sandbox: throughput, delays, calls",
+            help="publishing through beat, the Procfile's workers and the Graph API sandbox: punctuality, burst, calls",
             description=publish.__doc__,
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )

@@ -1,6 +1,7 @@
 """An isolated SocialHub installation for one benchmark run: its own database, broker, cache and media folder
 in a temp dir (or a dropped-and-recreated PostgreSQL database / a flushed Redis db), the Graph API sandbox, and
-the processes of a deployment (web, Celery workers), all stopped and removed again on exit, Ctrl-C or error.
+the processes of a deployment (web, and the Celery workers and beat of the repository's Procfile), all stopped
+and removed again on exit, Ctrl-C or error.
 
 Settings reach every process the way they reach production: through environment variables. The in-process
 part (seeding, measuring) sets the same variables in `os.environ` before `django.setup()`."""
@@ -8,7 +9,9 @@ part (seeding, measuring) sets the same variables in `os.environ` before `django
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -234,42 +237,76 @@ class BenchEnv:
             time.sleep(0.2)
         raise RuntimeError(f"runserver did not answer /healthz in {timeout:.0f} s:\n{self.tail('web')}")
 
-    def start_workers(self, count: int, *, concurrency: int = 1, timeout: float = 60.0) -> None:
-        """`count` Celery worker processes on the default queue; waits until each reports ready."""
+    # --- processes as the Procfile starts them ------------------------------------------------------------
+    def procfile(self) -> dict[str, str]:
+        """The repository's Procfile: entry name → command line, as `make run` (honcho) reads it."""
+        entries = {}
+        for line in (ROOT / "Procfile").read_text().splitlines():
+            name, colon, command = line.partition(":")
+            if colon and name.strip() and not name.lstrip().startswith("#"):
+                entries[name.strip()] = command.strip()
+        return entries
+
+    def celery_argv(self, command: str, *, node: str = "") -> list[str]:
+        """A Procfile's Celery line as this installation runs it: this interpreter, the bench's app (SocialHub's
+        app plus the ready signal), `${NAME:-default}` filled from the bench's environment, the node name `node`,
+        WARNING logs, and for beat its schedule file in the temp dir; workers do without gossip, mingle and
+        heartbeats (nothing in the bench asks other nodes anything)."""
+        args = shlex.split(_expand(command, self.process_env()))
+        if not args or Path(args[0]).name != "celery":
+            raise RuntimeError(f"not a celery command line: {command}")
+        args = args[1:]
+        if not _replace_option(args, ("-A", "--app"), "bench.worker"):
+            args[:0] = ["-A", "bench.worker"]
+        if not _replace_option(args, ("-l", "--loglevel"), "WARNING"):
+            args += ["--loglevel", "WARNING"]
+        if "beat" in args:
+            schedule = str(self.tmp / "celerybeat-schedule")
+            if not _replace_option(args, ("-s", "--schedule"), schedule):
+                args += ["--schedule", schedule]
+        elif "worker" in args:
+            if node and not _replace_option(args, ("-n", "--hostname"), node):
+                args += ["-n", node]
+            args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+        return [sys.executable, "-m", "celery", *args]
+
+    def start_procfile(self, copies: dict[str, int], *, timeout: float = 60.0) -> None:
+        """Start `copies[name]` processes of each Procfile entry named there (Celery workers and beat), each
+        worker under its own node name (`worker@%h` → `worker1@%h`, `worker2@%h`), and wait until every worker
+        consumes (it touches a file named by its pid in BENCH_READY_DIR) and beat is still alive after a second."""
+        entries = self.procfile()
         ready = Path(self.env["BENCH_READY_DIR"])
         ready.mkdir(parents=True, exist_ok=True)
-        for number in range(1, count + 1):
-            self._spawn(
-                f"worker{number}",
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "bench.worker",
-                    "worker",
-                    "-Q",
-                    "celery",
-                    "--concurrency",
-                    str(concurrency),
-                    "-n",
-                    f"bench{number}@%h",
-                    "--loglevel",
-                    "WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
-            )
+        workers: list[tuple[str, subprocess.Popen]] = []
+        beats: list[tuple[str, subprocess.Popen]] = []
+        for entry, count in copies.items():
+            if count <= 0:
+                continue
+            if entry not in entries:
+                raise RuntimeError(f"the Procfile has no {entry!r} entry (it has {', '.join(entries)})")
+            for number in range(1, count + 1):
+                name = entry if count == 1 else f"{entry}{number}"
+                argv = self.celery_argv(entries[entry], node=_numbered_node(entries[entry], entry, number))
+                proc = self._spawn(name, argv)
+                (beats if "beat" in argv else workers).append((name, proc))
+                self.log(f"{name}: celery {' '.join(argv[3:])}")
         deadline = time.monotonic() + timeout
-        while len(list(ready.iterdir())) < count:
-            for name, proc, _log in self.processes:
-                if name.startswith("worker") and proc.poll() is not None:
+        waiting = list(workers)
+        while waiting:
+            for name, proc in waiting + beats:
+                if proc.poll() is not None:
                     raise RuntimeError(f"{name} exited:\n{self.tail(name)}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"workers not ready after {timeout:.0f} s:\n{self.tail('worker1')}")
+            waiting = [(name, proc) for name, proc in waiting if not (ready / str(proc.pid)).exists()]
+            if waiting and time.monotonic() > deadline:
+                names = ", ".join(name for name, _proc in waiting)
+                raise RuntimeError(f"{names} not ready after {timeout:.0f} s:\n{self.tail(waiting[0][0])}")
             time.sleep(0.2)
-        self.log(f"{count} Celery worker process(es), concurrency {concurrency} each")
+        if beats:
+            time.sleep(1.0)
+            for name, proc in beats:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited:\n{self.tail(name)}")
+        self.log(f"{len(workers)} Celery worker process(es) ready, {len(beats)} beat")
 
     def tail(self, name: str, lines: int = 30) -> str:
         for proc_name, _proc, log in self.processes:
@@ -284,6 +321,39 @@ class BenchEnv:
             if log.exists():
                 found += [f"{name}: {line}" for line in log.read_text(errors="replace").splitlines() if pattern in line]
         return found
+
+
+def _expand(command: str, environ: dict[str, str]) -> str:
+    """`${NAME:-default}`, `${NAME}` and `$NAME` as the shell (honcho) expands them."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(3)
+        found = environ.get(name, "")
+        if match.group(2) is not None and not found:
+            return match.group(2)
+        return found
+
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", value, command)
+
+
+def _replace_option(args: list[str], names: tuple[str, ...], value: str) -> bool:
+    """Set the option spelled any of `names` (`-n x`, `--hostname x`, `--hostname=x`) to `value`, in place."""
+    found = False
+    for index, arg in enumerate(args):
+        if arg in names and index + 1 < len(args):
+            args[index + 1] = value
+            found = True
+        elif any(arg.startswith(f"{name}=") for name in names if name.startswith("--")):
+            args[index] = f"{arg.split('=', 1)[0]}={value}"
+            found = True
+    return found
+
+
+def _numbered_node(command: str, entry: str, number: int) -> str:
+    """`-n publisher@%h` → `publisher2@%h`: every copy of an entry gets its own node name."""
+    match = re.search(r"(?:-n|--hostname)[ =](\S+)", command)
+    name, _at, host = (match.group(1) if match else f"{entry}@%h").partition("@")
+    return f"{name}{number}@{host or '%h'}"
 
 
 def _stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:

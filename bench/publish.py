@@ -1,62 +1,118 @@
 """`python -m bench publish`: the publishing pipeline end to end, as deployed.
 
-A fresh installation (database, broker, media folder, `runserver` at PUBLIC_BASE_URL, W Celery workers) talks
-to the Graph API sandbox with L ms of added latency per call. N posts of every kind, spread over M connected
-channels, become due at once (or over `--stagger` seconds); an in-process dispatcher loop stands in for beat
-(`pipeline.dispatch_due()` every `--tick` seconds) and the database is polled until every delivery is published
-or failed. Then, for Graph calls per post type, each kind runs alone in a small batch and the `GraphCall` rows
-recorded during that batch are counted."""
+A fresh installation (database, broker, media folder, `runserver` at PUBLIC_BASE_URL, and the Celery workers and
+beat of the repository's Procfile) talks to the Graph API sandbox with L ms of added latency per call. After the
+seeding's own Graph calls have died down, three phases run:
+
+A. Graph calls per post type: each kind alone, a few posts on one channel, made due now and driven by a
+   dispatcher loop in the benchmark; the `GraphCall` rows created meanwhile are counted and set beside the
+   protocol's minimum for that kind.
+B. Punctuality: R whole minutes, the first at least two minutes ahead; each minute a photo and a reel on every
+   Instagram account, a photo and a text on every Page, scheduled for that minute. Only beat and the workers act;
+   the benchmark watches the database and reports due → published.
+C. Burst: N posts of every kind, moved by `transitions.reschedule` (as the calendar moves a post) to one moment
+   ten seconds ahead; beat and the workers publish them all. Throughput, delays, task runs and calls per post."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import re
 import statistics
 import time
 from collections import Counter
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from .env import BenchEnv
 
-# Delivery kinds in the order posts cycle through them: (kind, platform, post format, media keys, options).
-KINDS: list[tuple[str, str, str, tuple[str, ...], dict[str, str]]] = [
-    ("ig_image", "instagram", "feed", ("square",), {}),
-    ("fb_text", "facebook_page", "feed", (), {}),
-    ("ig_carousel", "instagram", "feed", ("square", "square2"), {}),
-    ("fb_link", "facebook_page", "feed", (), {"link": "https://example.com/bench"}),
-    ("ig_reel", "instagram", "reel", ("reel",), {}),
-    ("fb_photo", "facebook_page", "feed", ("square",), {}),
-    ("ig_story", "instagram", "story", ("portrait",), {}),
-    ("fb_photos", "facebook_page", "feed", ("square", "portrait"), {}),
-    ("fb_reel", "facebook_page", "reel", ("reel",), {}),
-    ("fb_video", "facebook_page", "feed", ("reel",), {}),
+
+@dataclass(frozen=True)
+class Kind:
+    """A delivery kind as the benchmark posts it."""
+
+    name: str
+    platform: str
+    format: str
+    media: tuple[str, ...]
+    link: bool = False
+    caption: bool = True  # Instagram shows no caption on stories, and the composer refuses one
+
+    @property
+    def minimum(self) -> int:
+        return MINIMUM[self.name][0]
+
+    @property
+    def why(self) -> str:
+        return MINIMUM[self.name][1]
+
+
+# In the order posts cycle through them.
+KINDS: list[Kind] = [
+    Kind("ig_image", "instagram", "feed", ("square",)),
+    Kind("fb_text", "facebook_page", "feed", ()),
+    Kind("ig_carousel", "instagram", "feed", ("square", "square2")),
+    Kind("fb_link", "facebook_page", "feed", (), link=True),
+    Kind("ig_reel", "instagram", "reel", ("reel",)),
+    Kind("fb_photo", "facebook_page", "feed", ("square",)),
+    Kind("ig_story", "instagram", "story", ("portrait",), caption=False),
+    Kind("fb_photos", "facebook_page", "feed", ("square", "portrait")),
+    Kind("fb_reel", "facebook_page", "reel", ("reel",)),
+    Kind("fb_video", "facebook_page", "feed", ("reel",)),
 ]
+# The fewest HTTP calls Meta's protocol allows for one post of each kind, and which they are.
+MINIMUM: dict[str, tuple[int, str]] = {
+    "ig_image": (2, "POST media (the container), POST media_publish"),
+    "ig_carousel": (4, "POST media per image (2), POST media for the carousel, POST media_publish"),
+    "ig_reel": (4, "POST media upload_type=resumable, the rupload, one GET status answering FINISHED, media_publish"),
+    "ig_story": (2, "POST media (a STORIES container), POST media_publish"),
+    "fb_text": (1, "POST feed"),
+    "fb_link": (1, "POST feed with the link"),
+    "fb_photo": (1, "POST photos, published"),
+    "fb_photos": (3, "POST photos unpublished (2), POST feed with attached_media"),
+    "fb_video": (2, "POST videos, one GET status saying ready (nothing else tells the post is live)"),
+    "fb_reel": (4, "POST video_reels start, the rupload, POST video_reels finish, one GET status"),
+}
+BY_NAME = {kind.name: kind for kind in KINDS}
+PHOTO_AND_TEXT = ("ig_image", "fb_photo", "fb_text")
+REEL = ("ig_reel",)
 TERMINAL = ("published", "failed", "cancelled")
+SETTLED = ("published", "failed")
+POLL = 0.2  # seconds between looks at the database while the pipeline works
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--posts", type=int, default=120, help="posts in the main run, one delivery each (120)")
+    parser.add_argument("--posts", type=int, default=500, help="posts in the burst, one delivery each")
     parser.add_argument("--channels", type=int, default=4, help="connected channels, 1-7 (4: 2 Pages + their IG)")
-    parser.add_argument("--latency-ms", type=int, default=50, help="latency the sandbox adds to every call (50)")
-    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes, concurrency 1 each (2)")
-    parser.add_argument("--concurrency", type=int, default=1, help="Celery concurrency per worker process (1)")
+    parser.add_argument("--latency-ms", type=int, default=150, help="latency the sandbox adds to every call")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="copies of the Procfile's publisher entry (without one: of its worker entry)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=32, help="PUBLISH_WORKER_CONCURRENCY, the publisher's threads"
+    )
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument("--broker", default="filesystem", choices=["filesystem", "redis"])
-    parser.add_argument("--stagger", type=float, default=0.0, help="spread due times over this many seconds (0)")
-    parser.add_argument("--video-seconds", type=float, default=2.0, help="sandbox video processing time (2)")
-    parser.add_argument("--poll-seconds", type=float, default=0.5, help="PUBLISH_POLL_SECONDS (0.5; min wait 1 s)")
+    parser.add_argument("--video-seconds", type=float, default=2.0, help="sandbox video processing time")
+    parser.add_argument("--poll-seconds", type=float, default=0.5, help="PUBLISH_POLL_SECONDS")
     parser.add_argument(
         "--first-poll-seconds",
         type=float,
         default=None,
         help="PUBLISH_FIRST_POLL_SECONDS, the wait before the first check (default: --video-seconds)",
     )
-    parser.add_argument("--tick", type=float, default=0.5, help="seconds between dispatcher runs (0.5)")
-    parser.add_argument("--calls-per-kind", type=int, default=2, help="posts per kind in the Graph-calls phase (2)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="give up waiting after this many seconds")
+    parser.add_argument("--calls-per-kind", type=int, default=2, help="posts per kind in phase A (0 skips it)")
+    parser.add_argument("--tick", type=float, default=0.5, help="seconds between dispatcher runs in phase A")
+    parser.add_argument("--rounds", type=int, default=3, help="scheduled minutes in phase B (0 skips it)")
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, help="phases B and C give up this long after the last due time"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database) for inspection")
 
 
@@ -64,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.channels <= 7:
         raise SystemExit("--channels must be between 1 and 7 (the sandbox seeds 4 Pages and 3 Instagram accounts)")
     print(
-        f"publish: {args.posts} posts, {args.channels} channels, {args.latency_ms} ms latency, "
-        f"{args.workers} worker(s) × concurrency {args.concurrency}, {args.db}, {args.broker} broker"
+        f"publish: {args.posts} posts in the burst, {args.rounds} punctuality round(s), {args.channels} channels, "
+        f"{args.latency_ms} ms latency, {args.db}, {args.broker} broker"
     )
     with BenchEnv(db=args.db, broker=args.broker, keep=args.keep) as env:
         sandbox_url = env.start_sandbox()
@@ -75,17 +131,29 @@ def run(args: argparse.Namespace) -> int:
             PUBLISH_FIRST_POLL_SECONDS=str(
                 args.video_seconds if args.first_poll_seconds is None else args.first_poll_seconds
             ),
+            PUBLISH_WORKER_CONCURRENCY=str(args.concurrency),
+            INBOX_POLL_SECONDS="86400",  # the inbox poll must not call Meta while calls are counted
         )
         env.create_database()
         env.django_setup()
         logging.getLogger("kombu.connection").setLevel(logging.ERROR)  # "No hostname was supplied" (filesystem)
         env.start_web()
-        env.start_workers(args.workers, concurrency=args.concurrency)
-        bench = PublishBench(env, args)
+        entries = env.procfile()
+        if "publisher" in entries:
+            copies = {"worker": 1, "publisher": args.workers, "beat": 1}
+            processes = f"worker ×1, publisher ×{args.workers} (PUBLISH_WORKER_CONCURRENCY {args.concurrency}), beat"
+        else:
+            copies = {"worker": args.workers, "beat": 1}
+            processes = f"worker ×{args.workers} (no publisher entry; concurrency as the Procfile says), beat"
+        env.start_procfile(copies)
+        bench = PublishBench(env, args, processes)
         bench.seed()
-        main = bench.main_run()
+        bench.settle()
+        bench.control.latency(args.latency_ms)
         per_kind = bench.calls_phase() if args.calls_per_kind > 0 else {}
-        bench.report(main, per_kind)
+        rounds = bench.punctuality_phase() if args.rounds > 0 else None
+        burst = bench.burst_phase() if args.posts > 0 else None
+        bench.summary(per_kind, rounds, burst)
         errors = env.log_lines("ERROR") + env.log_lines("Traceback")
         if errors:
             print(f"\nProcess logs reported {len(errors)} error line(s); first ones:")
@@ -95,9 +163,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 class PublishBench:
-    def __init__(self, env: BenchEnv, args: argparse.Namespace):
-        self.env, self.args = env, args
+    def __init__(self, env: BenchEnv, args: argparse.Namespace, processes: str):
+        self.env, self.args, self.processes = env, args, processes
         self.control = env.sandbox.control
+        self.early: list[str] = []
 
     # --- seeding ------------------------------------------------------------------------------------------------
     def seed(self) -> None:
@@ -126,7 +195,7 @@ class PublishBench:
             # The default 100 posts / 24 h per account would hold most of the run for a day.
             self.control.quota(channel.external_id, quota_total=1_000_000)
         self.control.processing(video_seconds=self.args.video_seconds)
-        self.kinds = [k for k in KINDS if self.by_platform[k[1]]]
+        self.kinds = [k for k in KINDS if self.by_platform[k.platform]]
         self.media = self._upload_samples()
         names = ", ".join(c.display_name for c in self.channels)
         self.env.log(f"seeded workspace, channels ({names}) and media in {time.monotonic() - started:.1f} s")
@@ -194,213 +263,409 @@ class PublishBench:
                 raise RuntimeError(f"{path.name}: {assets[key].probe_error}")
         return assets
 
-    def _create_posts(self, plan: list[tuple[tuple, Any]], label: str) -> list[int]:
-        """Create and schedule one post per (kind, channel); returns the delivery ids. Scheduled in an hour so
-        nothing starts before every post exists; `_make_due` then moves them to now."""
-        from django.utils import timezone
+    def settle(self, quiet: float = 3.0, limit: float = 120.0) -> None:
+        """Connecting a channel queues its insights and inbox backfills; nothing is measured until they are done,
+        which shows as no new `GraphCall` row for `quiet` seconds."""
+        started = time.monotonic()
+        last, changed = _last_call(), started
+        while True:
+            time.sleep(POLL)
+            now, newest = time.monotonic(), _last_call()
+            if newest != last:
+                last, changed = newest, now
+            if now - changed >= quiet:
+                self.env.log(f"seeding's Graph calls quiet for {quiet:g} s after {now - started:.1f} s")
+                return
+            if now - started >= limit:
+                print(f"  ! Graph calls still going after {limit:.0f} s; measuring anyway", flush=True)
+                return
 
+    # --- posts ----------------------------------------------------------------------------------------------------
+    def _create(self, plan: list[tuple[Kind, Any]], label: str, scheduled_at: datetime) -> tuple[list[int], list[int]]:
+        """One post per (kind, channel) through post_create + post_submit, scheduled at `scheduled_at`. Returns the
+        post ids and their delivery ids, in the plan's order."""
         from publishing.models import Delivery
         from publishing.services.posts import MediaItem, post_create, post_submit
 
-        later = timezone.now() + timedelta(hours=1)
         post_ids = []
-        for number, ((kind, _platform, fmt, media_keys, options), channel) in enumerate(plan):
+        for number, (kind, channel) in enumerate(plan):
             post = post_create(
                 workspace=self.workspace,
                 author=self.user,
                 channels=[channel],
-                caption=f"{label} {number} · {kind} #socialhub",
-                media=[MediaItem(self.media[key]) for key in media_keys],
-                format=fmt,
-                scheduled_at=later,
-                **({"link": f"{options['link']}/{label}/{number}"} if "link" in options else {}),
+                caption=f"{label} {number} · {kind.name} #socialhub" if kind.caption else "",
+                media=[MediaItem(self.media[key]) for key in kind.media],
+                format=kind.format,
+                scheduled_at=scheduled_at,
+                **({"link": f"https://example.com/bench/{label.replace(' ', '-')}/{number}"} if kind.link else {}),
             )
             post_submit(post=post, access=self.access)
             post_ids.append(post.pk)
-        deliveries = sorted(Delivery.objects.filter(post_id__in=post_ids).values_list("pk", "kind"))
-        expected = [kind[0] for kind, _channel in plan]
-        wrong = [(pk, kind, want) for (pk, kind), want in zip(deliveries, expected, strict=True) if kind != want]
+        found = dict(Delivery.objects.filter(post_id__in=post_ids).values_list("post_id", "pk"))
+        kinds = dict(Delivery.objects.filter(post_id__in=post_ids).values_list("pk", "kind"))
+        delivery_ids = [found[pk] for pk in post_ids]
+        wrong = [(pk, kinds[pk], k.name) for pk, (k, _c) in zip(delivery_ids, plan, strict=True) if kinds[pk] != k.name]
         if wrong:
             raise RuntimeError(f"unexpected delivery kinds (id, got, wanted): {wrong[:5]}")
-        return [pk for pk, _ in deliveries]
+        return post_ids, delivery_ids
 
-    def _make_due(self, ids: list[int], stagger: float) -> Any:
-        from django.utils import timezone
+    def _move(self, post_ids: list[int], due: datetime) -> int:
+        """Move each post to `due` as the calendar does: under the post's lock, its time and then its scheduled
+        deliveries (`transitions.reschedule`). Returns how many deliveries moved."""
+        from django.db import transaction
 
-        from publishing.models import Delivery
+        from publishing.models import Post
+        from publishing.services import transitions
 
-        t0 = timezone.now()
-        if stagger <= 0:
-            Delivery.objects.filter(pk__in=ids).update(due_at=t0, next_attempt_at=t0)
-        else:
-            for index, pk in enumerate(ids):
-                due = t0 + timedelta(seconds=stagger * index / max(1, len(ids) - 1))
-                Delivery.objects.filter(pk=pk).update(due_at=due, next_attempt_at=due)
-        return t0
+        moved = 0
+        for pk in post_ids:
+            with transaction.atomic():
+                post = Post.objects.select_for_update().get(pk=pk)
+                post.scheduled_at = due
+                post.scheduled_local = due.astimezone(self.workspace.zoneinfo).strftime("%Y-%m-%dT%H:%M:%S")
+                post.save(update_fields=["scheduled_at", "scheduled_local", "updated_at"])
+                moved += transitions.reschedule(post, due=due)
+        return moved
 
-    def _drive(self, ids: list[int], *, progress: bool) -> tuple[float, bool]:
-        """Dispatcher loop until every delivery is terminal. Returns (seconds, finished)."""
-        from django.db import close_old_connections
-
-        from publishing.models import Delivery
-        from publishing.services import pipeline
-
-        started = time.monotonic()
-        last_print = started
-        while True:
-            pipeline.dispatch_due()
-            states = Counter(Delivery.objects.filter(pk__in=ids).values_list("state", flat=True))
-            open_count = sum(n for s, n in states.items() if s not in TERMINAL)
-            now = time.monotonic()
-            if open_count == 0:
-                return now - started, True
-            if now - started > self.args.timeout:
-                print(f"  ! timed out after {self.args.timeout:.0f} s: {dict(states)}")
-                return now - started, False
-            if progress and now - last_print >= 5:
-                summary = ", ".join(f"{s} {n}" for s, n in sorted(states.items()))
-                print(f"  … {now - started:5.1f} s: {summary}", flush=True)
-                last_print = now
-            close_old_connections()
-            time.sleep(self.args.tick)
-
-    def _plan(self, count: int) -> list[tuple[tuple, Any]]:
+    def _plan(self, count: int) -> list[tuple[Kind, Any]]:
         plan = []
         turns: Counter = Counter()
         for number in range(count):
             kind = self.kinds[number % len(self.kinds)]
-            channels = self.by_platform[kind[1]]
-            plan.append((kind, channels[turns[kind[1]] % len(channels)]))
-            turns[kind[1]] += 1
+            channels = self.by_platform[kind.platform]
+            plan.append((kind, channels[turns[kind.platform] % len(channels)]))
+            turns[kind.platform] += 1
         return plan
 
-    # --- main run -----------------------------------------------------------------------------------------------
-    def main_run(self) -> dict[str, Any]:
-        from socialhub.graph.models import GraphCall
+    def _watch(
+        self,
+        ids: list[int],
+        *,
+        until: float,
+        dispatch: bool = False,
+        every: float = 0.0,
+        dues: list[datetime] | None = None,
+    ) -> bool:
+        """Look at the deliveries every POLL seconds (or run the dispatcher every --tick seconds when `dispatch`)
+        until all are terminal; False when monotonic time `until` passes first. Prints progress every `every` s,
+        with the time left to the next of `dues`."""
+        from django.db import close_old_connections
+        from django.utils import timezone
 
-        started = time.monotonic()
-        ids = self._create_posts(self._plan(self.args.posts), "Bench")
-        took = time.monotonic() - started
-        self.env.log(f"created {len(ids)} posts through post_create + post_submit in {took:.1f} s")
-        self.control.latency(self.args.latency_ms)
-        baseline = GraphCall.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        print(f"running {len(ids)} deliveries …", flush=True)
-        t0 = self._make_due(ids, self.args.stagger)
-        seconds, finished = self._drive(ids, progress=True)
-        return {"ids": ids, "t0": t0, "seconds": seconds, "finished": finished, "calls_from": baseline}
+        from publishing.models import Delivery
+        from publishing.services import pipeline
 
-    # --- Graph calls per kind ---------------------------------------------------------------------------------
+        started = last_print = time.monotonic()
+        while True:
+            if dispatch:
+                pipeline.dispatch_due()
+            states = Counter(Delivery.objects.filter(pk__in=ids).values_list("state", flat=True))
+            now = time.monotonic()
+            if all(state in TERMINAL for state in states.elements()):
+                return True
+            if now > until:
+                print(f"  ! timed out: {_counts(states)}", flush=True)
+                return False
+            if every and now - last_print >= every:
+                ahead = [(due - timezone.now()).total_seconds() for due in dues or []]
+                upcoming = min((s for s in ahead if s > 0), default=None)
+                note = f" · next due in {upcoming:.0f} s" if upcoming is not None else ""
+                print(f"  … {now - started:5.0f} s: {_counts(states)}{note}", flush=True)
+                last_print = now
+            close_old_connections()
+            time.sleep(self.args.tick if dispatch else POLL)
+
+    def _rows(self, ids: list[int]) -> list[dict[str, Any]]:
+        from publishing.models import Delivery
+
+        rows = list(
+            Delivery.objects.filter(pk__in=ids).values(
+                "pk",
+                "kind",
+                "state",
+                "due_at",
+                "published_at",
+                "publish_started_at",
+                "publish_tried_at",
+                "error_message",
+                "updated_at",
+            )
+        )
+        for row in rows:
+            row["delay"] = (row["published_at"] - row["due_at"]).total_seconds() if row["published_at"] else None
+            row["settled_at"] = row["published_at"] or row["updated_at"] if row["state"] in SETTLED else None
+            # The publishing call's start (stored right before it) or, failing that, the publish itself.
+            marks = (row["publish_tried_at"], row["publish_started_at"], row["published_at"])
+            went_out = min((t for t in marks if t), default=None)
+            if went_out is not None and went_out < row["due_at"]:
+                early = (row["due_at"] - went_out).total_seconds()
+                message = (
+                    f"{row['kind']} delivery {row['pk']} went out EARLY: publishing call at {went_out:%H:%M:%S}, "
+                    f"{early:.1f} s before its due time {row['due_at']:%H:%M:%S} UTC"
+                )
+                self.early.append(message)
+                print(f"  !!! {message}", flush=True)
+        return rows
+
+    # --- phase A: Graph calls per post type -----------------------------------------------------------------------
     def calls_phase(self) -> dict[str, dict[str, Any]]:
-        """Each kind alone: K posts on one channel, and the GraphCall rows created while they ran (nothing else
-        talks to the sandbox meanwhile, so every row belongs to that batch)."""
+        """Each kind alone: K posts on one channel, made due now and run by a dispatcher loop here (beat and the
+        workers' own wake-ups may start them too; a run is leased, so how it starts changes no count). Every
+        GraphCall row created from the move until the calls stop for a second belongs to that kind: nothing else
+        talks to the sandbox meanwhile."""
+        from django.utils import timezone
+
         from socialhub.graph.models import GraphCall
 
+        k = self.args.calls_per_kind
+        print(f"\nA. Graph calls per post type: {k} post(s) of each kind on one channel, one kind at a time …")
         per_kind: dict[str, dict[str, Any]] = {}
-        print(f"Graph calls per post type: {self.args.calls_per_kind} post(s) of each kind, one kind at a time …")
         for kind in self.kinds:
-            channel = self.by_platform[kind[1]][0]
-            ids = self._create_posts([(kind, channel)] * self.args.calls_per_kind, f"Calls {kind[0]}")
-            before = GraphCall.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-            self._make_due(ids, 0)
-            seconds, finished = self._drive(ids, progress=False)
-            rows = list(GraphCall.objects.filter(pk__gt=before).values_list("method", "path", "outcome"))
-            per_kind[kind[0]] = {
-                "ids": ids,
+            channel = self.by_platform[kind.platform][0]
+            later = timezone.now() + timedelta(hours=1)
+            post_ids, ids = self._create([(kind, channel)] * k, f"Calls {kind.name}", later)
+            before = _last_call()
+            started = time.monotonic()
+            self._move(post_ids, timezone.now())
+            finished = self._watch(ids, until=started + self.args.timeout, dispatch=True)
+            seconds = time.monotonic() - started
+            after = _quiet_calls(1.0, 15.0)
+            rows = list(GraphCall.objects.filter(pk__gt=before, pk__lte=after).values_list("method", "path", "outcome"))
+            self._rows(ids)
+            per_kind[kind.name] = {
+                "posts": k,
                 "seconds": seconds,
                 "finished": finished,
                 "calls": len(rows),
                 "endpoints": Counter(_endpoint(m, p) for m, p, _o in rows),
                 "errors": sum(1 for *_x, o in rows if o != "ok"),
             }
+            print(f"  {kind.name:12} {len(rows) / k:5.1f} calls/post in {seconds:.1f} s", flush=True)
+        self._report_calls(per_kind)
         return per_kind
 
-    # --- report -------------------------------------------------------------------------------------------------
-    def report(self, main: dict[str, Any], per_kind: dict[str, dict[str, Any]]) -> None:
-        from django.db.models import Max
+    def _report_calls(self, per_kind: dict[str, dict[str, Any]]) -> None:
+        print()
+        print(f"{'kind':12} {'calls/post':>10} {'minimum':>8}   the minimum: one post, HTTP calls")
+        for kind in self.kinds:
+            info = per_kind[kind.name]
+            per_post = info["calls"] / info["posts"]
+            note = "" if info["finished"] else "  (timed out)"
+            note += f"  ({info['errors']} error(s))" if info["errors"] else ""
+            print(f"{kind.name:12} {per_post:10.1f} {kind.minimum:8}   {kind.why}{note}")
+            endpoints = ", ".join(f"{e} ×{n / info['posts']:g}" for e, n in sorted(info["endpoints"].items()))
+            print(f"{'':12} {'':10} {'':8}     made: {endpoints}")
+        calls, minimum = _mix(per_kind, self.kinds)
+        print(
+            f"mix of {len(per_kind)} kinds: {calls:.1f} calls per post of each vs a minimum of {minimum}: "
+            f"ratio {calls / minimum:.2f}"
+        )
+        print(
+            f"Counted with {self.args.latency_ms} ms latency; reels and videos include status checks, so they depend "
+            f"on --video-seconds ({self.args.video_seconds:g}) and --poll-seconds ({self.args.poll_seconds:g})."
+        )
 
-        from publishing.models import Delivery, DeliveryAttempt
+    # --- phase B: punctuality through beat and the workers ----------------------------------------------------------
+    def punctuality_phase(self) -> dict[str, Any]:
+        """R consecutive whole minutes, the first at least two minutes ahead; every post is made up front with
+        post_create(scheduled_at=its minute) + post_submit, then only beat and the workers act."""
+        from django.utils import timezone
+
+        from accounts.models import Platform
+
+        now = timezone.now()
+        first = _ceil(now + timedelta(seconds=120), 60)
+        dues = [first + timedelta(minutes=i) for i in range(self.args.rounds)]
+        plan: list[tuple[Kind, Any]] = []
+        for channel in self.by_platform[Platform.INSTAGRAM]:
+            plan += [(BY_NAME["ig_image"], channel), (BY_NAME["ig_reel"], channel)]
+        for channel in self.by_platform[Platform.FACEBOOK_PAGE]:
+            plan += [(BY_NAME["fb_photo"], channel), (BY_NAME["fb_text"], channel)]
+        print(
+            f"\nB. Punctuality: {len(plan)} post(s) due at each of {len(dues)} whole minute(s) from "
+            f"{first:%H:%M:%S} UTC (photo and reel on each Instagram account, photo and text on each Page); "
+            "beat and the workers only …",
+            flush=True,
+        )
+        ids: list[int] = []
+        for number, due in enumerate(dues, 1):
+            ids += self._create(plan, f"Round {number}", due)[1]
+        lead = (first - timezone.now()).total_seconds()
+        self.env.log(f"{len(ids)} posts scheduled; the first round is due in {lead:.0f} s")
+        until = time.monotonic() + (dues[-1] - timezone.now()).total_seconds() + self.args.timeout
+        finished = self._watch(ids, until=until, every=15.0, dues=dues)
+        rows = self._rows(ids)
+        result = {"rows": rows, "finished": finished, "rounds": len(dues)}
+        self._report_punctuality(result)
+        return result
+
+    def _report_punctuality(self, result: dict[str, Any]) -> None:
+        rows = result["rows"]
+        print()
+        states = Counter(r["state"] for r in rows)
+        print(f"deliveries            {len(rows)}  ({_counts(states)})")
+        if not result["finished"]:
+            print(f"  ! not settled within --timeout {self.args.timeout:.0f} s after the last due time")
+        for r in [r for r in rows if r["state"] == "failed"][:5]:
+            print(f"  failed {r['kind']}: {r['error_message'][:150]}")
+        for label, kinds in (("photo and text", PHOTO_AND_TEXT), ("reel", REEL)):
+            delays = sorted(r["delay"] for r in rows if r["kind"] in kinds and r["delay"] is not None)
+            print(f"due → published, {label:15} {_stats(delays)}  ({len(delays)} published)")
+
+    # --- phase C: burst through the production path -----------------------------------------------------------------
+    def burst_phase(self) -> dict[str, Any]:
+        """N posts scheduled an hour ahead, then each moved to one moment T (now + 10 s, a whole second) as the
+        calendar moves a post. Beat and the workers do everything."""
+        from django.utils import timezone
+
         from socialhub.graph.models import GraphCall
 
-        rows = list(
-            Delivery.objects.filter(pk__in=main["ids"]).values(
-                "pk", "kind", "state", "due_at", "published_at", "error_message", "updated_at", "attempts"
-            )
+        print(f"\nC. Burst: {self.args.posts} posts of every kind, all due at one moment …")
+        started = time.monotonic()
+        post_ids, ids = self._create(self._plan(self.args.posts), "Burst", timezone.now() + timedelta(hours=1))
+        self.env.log(
+            f"created {len(ids)} posts through post_create + post_submit in {time.monotonic() - started:.1f} s"
         )
-        states = Counter(r["state"] for r in rows)
+        t0 = _ceil(timezone.now() + timedelta(seconds=10), 1)
+        before = _last_call()
+        moved = self._move(post_ids, t0)
+        left = (t0 - timezone.now()).total_seconds()
+        self.env.log(
+            f"moved {moved} deliveries to {t0:%H:%M:%S} UTC with transitions.reschedule"
+            + (f", {left:.1f} s before it" if left >= 0 else f" — {-left:.1f} s AFTER it (moving took too long)")
+        )
+        finished = self._watch(ids, until=time.monotonic() + left + self.args.timeout, every=10.0)
+        rows = self._rows(ids)
+        settled = [r["settled_at"] for r in rows if r["settled_at"]]
+        last = max(settled, default=timezone.now())
+        calls = GraphCall.objects.filter(pk__gt=before, created_at__lte=last)
+        result = {
+            "rows": rows,
+            "finished": finished,
+            "t0": t0,
+            "wall": (last - t0).total_seconds(),
+            "calls": calls.count(),
+            "call_errors": Counter(
+                f"{_endpoint(m, p)} → {code}/{sub}"
+                for p, m, code, sub in calls.exclude(outcome="ok").values_list(
+                    "path", "method", "error_code", "error_subcode"
+                )
+            ),
+            "runs": _attempts(ids),
+        }
+        self._report_burst(result)
+        return result
+
+    def _report_burst(self, result: dict[str, Any]) -> None:
+        a, rows = self.args, result["rows"]
         published = [r for r in rows if r["state"] == "published"]
         failed = [r for r in rows if r["state"] == "failed"]
-        finished_at = [r["published_at"] or r["updated_at"] for r in rows if r["state"] in ("published", "failed")]
-        wall = (max(finished_at) - main["t0"]).total_seconds() if finished_at else main["seconds"]
-        delays = sorted((r["published_at"] - r["due_at"]).total_seconds() for r in published)
-        kinds_delay: dict[str, list[float]] = {}
-        for r in published:
-            kinds_delay.setdefault(r["kind"], []).append((r["published_at"] - r["due_at"]).total_seconds())
-        calls = GraphCall.objects.filter(pk__gt=main["calls_from"], created_at__lte=max(finished_at or [main["t0"]]))
-        call_count = calls.count()
-        failed_calls = calls.exclude(outcome="ok").values_list("path", "method", "error_code", "error_subcode")
-        call_errors = Counter(f"{_endpoint(m, p)} → {code}/{sub}" for p, m, code, sub in failed_calls)
-        usage = calls.aggregate(top=Max("app_usage_percent"))["top"]
-        runs = DeliveryAttempt.objects.filter(delivery_id__in=main["ids"]).count()
-
-        a = self.args
+        wall = result["wall"]
+        delays = sorted(r["delay"] for r in published)
         print()
-        print("=" * 78)
-        print(
-            f"publish · {a.posts} posts · {len(self.channels)} channels · {a.latency_ms} ms latency · "
-            f"{a.workers} worker(s) × {a.concurrency} · {a.db} · {a.broker}"
-        )
-        print("=" * 78)
-        print(f"deliveries            {len(rows)}  ({_counts(states)})")
+        print(f"deliveries            {len(rows)}  ({_counts(Counter(r['state'] for r in rows))})")
         print(f"published / failed    {len(published)} / {len(failed)}")
         for r in failed[:5]:
             print(f"  failed {r['kind']}: {r['error_message'][:150]}")
-        if not main["finished"]:
-            print(f"  ! not finished within --timeout {a.timeout:.0f} s")
-        print(f"wall time             {wall:.1f} s  (first dispatch → last delivery settled)")
+        if not result["finished"]:
+            print(f"  ! not settled within --timeout {a.timeout:.0f} s")
+        print(f"wall time             {wall:.1f} s  (due moment → last delivery settled)")
         if wall > 0:
-            print(f"throughput            {60 * (len(published) + len(failed)) / wall:.0f} deliveries/minute")
-        if delays:
-            print(
-                f"due → published       p50 {_pct(delays, 50):.1f} s · p95 {_pct(delays, 95):.1f} s · "
-                f"max {delays[-1]:.1f} s"
-            )
-        print(f"task runs (attempts)  {runs}  ({runs / max(1, len(rows)):.2f} per delivery; waits re-queue the task)")
-        print(
-            f"Graph calls           {call_count} in the main run · "
-            f"{call_count / max(1, len(published)):.1f} per published post"
-            + (f" · highest usage reported {usage:.0f} %" if usage is not None else "")
-        )
-        if call_errors:
-            print("  Graph errors: " + "; ".join(f"{k} ×{n}" for k, n in call_errors.most_common(5)))
+            result["throughput"] = 60 * (len(published) + len(failed)) / wall
+            print(f"throughput            {result['throughput']:.0f} deliveries/minute")
+        print(f"due → published       {_stats(delays)}")
+        runs = result["runs"]
+        print(f"task runs             {runs}  ({runs / max(1, len(rows)):.2f} per delivery)")
+        per_post = result["calls"] / max(1, len(published))
+        print(f"Graph calls           {result['calls']} · {per_post:.1f} per published post")
+        if result["call_errors"]:
+            print("  Graph errors: " + "; ".join(f"{k} ×{n}" for k, n in result["call_errors"].most_common(5)))
         print()
-        print(f"{'kind':12} {'main run':>8} {'p50 s':>7} {'max s':>7}   calls/post (alone)   endpoints per post")
-        for kind, *_rest in self.kinds:
-            d = sorted(kinds_delay.get(kind, []))
-            n = sum(1 for r in rows if r["kind"] == kind)
-            info = per_kind.get(kind)
-            if info:
-                done = len(info["ids"])
-                per_post = f"{info['calls'] / done:6.1f}" + ("" if info["finished"] else " (timeout)")
-                endpoints = ", ".join(
-                    f"{e} ×{n_ / done:g}" for e, n_ in sorted(info["endpoints"].items(), key=lambda x: x[0])
-                )
-            else:
-                per_post, endpoints = "     –", ""
-            p50 = f"{_pct(d, 50):7.1f}" if d else "      –"
-            mx = f"{d[-1]:7.1f}" if d else "      –"
-            print(f"{kind:12} {n:8} {p50} {mx}   {per_post:18}   {endpoints}")
-        if per_kind:
+        print(f"{'kind':12} {'posts':>6} {'published':>9} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
+        for kind in self.kinds:
+            mine = [r for r in rows if r["kind"] == kind.name]
+            d = sorted(r["delay"] for r in mine if r["delay"] is not None)
+            figures = f"{_pct(d, 50):7.1f} {_pct(d, 95):7.1f} {d[-1]:7.1f}" if d else f"{'–':>7} {'–':>7} {'–':>7}"
+            print(f"{kind.name:12} {len(mine):6} {len(d):9} {figures}")
+
+    # --- summary ------------------------------------------------------------------------------------------------------
+    def summary(
+        self, per_kind: dict[str, dict[str, Any]], rounds: dict[str, Any] | None, burst: dict[str, Any] | None
+    ) -> None:
+        a = self.args
+        print()
+        print("=" * 100)
+        print(
+            f"publish · {len(self.channels)} channels · {a.latency_ms} ms latency · {self.processes} · "
+            f"{a.db} · {a.broker}"
+        )
+        print("=" * 100)
+        if rounds:
+            rows = rounds["rows"]
+            for label, kinds in (("photo and text", PHOTO_AND_TEXT), ("reel", REEL)):
+                d = sorted(r["delay"] for r in rows if r["kind"] in kinds and r["delay"] is not None)
+                figures = f"p50 {_pct(d, 50):.1f} s · p95 {_pct(d, 95):.1f} s" if d else "none published"
+                print(f"{'punctuality, ' + label:30}{figures}  ({len(d)} posts, {rounds['rounds']} round(s))")
+        if burst:
+            published = [r for r in burst["rows"] if r["state"] == "published"]
+            d = sorted(r["delay"] for r in published)
+            p95 = f"due → published p95 {_pct(d, 95):.1f} s" if d else "none published"
             print(
-                "\nCalls per post type: each kind ran alone after the main run "
-                f"({a.calls_per_kind} post(s) on one channel, same latency); every GraphCall row created while it "
-                "ran is counted (rows are numbered, nothing else calls Meta meanwhile). Reels and videos include "
-                f"status polls, so they depend on --video-seconds ({a.video_seconds:g}) and --poll-seconds "
-                f"({a.poll_seconds:g}, the pipeline waits at least 1 s)."
+                f"{'burst, ' + str(len(burst['rows'])) + ' posts':30}{burst.get('throughput', 0):.0f} /min · {p95} · "
+                f"{len(published)} published, {len(burst['rows']) - len(published)} not"
             )
+        if per_kind:
+            calls, minimum = _mix(per_kind, self.kinds)
+            burst_calls = ""
+            if burst:
+                count = sum(1 for r in burst["rows"] if r["state"] == "published")
+                burst_calls = f"; the burst: {burst['calls'] / max(1, count):.1f} per published post"
+            mix = f"{calls / len(per_kind):.1f} ({len(per_kind)} kinds, each alone{burst_calls})"
+            print(f"Graph calls per post, mix     {mix}")
+            print(f"ratio to the protocol minimum {calls / minimum:.2f} ({calls:.1f} calls / {minimum})")
+        print(f"early posts                   {len(self.early) if self.early else 'none'}")
+        for message in self.early[:10]:
+            print(f"  !!! {message}")
+
+
+def _last_call() -> int:
+    from socialhub.graph.models import GraphCall
+
+    return GraphCall.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def _quiet_calls(quiet: float, limit: float) -> int:
+    """The newest GraphCall id once no row has appeared for `quiet` seconds (or `limit` passed)."""
+    started = changed = time.monotonic()
+    last = _last_call()
+    while time.monotonic() - changed < quiet and time.monotonic() - started < limit:
+        time.sleep(POLL)
+        newest = _last_call()
+        if newest != last:
+            last, changed = newest, time.monotonic()
+    return last
+
+
+def _attempts(ids: list[int]) -> int:
+    from publishing.models import DeliveryAttempt
+
+    return DeliveryAttempt.objects.filter(delivery_id__in=ids).count()
+
+
+def _mix(per_kind: dict[str, dict[str, Any]], kinds: list[Kind]) -> tuple[float, int]:
+    """Calls per post summed over the kinds that ran, and their protocol minimums summed."""
+    calls = sum(info["calls"] / info["posts"] for info in per_kind.values())
+    return calls, sum(kind.minimum for kind in kinds if kind.name in per_kind)
+
+
+def _ceil(moment: datetime, seconds: int) -> datetime:
+    """`moment` rounded up to a whole multiple of `seconds` (a whole second, a whole minute)."""
+    stamp = math.ceil(moment.timestamp() / seconds) * seconds
+    return datetime.fromtimestamp(stamp, tz=moment.tzinfo)
 
 
 def _endpoint(method: str, path: str) -> str:
-    """`POST /v25.0/17841412248244757/media?x=y` → `POST {ig}/media`: ids folded so calls group by endpoint."""
+    """`POST /v25.0/17841412248244757/media?x=y` → `POST {id}/media`: ids folded so calls group by endpoint."""
     path = path.split("?", 1)[0]
     path = re.sub(r"^/(graph\.instagram\.com|rupload\.facebook\.com)", r"\1:", path)
     path = re.sub(r"/v\d+\.\d+(?=/|$)", "", path)
@@ -413,6 +678,12 @@ def _pct(values: list[float], pct: float) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
+
+
+def _stats(values: list[float]) -> str:
+    if not values:
+        return "none published"
+    return f"p50 {_pct(values, 50):.1f} s · p95 {_pct(values, 95):.1f} s · max {values[-1]:.1f} s"
 
 
 def _counts(counter: Counter) -> str:

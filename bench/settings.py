@@ -1,7 +1,8 @@
 """Settings for benchmark processes: the real settings, plus what the environment cannot set.
 
 - The filesystem broker's folders are fixed under `var/broker` by `socialhub.settings`; a benchmark must not
-  share (or fill) the development queue, so `BENCH_BROKER_DIR` moves them into the benchmark's temp dir.
+  share (or fill) the development queue, so `BENCH_BROKER_DIR` moves them into the benchmark's temp dir (the
+  other transport options, such as how often the folder is polled, stay as production sets them).
 - With DEBUG off the static storage expects a `collectstatic` manifest; pages rendered by the benchmark (the
   connect flow, the list pages) use the plain storage instead, as the test settings do.
 """
@@ -9,7 +10,7 @@
 import os
 
 from socialhub.settings import *  # noqa: F403
-from socialhub.settings import CELERY_BROKER_URL, STORAGES
+from socialhub.settings import CELERY_BROKER_TRANSPORT_OPTIONS, CELERY_BROKER_URL, STORAGES
 
 _broker_dir = os.environ.get("BENCH_BROKER_DIR")
 if _broker_dir and CELERY_BROKER_URL.startswith("filesystem://"):
@@ -18,6 +19,7 @@ if _broker_dir and CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in (_queue, _control):
         os.makedirs(_folder, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
         "data_folder_in": _queue,
         "data_folder_out": _queue,
         "control_folder": _control,

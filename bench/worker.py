@@ -1,5 +1,5 @@
-"""Celery entry point for benchmark workers: SocialHub's app, plus a file per worker once it is ready so the
-benchmark starts its clock only when every worker consumes."""
+"""Celery entry point for benchmark workers and beat: SocialHub's app, plus a file per worker process (named by
+its pid) once it is ready, so the benchmark starts its clock only when every worker consumes."""
 
 import os
 from pathlib import Path
