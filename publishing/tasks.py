@@ -39,7 +39,7 @@ def poll_delivery(delivery_id: int, lease_token: str) -> str:
 def _run(delivery_id: int, lease_token: str) -> str:
     outcome = pipeline.delivery_run(delivery_id=delivery_id, token=lease_token)
     if outcome.kind == RunOutcome.POLL:  # Meta is processing: come back later instead of sleeping here
-        pipeline.send_run(delivery_id, lease_token, countdown=outcome.countdown, poll=True)
+        pipeline.send_run(delivery_id, outcome.token or lease_token, countdown=outcome.countdown, poll=True)
     if outcome.kind != RunOutcome.STALE:
         pipeline.continue_lane(delivery_id)
     return outcome.kind.value

@@ -52,6 +52,7 @@ class Outcome:
     candidates: tuple[dict[str, str], ...] = ()  # FAILED after an unconfirmed outcome: posts that could be it
     follow_up: bool = False  # RETRY of what comes after a public post (first comment): its own budget
     quota_full: bool = False  # DEFERRED because the Instagram account used up its 24-hour publishing quota
+    token: str = ""  # POLL: the lease token of the run that waits, which the task comes back with
 
     @classmethod
     def wait(cls, seconds: float, reason: str, *, subject: str, sent: bool = False, check_url: str = "") -> Outcome:

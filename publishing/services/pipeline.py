@@ -2,7 +2,9 @@
 
 Contract of a run (`delivery_run`):
 - It holds a lease (`lease_token`, `lease_until`) on the delivery; every save renews it and fails if another
-  run took the delivery over, so two workers never drive the same delivery.
+  run took the delivery over, so two workers never drive the same delivery. A run starts by swapping the token
+  its task carried for one of its own, so a second copy of the same task (a broker that hands a message out
+  again) finds nothing to take.
 - It resumes from the ids saved on the delivery: a step whose id is stored is not done again.
 - Before the one call that makes something public (`media_publish`, a Page post, a reel's finish, the first
   comment) it stores `publish_started_at` (or `first_comment_started_at`). A later run that finds the marker
@@ -29,6 +31,7 @@ Contract of a run (`delivery_run`):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import random
@@ -240,24 +243,24 @@ def sweep_stale() -> int:
 
 
 # --- one run --------------------------------------------------------------------------------------------------
-def _load(delivery_id: int, token: str) -> Delivery | None:
-    if not transitions.renew(delivery_id, token):
-        return None
-    return Delivery.objects.select_related("post__workspace", "post__cover", "channel").get(pk=delivery_id)
-
-
 def delivery_run(*, delivery_id: int, token: str) -> Outcome:
-    """Run one delivery as far as it can go now. Called by the `publish_delivery` task."""
+    """Run one delivery as far as it can go now. Called by the `publish_delivery` task with the token it was sent
+    with; the run swaps it for its own (`transitions.take_over`), and a wait's outcome carries that token for the
+    task to come back with."""
     delivery: Delivery | None = None
     load_error: Exception | None = None
+    mine: str | None = None
     try:
-        delivery = _load(delivery_id, token)
+        mine = transitions.take_over(delivery_id, token)
+        if mine:
+            delivery = Delivery.objects.select_related("post__workspace", "post__cover", "channel").get(pk=delivery_id)
     except Exception as exc:
         load_error = exc
     if load_error is not None:
-        return _unloadable(delivery_id, token, load_error)
-    if delivery is None:
+        return _unloadable(delivery_id, mine or token, load_error)
+    if delivery is None or not mine:
         return Outcome(RunOutcome.STALE)
+    token = mine
 
     transitions.count_dead_runs(delivery, token)
     before = _before_run(delivery)
@@ -499,7 +502,8 @@ def _poll(delivery: Delivery, token: str, attempt: DeliveryAttempt | None, outco
         delivery, token, attempt=attempt, reason=reason, countdown=countdown, since=since, subject=outcome.subject
     ):
         return Outcome(RunOutcome.STALE)
-    return Outcome.wait(countdown, reason, subject=outcome.subject, sent=outcome.sent, check_url=outcome.check_url)
+    wait = Outcome.wait(countdown, reason, subject=outcome.subject, sent=outcome.sent, check_url=outcome.check_url)
+    return dataclasses.replace(wait, token=token)  # the task comes back with this run's token
 
 
 def _apply(delivery: Delivery, token: str, attempt: DeliveryAttempt | None, outcome: Outcome) -> Outcome:

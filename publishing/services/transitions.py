@@ -334,14 +334,17 @@ def re_lease(delivery_id: int) -> str | None:
     return token if updated else None
 
 
-def renew(delivery_id: int, token: str) -> bool:
-    """A run starts: its lease is still its own, and the delivery is still being published."""
-    return (
-        Delivery.objects.filter(pk=delivery_id, lease_token=token, state__in=ACTIVE_STATES).update(
-            lease_until=_lease_until()
-        )
-        == 1
+def take_over(delivery_id: int, token: str) -> str | None:
+    """A run starts with the token its task was sent with, and swaps it for a token of its own (None if the
+    delivery is no longer being published under that token). A second copy of the same task (a broker that hands
+    a message out again while the first copy still runs) finds nothing to take and stops: two runs never act at
+    once. A copy handed out again after its worker died waits for the sweep, which re-leases once the lease ran
+    out."""
+    mine = uuid.uuid4().hex
+    updated = Delivery.objects.filter(pk=delivery_id, lease_token=token, state__in=ACTIVE_STATES).update(
+        lease_token=mine, lease_until=_lease_until()
     )
+    return mine if updated == 1 else None
 
 
 def count_dead_runs(delivery: Delivery, token: str) -> int:

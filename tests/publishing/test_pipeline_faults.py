@@ -86,7 +86,7 @@ def test_a_delivery_that_keeps_killing_workers_ends_failed_after_the_configured_
     assert not delivery.attempt_log.filter(outcome=DeliveryAttempt.Outcome.RUNNING).exists()
 
 
-def test_a_run_redelivered_by_the_broker_counts_the_dead_one_and_resumes(
+def test_a_run_redelivered_by_the_broker_waits_for_the_sweep_which_counts_the_dead_one_and_resumes(
     submit, channels, upload, samples, sandbox_control, monkeypatch
 ):
     delivery = submit(caption="Redelivered", media=[MediaItem(upload(samples.jpeg(1080, 1080)))])
@@ -98,7 +98,14 @@ def test_a_run_redelivered_by_the_broker_counts_the_dead_one_and_resumes(
     delivery.refresh_from_db()
     container = delivery.container_id
     sandbox_control.clock_advance(60)
-    run_once(delivery, token)  # acks_late: the broker hands the same message (same lease token) to another worker
+    # acks_late: the broker hands the same message (same lease token) to another worker. Nothing tells it from a
+    # second copy of a run that is still going, so it does nothing: the dead run took the lease with its own token.
+    assert run_once(delivery, token).kind == RunOutcome.STALE
+    assert delivery.attempt_log.count() == 1
+    Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    sent = []
+    monkeypatch.setattr(pipeline, "_send_on_commit", lambda pk, token: sent.append(token))
+    assert pipeline.sweep_stale() == 1 and len(sent) == 1  # the lease ran out: a new run gets the delivery
     delivery = run_to_end(delivery, sandbox_control)
     assert delivery.state == DeliveryState.PUBLISHED
     assert delivery.error_count == 1 and delivery.container_id == container
