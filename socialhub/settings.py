@@ -233,7 +233,8 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TIMEZONE = "UTC"
 # Publishing waits on Meta, not on the CPU: its runs go to a thread-pool worker (`publisher` in the Procfile,
 # PUBLISH_WORKER_CONCURRENCY threads) on their own queues. Checks of Meta's processing, wake-ups and the
-# dispatcher's tick go to `poll`, which that worker reads alongside `publish`, so they never queue behind a burst.
+# dispatcher's tick go to `poll`, which that worker reads in turn with `publish`: they wait for a thread to free
+# up, never behind the rest of a burst. Without a worker reading both queues nothing is published.
 CELERY_TASK_ROUTES = {
     "publishing.publish_delivery": {"queue": "publish"},
     "publishing.poll_delivery": {"queue": "poll"},
@@ -315,9 +316,9 @@ PUBLISH_WAKE_AHEAD_SECONDS = env.int("PUBLISH_WAKE_AHEAD_SECONDS", default=150)
 # Instagram videos (reels, video stories, carousels with a video) are uploaded and processed this long before
 # their time, so only `media_publish` waits for it. A container lives 24 hours; this stays well under that.
 PUBLISH_PREPARE_AHEAD_SECONDS = min(env.int("PUBLISH_PREPARE_AHEAD_SECONDS", default=15 * 60), 12 * 60 * 60)
-# Runs at once per connected account: one client's burst of posts never holds every publishing thread, so
-# another client's post due at the same minute starts at once.
-PUBLISH_CHANNEL_CONCURRENCY = env.int("PUBLISH_CHANNEL_CONCURRENCY", default=8)
+# Runs at once per connected account: one client's burst of posts holds at most this many publishing threads, so
+# another client's post due at the same second starts as soon as a thread is free, not after the burst.
+PUBLISH_CHANNEL_CONCURRENCY = env.int("PUBLISH_CHANNEL_CONCURRENCY", default=4)
 # After Meta answers that a new image is not ready to publish yet, wait this long before asking again.
 PUBLISH_NOT_READY_SECONDS = env.float("PUBLISH_NOT_READY_SECONDS", default=5.0)
 # Instagram allows a number of API-published posts per account in 24 hours (Meta says how many). SocialHub

@@ -79,9 +79,11 @@ def publish(run: Run) -> Outcome:
         run.step("media_publish")
         tried_before = delivery.publish_tried_at
         run.save(publish_started_at=timezone.now())
-        answer = _media_publish(client, delivery)
-        if answer is None:  # Meta said "not ready": nothing was published, so this try leaves no trace
+        answer, refused = _media_publish(client, delivery)
+        if refused:  # Meta refused it outright: nothing was published, so this try leaves no trace
             run.save(publish_started_at=None, publish_tried_at=tried_before)
+            if refused == QUOTA_SUBCODE:
+                return quota_wait(delivery, total=None)
             return Outcome.wait(
                 settings.PUBLISH_NOT_READY_SECONDS,
                 "Instagram is still processing the media.",
@@ -91,15 +93,20 @@ def publish(run: Run) -> Outcome:
     return _finish(run, client)
 
 
-def _media_publish(client: GraphClient, delivery: Delivery) -> dict[str, Any] | None:
-    """`media_publish`, or None when Meta answers that the container is not ready yet (9007/2207027): a definite
-    answer that nothing went out. Every other error is raised for the pipeline to classify."""
+def _media_publish(client: GraphClient, delivery: Delivery) -> tuple[dict[str, Any], int | None]:
+    """`media_publish`, and the subcode when Meta refused it with an answer that proves nothing went out: the
+    container is not ready yet (9007/2207027) or the 24-hour quota is full (9/2207042). Every other error is
+    raised for the pipeline to classify."""
     try:
-        return client.post(f"{delivery.channel.external_id}/media_publish", data={"creation_id": delivery.container_id})
+        return (
+            client.post(f"{delivery.channel.external_id}/media_publish", data={"creation_id": delivery.container_id}),
+            None,
+        )
     except GraphError as exc:
-        if exc.subcode != NOT_READY_SUBCODE:
+        if exc.subcode not in (NOT_READY_SUBCODE, QUOTA_SUBCODE):
             raise
-    return None
+        refused = exc.subcode
+    return {}, refused
 
 
 def _not_due_yet(delivery: Delivery) -> bool:

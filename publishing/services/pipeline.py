@@ -14,8 +14,9 @@ Contract of a run (`delivery_run`):
 - The publisher only saves ids and returns an `Outcome`; every state change goes through `transitions`. An
   error is classified after the `try` that caught it, so no Graph call and no write happen in an `except`.
 - A run whose worker died (killed, out of memory, over the time limit) leaves its attempt "running"; the next
-  run, started by the sweep or by the broker's redelivery, counts it as a failed attempt, so a delivery that
-  keeps killing workers ends failed after PUBLISH_MAX_ATTEMPTS instead of looping for ever.
+  run, started by the sweep once the lease ran out, counts it as a failed attempt, so a delivery that keeps
+  killing workers ends failed after PUBLISH_MAX_ATTEMPTS instead of looping for ever. (The broker's redelivery
+  of the dead run's task carries the token the dead run swapped away, so it does nothing.)
 - Waiting for Meta (video processing, a full quota, a usage limit) never sleeps in a worker: the run ends with
   `Outcome.wait(...)` and the task comes back after a countdown; the sweep catches what a dead worker left.
   Each wait is measured on its own (a new container, a finished step or a retry starts a new one). Media that
@@ -73,6 +74,9 @@ FOLLOW_UP_ATTEMPTS = 3
 # Media already with Meta (sent) is checked with growing pauses up to this, and shown unconfirmed after a day.
 SENT_MAX_PAUSE = 30 * 60
 SENT_UNCONFIRMED_AFTER = 24 * 60 * 60
+# A delivery slowed down by Meta's usage waits at least this long: each wait ends in a wake-up and a claim, and
+# usage readings fall slowly, so shorter waits would only spin.
+USAGE_MIN_WAIT = 15.0
 
 
 # --- the queue ------------------------------------------------------------------------------------------------
@@ -170,17 +174,21 @@ def dispatch_due(
 
 def _prepare_ahead(now: datetime) -> int:
     """Instagram videos due soon start now: their container is made, uploaded and processed before their time, and
-    only `media_publish` waits for it (the publisher sees to that). Only a delivery that never ran: anything
-    later (a retry, a wait) goes at its own time."""
+    only `media_publish` waits for it (the publisher sees to that). Only a delivery waiting for its time with
+    nothing prepared for what it says now (never prepared, or edited since, which drops what was prepared) and no
+    error: a retry or a wait goes at its own time."""
     ahead = (
         _dispatchable()
         .filter(
-            next_attempt_at__gt=now,
-            next_attempt_at__lte=F("due_at"),
+            next_attempt_at=F("due_at"),
+            due_at__gt=now,
             due_at__lte=now + timedelta(seconds=settings.PUBLISH_PREPARE_AHEAD_SECONDS),
             channel__platform=Platform.INSTAGRAM,
-            attempts=0,
             container_id="",
+            child_container_ids=[],
+            publish_tried_at__isnull=True,
+            publish_started_at__isnull=True,
+            error_count=0,
             post__items__asset__kind=MediaAsset.Kind.VIDEO,
         )
         .order_by("due_at")
@@ -356,7 +364,7 @@ def _before_run(delivery: Delivery) -> Outcome | None:
     slow_down = wait_seconds(app_id=GraphClient(host=channel.graph_host).app_id, business_id=channel.external_id)
     if slow_down > 0:
         return Outcome.defer_until(
-            timezone.now() + timedelta(seconds=slow_down),
+            timezone.now() + timedelta(seconds=max(slow_down, USAGE_MIN_WAIT)),
             "Meta's rate limit is close; SocialHub slows down before it is hit.",
         )
     return None

@@ -38,18 +38,29 @@ def soon(at: datetime | None, *, now: datetime | None = None) -> bool:
 
 def wake_at(at: datetime) -> bool:
     """Queue a wake-up for the second `at` falls in (rounded up), unless one is queued already. Never raises: a
-    broker that cannot take it leaves the post to the dispatcher's tick."""
+    cache or broker that cannot take it leaves the post to the dispatcher's tick."""
     second = math.ceil(at.timestamp())
-    now = timezone.now().timestamp()
-    if not cache.add(_KEY.format(second), 1, timeout=int(max(second - now, 0)) + 60):
-        return False
+    key = _KEY.format(second)
+    queued = False
     try:
-        current_app.send_task(WAKE_TASK, args=[second], countdown=max(second - now, 0) or None)
+        countdown = max(second - timezone.now().timestamp(), 0.0)
+        if not cache.add(key, 1, timeout=int(countdown) + 60):
+            return False
+        current_app.send_task(WAKE_TASK, args=[second], countdown=countdown or None)
+        queued = True
     except Exception:
-        cache.delete(_KEY.format(second))
         logger.warning("could not queue a publishing wake-up; the dispatcher's next tick sends the post", exc_info=True)
-        return False
-    return True
+    if not queued:
+        _forget(key)
+    return queued
+
+
+def _forget(key: str) -> None:
+    """The wake-up was not queued: let the next attempt for that second try again."""
+    try:
+        cache.delete(key)
+    except Exception:
+        logger.warning("could not clear a publishing wake-up mark", exc_info=True)
 
 
 def wake_on_commit(at: datetime | None) -> None:

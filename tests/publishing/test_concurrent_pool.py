@@ -41,10 +41,12 @@ def celery_worker_parameters(celery_worker_parameters) -> dict:  # type: ignore[
 def _meta_and_wakeups(sandbox_control, settings) -> None:
     """Meta's clock runs at 60 sandbox seconds per real second, so the worker's polls 0.2 s apart are 12 s apart at
     Meta. Retries are made due by the test itself; a wake-up queued for a retry's second would outlive the test and
-    dispatch another test's posts, so none are queued ahead."""
+    dispatch another test's posts, so none are queued ahead. Every post of the burst starts at once (lanes wide
+    enough for the five on one account), so the runs overlap as much as they can."""
     sandbox_control.clock_rate(60)
     sandbox_control.processing(video_seconds=2)
     settings.PUBLISH_WAKE_AHEAD_SECONDS = 0
+    settings.PUBLISH_CHANNEL_CONCURRENCY = 8
 
 
 class Runs:

@@ -14,12 +14,13 @@ from celery import current_app
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.access import get_workspace_for_user
 from accounts.services.channels import channel_client
 from publishing import tasks
 from publishing.models import Delivery, DeliveryState, Post
 from publishing.publishers.base import RunOutcome
 from publishing.services import pipeline, transitions, wakeups
-from publishing.services.posts import MediaItem
+from publishing.services.posts import MediaItem, post_submit
 from socialhub.graph.models import GraphCall
 from tests.publishing.conftest import HARBOR_IG, run_to_end, start_run
 
@@ -247,6 +248,48 @@ def test_a_reel_prepared_ahead_is_published_once_at_its_time(reel_ahead, channel
     assert sum(1 for _m, p in made if p.endswith("media_publish")) == 1
     assert [m for m, p in made if p.endswith(f"{HARBOR_IG}/media")] == ["POST"]  # the container made ahead
     assert on_account(channels["ig"], "On the dot") == 1
+
+
+def test_a_reel_edited_after_it_was_prepared_is_prepared_ahead_again(
+    reel_ahead, alice, workspace, sandbox_control, queued
+):
+    delivery = reel_ahead("First words")
+    assert pipeline.delivery_run(delivery_id=delivery.pk, token=delivery.lease_token).kind == RunOutcome.DEFERRED
+    sandbox_control.clock_advance(30)
+    # The team rewrites it while it waits ready (as the composer saves an edit: back to draft, submitted again).
+    post = delivery.post
+    assert transitions.reopen_for_edit(post) == 1
+    Post.objects.filter(pk=post.pk).update(caption="Better words")
+    post.refresh_from_db()
+    post_submit(post=post, access=get_workspace_for_user(alice, workspace.public_id))
+    queued.clear()
+    assert pipeline.dispatch_due() == 1  # the next tick prepares what it says now, ahead of its time again
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.PUBLISHING and delivery.container_id == ""
+    assert runs(queued) == [delivery.pk]
+
+
+def test_a_wake_up_that_cannot_be_queued_leaves_the_post_to_the_tick(submit, monkeypatch):
+    def broker_down(*args, **kwargs):
+        raise OSError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(current_app, "send_task", broker_down)
+    delivery = submit("page", caption="Queue away", scheduled_at=timezone.now() + timedelta(seconds=60))
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.SCHEDULED  # scheduling went through
+    monkeypatch.undo()
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, args=None, **kw: sent.append(name))
+    assert wakeups.wake_at(delivery.due_at)  # the failed one left no mark: the tick's try queues it
+    assert sent == [wakeups.WAKE_TASK]
+
+
+def test_a_full_quota_refused_by_meta_leaves_the_post_editable(submit, upload, samples, sandbox_control):
+    sandbox_control.quota(HARBOR_IG, quota_total=1, used=1)  # filled by posts made elsewhere
+    delivery = run_to_end(submit(caption="Over the limit", media=[MediaItem(upload(samples.jpeg(1080, 1080)))]))
+    assert delivery.state == DeliveryState.SCHEDULED and "24-hour posting limit" in delivery.waiting_reason
+    assert delivery.publish_started_at is None and delivery.publish_tried_at is None  # Meta said nothing went out
+    assert transitions.reopen_for_edit(delivery.post) == 1
 
 
 def test_a_photo_is_not_claimed_ahead(submit, upload, samples, queued):
