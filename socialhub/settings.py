@@ -217,6 +217,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_control_dir),
         "polling_interval": 0.2,  # the folder is checked once a second by default, capping a worker at ~1 task/s
     }
+    # Kombu's own filesystem transport can hand out a message before it is written, or twice (socialhub/broker.py).
+    CELERY_BROKER_TRANSPORT = "socialhub.broker:Transport"
 else:
     # Longer than the longest task, so Redis does not hand an unacknowledged upload to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}

@@ -51,6 +51,7 @@ from socialhub.settings import *  # noqa: E402,F403
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
     # Tasks queued by tests must never land in the development queue under var/ for a later `make run` worker.
     CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT = None
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A test database in a file, as `make run` uses one: WAL and the busy timeout make a Celery worker thread, the

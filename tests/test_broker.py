@@ -1,0 +1,87 @@
+"""The `filesystem://` broker of `make run`: a message is never taken before it is whole, nor by two consumers."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from kombu import Connection
+
+from socialhub import broker
+
+
+def connection(folder: Path) -> Connection:
+    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(folder)}
+    return Connection("filesystem://", transport="socialhub.broker:Transport", transport_options=options)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    path = tmp_path / "queue"
+    path.mkdir()
+    return path
+
+
+def test_the_settings_use_it_for_the_filesystem_broker():
+    from socialhub import settings
+
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        assert settings.CELERY_BROKER_TRANSPORT == "socialhub.broker:Transport"
+
+
+def test_a_message_is_not_in_the_queue_until_it_is_written_whole(folder, monkeypatch):
+    seen_while_writing: list[str] = []
+    real_dumps = broker.dumps
+
+    def dumps(payload):  # runs while the message is being written
+        seen_while_writing.extend(name for name in os.listdir(folder) if name.endswith(".msg"))
+        return real_dumps(payload)
+
+    monkeypatch.setattr(broker, "dumps", dumps)
+    with connection(folder) as conn:
+        queue = conn.SimpleQueue("publish")
+        queue.put({"delivery": 1})
+        assert seen_while_writing == []  # a consumer listing the folder then would have found nothing to take
+        assert queue.get(timeout=1).payload == {"delivery": 1}
+        queue.close()
+
+
+def test_every_message_reaches_exactly_one_of_several_consumers(folder):
+    sent = [{"n": n} for n in range(200)]
+    received: list[int] = []
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def produce(part: list[dict]) -> None:
+        with connection(folder) as conn:
+            queue = conn.SimpleQueue("publish")
+            for payload in part:
+                queue.put(payload)
+            queue.close()
+
+    def consume() -> None:
+        with connection(folder) as conn:
+            queue = conn.SimpleQueue("publish")
+            while not (done.is_set() and queue.qsize() == 0):
+                try:
+                    message = queue.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                message.ack()
+                with lock:
+                    received.append(message.payload["n"])
+            queue.close()
+
+    consumers = [threading.Thread(target=consume) for _ in range(3)]
+    producers = [threading.Thread(target=produce, args=(sent[i::4],)) for i in range(4)]
+    for thread in consumers + producers:
+        thread.start()
+    for thread in producers:
+        thread.join()
+    done.set()
+    for thread in consumers:
+        thread.join(timeout=30)
+    assert sorted(received) == list(range(200))
+    assert not [name for name in os.listdir(folder) if name.endswith((".msg", ".part"))]
