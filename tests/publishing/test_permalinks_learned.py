@@ -48,28 +48,19 @@ def page_link(channel, post_id: str) -> str:
     return next(p["permalink_url"] for p in posts if p["id"] == post_id)
 
 
-def test_an_instagram_post_gets_its_link_from_the_inbox_poll(published, photo, channels):
-    delivery = published("ig", caption="Sunrise flow", media=[photo()])
+@pytest.mark.parametrize(
+    ("channel", "with_photo", "read_link", "site"),
+    [("ig", True, "ig_link", "https://www.instagram.com/"), ("page", False, "page_link", "https://www.facebook.com/")],
+)
+def test_a_post_gets_its_link_from_the_inbox_poll(published, photo, channels, channel, with_photo, read_link, site):
+    delivery = published(channel, caption="Sunrise flow", media=[photo()] if with_photo else [])
     assert delivery.permalink == ""
 
-    assert channel_poll(channels["ig"]).error == ""
+    assert channel_poll(channels[channel]).error == ""
 
     delivery.refresh_from_db()
-    on_meta = ig_link(channels["ig"], delivery.remote_id)
-    assert on_meta.startswith("https://www.instagram.com/")
-    assert delivery.permalink == on_meta
-    assert delivery.state == DeliveryState.PUBLISHED
-
-
-def test_a_page_post_gets_its_link_from_the_inbox_poll(published, channels):
-    delivery = published("page", caption="We open at 7 tomorrow.")
-    assert delivery.permalink == ""
-
-    assert channel_poll(channels["page"]).error == ""
-
-    delivery.refresh_from_db()
-    on_meta = page_link(channels["page"], delivery.remote_id)
-    assert on_meta.startswith("https://www.facebook.com/")
+    on_meta = {"ig_link": ig_link, "page_link": page_link}[read_link](channels[channel], delivery.remote_id)
+    assert on_meta.startswith(site)
     assert delivery.permalink == on_meta
     assert delivery.state == DeliveryState.PUBLISHED
 
