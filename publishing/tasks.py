@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from celery import current_app, shared_task
+from celery import shared_task
 
 from .publishers.base import RunOutcome
 from .services import lookups, media, pipeline, removal, wakeups
@@ -49,9 +49,8 @@ def _run(delivery_id: int, lease_token: str) -> str:
 def wake_due_deliveries(second: int) -> int:
     """At the second posts fall due (queued with that ETA): queue their runs. A wake-up that arrives early waits
     out the rest on the broker, never in the worker."""
-    early = second - time.time()
-    if early > 0:
-        current_app.send_task(wakeups.WAKE_TASK, args=[second], countdown=early)
+    if time.time() < second:
+        wakeups.send(second)
         return 0
     return pipeline.dispatch_due(look_ahead=False)
 

@@ -11,6 +11,7 @@ import pytest
 from kombu import Connection
 
 from socialhub import broker
+from tests.test_settings_isolation import base_environment, load
 
 
 def connection(folder: Path) -> Connection:
@@ -26,10 +27,11 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_the_settings_use_it_for_the_filesystem_broker():
-    from socialhub import settings
-
-    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        assert settings.CELERY_BROKER_TRANSPORT == "socialhub.broker:Transport"
+    env = {**base_environment(), "SECRET_KEY": "k" * 50, "SOCIALHUB_ENV_FILE": ""}
+    on_disk = load("socialhub.settings", env={**env, "CELERY_BROKER_URL": "filesystem://"})
+    assert on_disk["CELERY_BROKER_TRANSPORT"] == repr("socialhub.broker:Transport")
+    on_redis = load("socialhub.settings", env={**env, "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"})
+    assert "CELERY_BROKER_TRANSPORT" not in on_redis  # Redis keeps kombu's own transport
 
 
 def test_a_message_is_not_in_the_queue_until_it_is_written_whole(folder, monkeypatch):

@@ -133,8 +133,8 @@ def dispatch_due(
 
     Each account is a lane of at most PUBLISH_CHANNEL_CONCURRENCY runs at once, and runs are queued taking turns
     between accounts (every account's first due delivery, then every account's second, ...): a client's burst of
-    500 posts fills its own lane, and another client's post due at the same second goes out at once. What a
-    full lane leaves is queued when one of its runs ends.
+    500 posts fills only its own lane, and another client's post due at the same second is queued among the
+    first, not after the burst. What a full lane leaves is queued when one of its runs ends.
 
     With `look_ahead` (beat's tick) it also starts preparing Instagram videos due within
     PUBLISH_PREPARE_AHEAD_SECONDS, and queues wake-ups for what falls due before the next ticks."""

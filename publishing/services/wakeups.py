@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import time
 from datetime import datetime, timedelta
 
 from celery import current_app
@@ -38,21 +39,30 @@ def soon(at: datetime | None, *, now: datetime | None = None) -> bool:
 
 def wake_at(at: datetime) -> bool:
     """Queue a wake-up for the second `at` falls in (rounded up), unless one is queued already. Never raises: a
-    cache or broker that cannot take it leaves the post to the dispatcher's tick."""
+    broker that cannot take it leaves the post to the dispatcher's tick."""
     second = math.ceil(at.timestamp())
     key = _KEY.format(second)
-    queued = False
     try:
-        countdown = max(second - timezone.now().timestamp(), 0.0)
-        if not cache.add(key, 1, timeout=int(countdown) + 60):
-            return False
-        current_app.send_task(WAKE_TASK, args=[second], countdown=countdown or None)
-        queued = True
+        fresh = cache.add(key, 1, timeout=int(max(second - time.time(), 0.0)) + 60)
+    except Exception:  # without the cache, queue it anyway: a second wake-up for one second is harmless
+        logger.warning("could not mark a publishing wake-up as queued", exc_info=True)
+        fresh = True
+    if not fresh:
+        return False
+    if send(second):
+        return True
+    _forget(key)
+    return False
+
+
+def send(second: int) -> bool:
+    """Hand the wake-up for `second` to the broker, with the rest of the wait as its countdown. Never raises."""
+    try:
+        current_app.send_task(WAKE_TASK, args=[second], countdown=max(second - time.time(), 0.0) or None)
     except Exception:
         logger.warning("could not queue a publishing wake-up; the dispatcher's next tick sends the post", exc_info=True)
-    if not queued:
-        _forget(key)
-    return queued
+        return False
+    return True
 
 
 def _forget(key: str) -> None:
